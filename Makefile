@@ -1,0 +1,32 @@
+# Dunline: `make demo` runs the main job on embedded defaults, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DUNLINE := $(VENV)/bin/dunline
+DEMO_DIR := var/demo
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh deploy/apt-packages.txt
+	PYTHON=$(PYTHON) scripts/bootstrap.sh
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) db upgrade
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) users add admin --role admin --name "Demo Admin"
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) import cases examples/cases-1000.csv
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases list --dpd 31-60 --min-balance 1000 --limit 10
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases show CN00000001
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) audit verify
+	@echo "demo database: $(DEMO_DIR)/dunline.db"
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/import_cases.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

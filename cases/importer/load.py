@@ -1,0 +1,235 @@
+"""Transactional, idempotent case import.
+
+The whole file goes in one transaction. Rows are validated and written in batches (Core statements,
+no ORM unit of work, so memory stays flat); any invalid row stops the writing and, unless
+`skip_invalid`, the transaction is rolled back at the end, after every row has been checked so the
+report is complete. Accounts are upserted by (creditor, account_ref); debtors by their creditor
+customer reference (else national ID, else the account). An import never touches the compliance state
+of a number already on file (DNC, consent, status): those change through their own audited paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from cases.audit import AuditDraft, append
+from cases.db import Store
+from cases.importer.fields import ColumnMapping
+from cases.importer.reader import Table, open_table
+from cases.importer.record import CaseRecord, FieldError, parse_row
+from cases.masking import mask_phone
+from cases.models import Account, Address, AddressKind, Debtor, ImportRun, Phone, utcnow
+
+ACCOUNTS, DEBTORS, ADDRESSES, PHONES = (Account.__table__, Debtor.__table__, Address.__table__, Phone.__table__)
+ACCOUNT_FIELDS = ("product", "currency", "principal", "balance", "overdue_amount", "due_date", "credit_limit",
+                  "jurisdiction", "charged_off", "time_barred")
+DEBTOR_FIELDS = ("full_name", "national_id", "birth_date", "language", "email")
+MAX_KEPT_ERRORS = 10_000
+ParsedRow = CaseRecord | list[FieldError]
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid_rows: int = 0
+    errors: list[FieldError] = field(default_factory=list)
+    committed: bool = False
+    dry_run: bool = False
+    import_id: int | None = None
+
+    @property
+    def skipped(self) -> int:
+        return self.invalid_rows
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class CaseImporter:
+    def __init__(self, store: Store, *, actor: str, default_region: str, today: date | None = None,
+                 batch_size: int = 2000) -> None:
+        self.store, self.actor, self.default_region = store, actor, default_region
+        self.today = today or date.today()
+        self.batch_size = batch_size
+
+    def run(self, path: Path, mapping: ColumnMapping | None = None, *, dry_run: bool = False,
+            skip_invalid: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
+        mapping = mapping or ColumnMapping()
+        table = open_table(path)
+        index = mapping.resolve(table.headers)
+        report = ImportReport(file_name=path.name, dry_run=dry_run)
+        first_row_of: dict[tuple[str, str], int] = {}
+        with self.store.sessions() as session:
+            run = ImportRun(file_name=path.name, file_sha256=file_sha256(path), actor=self.actor)
+            session.add(run)
+            session.flush()
+            report.import_id = run.id
+            batch: list[CaseRecord] = []
+            for parsed in self._parse(table, index, mapping):
+                report.rows += 1
+                if isinstance(parsed, CaseRecord):
+                    key = (parsed.creditor, parsed.account_ref)
+                    if key in first_row_of:
+                        column = table.headers[index["account_ref"]] if "account_ref" in index else "account_ref"
+                        parsed = [FieldError(parsed.row, column, parsed.account_ref,
+                                             f"duplicate account in this file (first at row {first_row_of[key]})")]
+                    else:
+                        first_row_of[key] = parsed.row
+                if isinstance(parsed, list):
+                    report.invalid_rows += 1
+                    report.errors.extend(parsed[: max(0, MAX_KEPT_ERRORS - len(report.errors))])
+                    continue
+                if report.invalid_rows and not skip_invalid:
+                    continue  # the import will be rolled back; keep validating for a full report
+                batch.append(parsed)
+                if len(batch) >= self.batch_size:
+                    self._write(session, batch, run.id, report)
+                    batch = []
+                    if progress:
+                        progress(report.rows, table.total)
+            if batch and (skip_invalid or not report.invalid_rows):
+                self._write(session, batch, run.id, report)
+            if progress:
+                progress(report.rows, table.total)
+            if dry_run or (report.invalid_rows and not skip_invalid):
+                session.rollback()
+                return report
+            run.finished_at = utcnow()
+            run.inserted, run.updated, run.skipped = report.inserted, report.updated, report.invalid_rows
+            append(session, [AuditDraft(self.actor, "cases.imported", "import", run.id, {
+                "file": path.name, "sha256": run.file_sha256, "rows": report.rows, "inserted": report.inserted,
+                "updated": report.updated, "unchanged": report.unchanged, "skipped_invalid": report.invalid_rows,
+            })])
+            session.commit()
+            report.committed = True
+        return report
+
+    def _parse(self, table: Table, index: dict[str, int], mapping: ColumnMapping) -> Iterator[ParsedRow]:
+        for number, cells in table.rows:
+            yield parse_row(number, cells, index, table.headers, mapping, self.default_region, self.today)
+
+    def _write(self, session: Any, batch: list[CaseRecord], import_id: int, report: ImportReport) -> None:
+        conn = session.connection()
+        audit: list[AuditDraft] = []
+        debtor_ids = self._upsert_debtors(conn, batch, audit)
+        self._add_phones(conn, batch, debtor_ids, audit)
+
+        refs = [r.account_ref for r in batch]
+        existing = {
+            (row.creditor, row.account_ref): row
+            for row in conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.account_ref.in_(refs)))
+        }
+        new_rows, changed_rows = [], []
+        now = utcnow()
+        for record in batch:
+            values = {name: getattr(record, name) for name in ACCOUNT_FIELDS}
+            old = existing.get((record.creditor, record.account_ref))
+            if old is None:
+                new_rows.append({**values, "creditor": record.creditor, "account_ref": record.account_ref,
+                                 "debtor_id": debtor_ids[record.debtor_ref], "import_id": import_id,
+                                 "created_at": now, "updated_at": now})
+                continue
+            changes = {k: [_plain(getattr(old, k)), _plain(v)] for k, v in values.items() if _plain(getattr(old, k)) != _plain(v)}
+            if old.debtor_id != debtor_ids[record.debtor_ref]:
+                changes["debtor_id"] = [old.debtor_id, debtor_ids[record.debtor_ref]]
+            if not changes:
+                report.unchanged += 1
+                continue
+            changed_rows.append({**values, "debtor_id": debtor_ids[record.debtor_ref], "b_id": old.id,
+                                 "import_id": import_id, "updated_at": utcnow()})
+            audit.append(AuditDraft(self.actor, "account.updated_by_import", "account", old.id,
+                                    {"import_id": import_id, "changes": changes}))
+        if new_rows:
+            conn.execute(insert(ACCOUNTS), new_rows)
+        if changed_rows:
+            conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("b_id")), changed_rows)
+        report.inserted += len(new_rows)
+        report.updated += len(changed_rows)
+        append(session, audit)
+
+    def _upsert_debtors(self, conn: Any, batch: list[CaseRecord], audit: list[AuditDraft]) -> dict[str, int]:
+        latest: dict[str, CaseRecord] = {r.debtor_ref: r for r in batch}  # the last row of a debtor wins
+        found = {row.external_ref: row for row in
+                 conn.execute(select(DEBTORS).where(DEBTORS.c.external_ref.in_(list(latest))))}
+        ids = {ref: row.id for ref, row in found.items()}
+        fresh = [r for ref, r in latest.items() if ref not in found]
+        if fresh:
+            now = utcnow()
+            conn.execute(insert(DEBTORS), [
+                {"external_ref": r.debtor_ref, "created_at": now, "updated_at": now,
+                 **{k: getattr(r, k) for k in DEBTOR_FIELDS}} for r in fresh
+            ])
+            # One SELECT beats RETURNING here: SQLite can only return ids in order row by row.
+            ids.update((ref, debtor_id) for ref, debtor_id in conn.execute(
+                select(DEBTORS.c.external_ref, DEBTORS.c.id).where(DEBTORS.c.external_ref.in_([r.debtor_ref for r in fresh]))))
+        changed = []
+        for ref, row in found.items():
+            record = latest[ref]
+            names = [k for k in DEBTOR_FIELDS if _plain(getattr(row, k)) != _plain(getattr(record, k))]
+            if names:
+                changed.append({"b_id": row.id, "updated_at": utcnow(), **{k: getattr(record, k) for k in DEBTOR_FIELDS}})
+                # Field names only: the audit log must not become a second copy of personal data.
+                audit.append(AuditDraft(self.actor, "debtor.updated_by_import", "debtor", row.id, {"fields": names}))
+        if changed:
+            conn.execute(update(DEBTORS).where(DEBTORS.c.id == bindparam("b_id")), changed)
+        if found:
+            conn.execute(delete(ADDRESSES).where(ADDRESSES.c.debtor_id.in_([row.id for row in found.values()]),
+                                                 ADDRESSES.c.kind == AddressKind.HOME.value))
+        addresses = [
+            {"debtor_id": ids[ref], "kind": AddressKind.HOME, "line1": r.address, "city": r.city, "region": r.region,
+             "postal_code": r.postal_code, "country": r.country, "timezone": r.timezone}
+            for ref, r in latest.items()
+        ]
+        conn.execute(insert(ADDRESSES), addresses)
+        return ids
+
+    def _add_phones(self, conn: Any, batch: Iterable[CaseRecord], debtor_ids: dict[str, int],
+                    audit: list[AuditDraft]) -> None:
+        wanted: dict[tuple[int, str], dict[str, Any]] = {}
+        for record in batch:
+            debtor_id = debtor_ids[record.debtor_ref]
+            for phone in record.phones:
+                wanted.setdefault((debtor_id, phone.e164), {
+                    "debtor_id": debtor_id, "e164": phone.e164, "kind": phone.kind, "owner": phone.owner,
+                    "owner_name": phone.owner_name, "relation": phone.relation, "priority": phone.priority,
+                    "consent_automated": phone.consent_automated,
+                    "consent_at": utcnow() if phone.consent_automated else None, "source": "import",
+                })
+        if not wanted:
+            return
+        on_file = {(debtor_id, e164) for debtor_id, e164 in conn.execute(
+            select(PHONES.c.debtor_id, PHONES.c.e164).where(PHONES.c.debtor_id.in_({d for d, _ in wanted})))}
+        new = [values for key, values in wanted.items() if key not in on_file]
+        if new:
+            conn.execute(insert(PHONES), new)
+        known_debtors = {d for d, _ in on_file}
+        audit.extend(AuditDraft(self.actor, "phone.added_by_import", "debtor", v["debtor_id"],
+                                {"number": mask_phone(v["e164"]), "owner": str(v["owner"])})
+                     for v in new if v["debtor_id"] in known_debtors)
+
+
+def _plain(value: Any) -> Any:
+    """Comparable, JSON-friendly form of a column value (enums by value, decimals and dates as text)."""
+    if value is None:
+        return None
+    if hasattr(value, "value"):
+        return value.value
+    if isinstance(value, (bool, int, str)):
+        return value
+    return str(value)

@@ -1,0 +1,36 @@
+"""The case store's tables. Importing this package registers every table on `Base.metadata`."""
+
+from cases.models.account import Account, AccountStatus, Product
+from cases.models.audit import AuditEntry, ImportRun
+from cases.models.base import Base, utcnow
+from cases.models.contact import Attempt, AttemptOutcome, Note
+from cases.models.money import (
+    Installment,
+    InstallmentStatus,
+    Payment,
+    PaymentChannel,
+    PlanStatus,
+    Promise,
+    PromiseStatus,
+    RepaymentPlan,
+    Source,
+)
+from cases.models.party import (
+    Address,
+    AddressKind,
+    Debtor,
+    Language,
+    Phone,
+    PhoneKind,
+    PhoneOwner,
+    PhoneStatus,
+)
+from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
+
+__all__ = [
+    "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
+    "Base", "Debtor", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
+    "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",
+    "Promise", "PromiseStatus", "ROLES_SEEING_PERSONAL_DATA", "RepaymentPlan", "Role", "Source", "User",
+    "utcnow",
+]

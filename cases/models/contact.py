@@ -1,0 +1,66 @@
+"""Contact history: every dial attempt (with the receipt that allowed it) and free-text notes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cases.models.base import Base, JsonDocument, enum_column, utcnow
+
+
+class AttemptOutcome(enum.StrEnum):
+    """Final result of one dial; `IN_FLIGHT` until the call ends, `INTERRUPTED` if the process died."""
+
+    IN_FLIGHT = "in_flight"
+    ANSWERED = "answered"
+    MACHINE = "machine"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    INVALID_NUMBER = "invalid_number"
+    UNAVAILABLE = "unavailable"
+    NETWORK_ERROR = "network_error"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    INTERRUPTED = "interrupted"
+
+
+class Attempt(Base):
+    """One dial. Written with its dial receipt before the INVITE leaves, closed when the call ends."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        Index("ix_attempts_account_started", "account_id", "started_at"),
+        Index("ix_attempts_number_started", "number_e164", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id"))
+    number_e164: Mapped[str] = mapped_column(String(20))
+    campaign_id: Mapped[int | None] = mapped_column(index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    sip_code: Mapped[int | None]
+    outcome: Mapped[AttemptOutcome] = enum_column(AttemptOutcome, default=AttemptOutcome.IN_FLIGHT)
+    conversation: Mapped[bool] = mapped_column(default=False)
+    disposition: Mapped[str | None] = mapped_column(String(40))
+    recording_path: Mapped[str | None] = mapped_column(String(500))
+    receipt: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,100 @@
+"""The aiohttp application: health and the read-only case API that exists so far.
+
+Handlers are plain functions; dependencies travel as typed `web.AppKey`s set by the composition root.
+Personal data leaves the API masked: unmasked access arrives with authenticated roles in the console issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from sqlalchemy import text
+
+from cases import Store
+from cases.masking import mask_phone
+from cases.segments import CaseSummary, Segment, UnknownBucket, count_cases, list_cases
+
+StoreKey = web.AppKey("store", Store)
+RedisKey = web.AppKey("redis", aioredis.Redis)
+
+
+def error_response(status: int, error_id: str, message: str, **details: Any) -> web.Response:
+    return web.json_response({"error_id": error_id, "message": message, "details": details}, status=status)
+
+
+async def health(request: web.Request) -> web.Response:
+    store = request.app[StoreKey]
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.to_thread(_ping_database, store)
+        checks["database"] = "ok"
+    except Exception as error:  # any failure is reported, not raised: this is the health probe
+        checks["database"] = f"error: {error.__class__.__name__}"
+    try:
+        await request.app[RedisKey].ping()
+        checks["redis"] = "ok"
+    except Exception as error:
+        checks["redis"] = f"error: {error.__class__.__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ok" if healthy else "degraded", "checks": checks},
+                             status=200 if healthy else 503)
+
+
+def _ping_database(store: Store) -> None:
+    with store.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _segment_from_query(query: Any) -> Segment:
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v for value in query.getall(name, []) for v in value.split(",") if v)
+
+    def amount(name: str) -> Decimal | None:
+        return Decimal(query[name]) if name in query else None
+
+    return Segment(dpd=many("dpd"), regions=many("region"), products=many("product"), languages=many("language"),
+                   jurisdictions=many("jurisdiction"), min_balance=amount("min_balance"),
+                   max_balance=amount("max_balance"))
+
+
+def _case_json(case: CaseSummary) -> dict[str, Any]:
+    return {
+        "account_id": case.account_id, "account_ref": case.account_ref, "creditor": case.creditor,
+        "full_name": case.full_name, "phone": mask_phone(case.phone), "region": case.region,
+        "language": case.language, "product": case.product, "currency": case.currency,
+        "balance": str(case.balance), "overdue_amount": str(case.overdue_amount),
+        "days_past_due": case.days_past_due, "jurisdiction": case.jurisdiction, "status": case.status,
+        "last_attempt_at": case.last_attempt_at.isoformat() if case.last_attempt_at else None,
+    }
+
+
+async def cases_index(request: web.Request) -> web.Response:
+    try:
+        segment = _segment_from_query(request.query)
+        limit = min(int(request.query.get("limit", "50")), 500)
+        offset = int(request.query.get("offset", "0"))
+    except (UnknownBucket, InvalidOperation, ValueError) as error:
+        return error_response(400, "bad_segment", str(error))
+    store = request.app[StoreKey]
+
+    def query() -> tuple[int, list[CaseSummary]]:
+        with store.session() as session:
+            today = date.today()
+            return count_cases(session, segment, today), list_cases(session, segment, today, limit=limit, offset=offset)
+
+    total, rows = await asyncio.to_thread(query)
+    return web.json_response({"total": total, "cases": [_case_json(c) for c in rows]})
+
+
+def build_app(*, store: Store, redis_client: aioredis.Redis) -> web.Application:
+    app = web.Application()
+    app[StoreKey] = store
+    app[RedisKey] = redis_client
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/api/cases", cases_index)
+    return app

@@ -1,0 +1,62 @@
+"""What every CLI command shares: settings, the case store, and who is acting."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from cases import Store, migrate
+from cases.audit import record
+from cases.models import ROLES_SEEING_PERSONAL_DATA, User
+from dunline.settings import Settings
+
+console = Console(width=None if sys.stdout.isatty() else 200)
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@dataclass
+class CliContext:
+    settings: Settings
+    stores: list[Store] = field(default_factory=list)
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(self.settings.effective_database_url)
+        self.stores.append(store)
+        return store
+
+    def migrated_store(self) -> Store:
+        """The store, refusing to run against a schema that is not at the newest migration."""
+        if not migrate.is_current(self.store.engine):
+            raise fail("the database schema is not current; run `dunline db upgrade` first")
+        return self.store
+
+    @property
+    def actor(self) -> str:
+        return self.settings.user or f"cli:{getpass.getuser()}"
+
+    def authorise_unmask(self, reason: str) -> None:
+        """Allow unmasked personal data only for an active user whose role may see it; audit the access."""
+        if not self.settings.user:
+            raise fail("--unmask needs an operator: pass --user NAME (or set DUNLINE_USER)")
+        with self.migrated_store().session() as session:
+            user = session.execute(select(User).where(User.username == self.settings.user)).scalar_one_or_none()
+            if user is None or not user.may_see_personal_data:
+                allowed = ", ".join(sorted(r.value for r in ROLES_SEEING_PERSONAL_DATA))
+                raise fail(f"user {self.settings.user!r} may not see unmasked personal data (roles allowed: {allowed})")
+            record(session, actor=user.username, action="personal_data.viewed", entity="cli", details={"what": reason})
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.dispose()

@@ -1,0 +1,38 @@
+"""The `dunline` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from dunline.cli import admin, cases, db, serve
+from dunline.cli.context import CliContext, fail
+from dunline.settings import load_settings
+
+app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+app.add_typer(db.app, name="db")
+app.add_typer(cases.cases_app, name="cases")
+app.add_typer(cases.import_app, name="import")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(admin.config_app, name="config")
+app.add_typer(admin.users_app, name="users")
+app.command("demo-data")(admin.demo_data)
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", envvar="DUNLINE_CONFIG", help="TOML settings file"),
+    user: str | None = typer.Option(None, "--user", help="operator to act as (default: DUNLINE_USER)"),
+) -> None:
+    try:
+        settings = load_settings(config, **({"user": user} if user else {}))
+    except (ValidationError, FileNotFoundError, ValueError) as error:
+        raise fail(f"bad settings: {error}") from None
+    cli = CliContext(settings)
+    ctx.obj = cli
+    ctx.call_on_close(cli.close)

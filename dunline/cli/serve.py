@@ -1,0 +1,55 @@
+"""`dunline serve`: the server process (what exists so far: Redis, the case store, the console API)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import redis.asyncio as aioredis
+import typer
+import uvloop
+from aiohttp import web
+
+from console import build_app
+from dunline.cli.context import CliContext, console
+from dunline.logs import configure_logging
+from dunline.redis_server import EmbeddedRedis
+
+
+def serve(ctx: typer.Context) -> None:
+    """Run the server until interrupted (SIGINT/SIGTERM)."""
+    cli: CliContext = ctx.obj
+    configure_logging(cli.settings.log_level)
+    store = cli.migrated_store()
+    embedded = None
+    redis_url = cli.settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(cli.settings.redis_socket, cli.settings.data_dir / "redis")
+        embedded.start()
+        redis_url = embedded.url
+    try:
+        uvloop.run(_run(cli, store, redis_url))
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    redis_client = aioredis.from_url(redis_url)
+    runner = web.AppRunner(build_app(store=store, redis_client=redis_client))
+    await runner.setup()
+    site = web.TCPSite(runner, cli.settings.http_host, cli.settings.http_port)
+    await site.start()
+    console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "
+                  f"(database {store.backend}, redis {redis_url.split('@')[-1]})")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        with contextlib.suppress(Exception):
+            await redis_client.aclose()

@@ -1,0 +1,101 @@
+"""One typed settings object: environment (`DUNLINE_*`), an optional TOML file, embedded defaults.
+
+Precedence, highest first: explicit keyword arguments, environment variables, the TOML file named by
+`DUNLINE_CONFIG` (or passed to `load_settings`), then the defaults below, which run everything embedded
+under `./var/` (SQLite file, an embedded Redis-compatible server on a unix socket).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUNLINE_", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded database, Redis socket and recordings live")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file under data_dir")
+    redis_url: str | None = Field(None, description="Redis URL; default: an embedded server on a unix socket")
+    default_region: str = Field("CN", description="ISO region used to read phone numbers written without +country")
+    default_timezone: str = Field("Asia/Shanghai", description="Zone used for dates in imports and reports")
+    user: str | None = Field(None, description="Operator name the CLI acts as (role checks, audit actor)")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs console sessions")
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("DUNLINE_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'dunline.db').resolve()}"
+
+    @property
+    def redis_socket(self) -> Path:
+        return (self.data_dir / "redis.sock").resolve()
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets (and passwords inside URLs) hidden, for display."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********"
+            elif name.endswith("_url") and isinstance(value, str):
+                value = mask_url_password(value)
+            shown[name] = value
+        shown["database_url (effective)"] = mask_url_password(self.effective_database_url)
+        shown["redis_url (effective)"] = (
+            mask_url_password(self.redis_url) if self.redis_url else f"embedded, unix://{self.redis_socket}"
+        )
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """`scheme://user:secret@host` -> `scheme://user:***@host`; other URLs unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings; `config_file` takes the place of `DUNLINE_CONFIG` for this call."""
+    if config_file is not None:
+        if not config_file.exists():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        previous = os.environ.get("DUNLINE_CONFIG")
+        os.environ["DUNLINE_CONFIG"] = str(config_file)
+        try:
+            return Settings(**overrides)
+        finally:
+            if previous is None:
+                os.environ.pop("DUNLINE_CONFIG", None)
+            else:
+                os.environ["DUNLINE_CONFIG"] = previous
+    return Settings(**overrides)

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient, TestServer
+
+from cases import Store
+from cases.demo_data import generate_cases, write_csv
+from cases.importer import CaseImporter
+from console import build_app
+from dunline.redis_server import EmbeddedRedis
+
+
+@pytest.fixture
+def embedded_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with EmbeddedRedis(Path("/tmp") / f"dl-{tmp_path.name}.sock", tmp_path / "redis") as server:
+        yield server
+
+
+async def test_health_and_case_api(sqlite_store: Store, tmp_path: Path, embedded_redis: EmbeddedRedis) -> None:
+    data = tmp_path / "c.csv"
+    write_csv(data, generate_cases(40, seed=9))
+    CaseImporter(sqlite_store, actor="t", default_region="CN").run(data)
+    client_redis = aioredis.from_url(embedded_redis.url)
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis))) as client:
+        health = await client.get("/healthz")
+        assert health.status == 200 and (await health.json())["checks"] == {"database": "ok", "redis": "ok"}
+
+        response = await client.get("/api/cases", params={"limit": "100"})
+        body = await response.json()
+        assert response.status == 200 and body["total"] == 40 and len(body["cases"]) == 40
+        assert all("****" in c["phone"] for c in body["cases"] if c["phone"])
+
+        bad = await client.get("/api/cases", params={"dpd": "nonsense"})
+        assert bad.status == 400 and (await bad.json())["error_id"] == "bad_segment"
+    await client_redis.aclose()
+
+
+async def test_health_reports_a_dead_redis(sqlite_store: Store) -> None:
+    dead = aioredis.from_url("unix:///tmp/dunline-no-such.sock")
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=dead))) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503 and (await response.json())["checks"]["redis"].startswith("error")
