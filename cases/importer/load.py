@@ -17,15 +17,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from cases.audit import AuditDraft, append
+from cases.bulk import BulkInsert
 from cases.db import Store
 from cases.importer.fields import ColumnMapping
 from cases.importer.reader import Table, open_table
 from cases.importer.record import CaseRecord, FieldError, parse_row
 from cases.masking import mask_phone
-from cases.models import Account, Address, AddressKind, Debtor, ImportRun, Phone, utcnow
+from cases.models import (
+    Account,
+    AccountStatus,
+    Address,
+    AddressKind,
+    Debtor,
+    ImportRun,
+    Phone,
+    PhoneStatus,
+    utcnow,
+)
 
 ACCOUNTS, DEBTORS, ADDRESSES, PHONES = (Account.__table__, Debtor.__table__, Address.__table__, Phone.__table__)
 ACCOUNT_FIELDS = ("product", "currency", "principal", "balance", "overdue_amount", "due_date", "credit_limit",
@@ -67,6 +78,7 @@ class CaseImporter:
         self.store, self.actor, self.default_region = store, actor, default_region
         self.today = today or date.today()
         self.batch_size = batch_size
+        self._inserts: dict[tuple[str, tuple[str, ...]], BulkInsert] = {}
 
     def run(self, path: Path, mapping: ColumnMapping | None = None, *, dry_run: bool = False,
             skip_invalid: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
@@ -124,6 +136,15 @@ class CaseImporter:
         for number, cells in table.rows:
             yield parse_row(number, cells, index, table.headers, mapping, self.default_region, self.today)
 
+    def _insert(self, conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Multi-row INSERT of `rows` (all with the same keys) through a statement compiled once per import."""
+        if not rows:
+            return
+        key = (table.name, tuple(rows[0]))
+        if key not in self._inserts:
+            self._inserts[key] = BulkInsert(conn, table, key[1])
+        self._inserts[key].execute(conn, rows)
+
     def _write(self, session: Any, batch: list[CaseRecord], import_id: int, report: ImportReport) -> None:
         conn = session.connection()
         audit: list[AuditDraft] = []
@@ -143,7 +164,7 @@ class CaseImporter:
             if old is None:
                 new_rows.append({**values, "creditor": record.creditor, "account_ref": record.account_ref,
                                  "debtor_id": debtor_ids[record.debtor_ref], "import_id": import_id,
-                                 "created_at": now, "updated_at": now})
+                                 "status": AccountStatus.OPEN, "created_at": now, "updated_at": now})
                 continue
             changes = {k: [_plain(getattr(old, k)), _plain(v)] for k, v in values.items() if _plain(getattr(old, k)) != _plain(v)}
             if old.debtor_id != debtor_ids[record.debtor_ref]:
@@ -156,7 +177,7 @@ class CaseImporter:
             audit.append(AuditDraft(self.actor, "account.updated_by_import", "account", old.id,
                                     {"import_id": import_id, "changes": changes}))
         if new_rows:
-            conn.execute(insert(ACCOUNTS), new_rows)
+            self._insert(conn, ACCOUNTS, new_rows)
         if changed_rows:
             conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("b_id")), changed_rows)
         report.inserted += len(new_rows)
@@ -171,7 +192,7 @@ class CaseImporter:
         fresh = [r for ref, r in latest.items() if ref not in found]
         if fresh:
             now = utcnow()
-            conn.execute(insert(DEBTORS), [
+            self._insert(conn, DEBTORS, [
                 {"external_ref": r.debtor_ref, "created_at": now, "updated_at": now,
                  **{k: getattr(r, k) for k in DEBTOR_FIELDS}} for r in fresh
             ])
@@ -196,7 +217,7 @@ class CaseImporter:
              "postal_code": r.postal_code, "country": r.country, "timezone": r.timezone}
             for ref, r in latest.items()
         ]
-        conn.execute(insert(ADDRESSES), addresses)
+        self._insert(conn, ADDRESSES, addresses)
         return ids
 
     def _add_phones(self, conn: Any, batch: Iterable[CaseRecord], debtor_ids: dict[str, int],
@@ -210,6 +231,7 @@ class CaseImporter:
                     "owner_name": phone.owner_name, "relation": phone.relation, "priority": phone.priority,
                     "consent_automated": phone.consent_automated,
                     "consent_at": utcnow() if phone.consent_automated else None, "source": "import",
+                    "status": PhoneStatus.ACTIVE, "dnc": False,
                 })
         if not wanted:
             return
@@ -217,7 +239,7 @@ class CaseImporter:
             select(PHONES.c.debtor_id, PHONES.c.e164).where(PHONES.c.debtor_id.in_({d for d, _ in wanted})))}
         new = [values for key, values in wanted.items() if key not in on_file]
         if new:
-            conn.execute(insert(PHONES), new)
+            self._insert(conn, PHONES, new)
         known_debtors = {d for d, _ in on_file}
         audit.extend(AuditDraft(self.actor, "phone.added_by_import", "debtor", v["debtor_id"],
                                 {"number": mask_phone(v["e164"]), "owner": str(v["owner"])})
