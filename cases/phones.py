@@ -32,6 +32,15 @@ def to_e164(raw: str, default_region: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+def parse_e164(e164: str) -> PhoneNumber:
+    """A stored (canonical E.164) number as a PhoneNumber, without the general parser."""
+    for size in (1, 2, 3):
+        code = int(e164[1 : 1 + size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            return PhoneNumber(country_code=code, national_number=int(e164[1 + size :]))
+    return phonenumbers.parse(e164, None)
+
+
 def _already_e164(text: str) -> str | None:
     """Fast path for input that is already canonical E.164 and valid: skips the general parser.
 
@@ -53,18 +62,18 @@ def _already_e164(text: str) -> str | None:
 
 def zones_of(e164: str) -> tuple[str, ...]:
     """Every IANA zone the number may be in; empty when phonenumbers cannot tell."""
-    number = phonenumbers.parse(e164, None)
+    number = parse_e164(e164)
     zones = number_timezone.time_zones_for_number(number)
     return tuple(zone for zone in zones if zone != UNKNOWN_ZONE)
 
 
 def region_of(e164: str) -> str | None:
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    return phonenumbers.region_code_for_number(parse_e164(e164))
 
 
 def kind_of(e164: str) -> PhoneKind:
     """Best guess of the line type from the numbering plan (used when an import gives none)."""
-    number_type = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    number_type = phonenumbers.number_type(parse_e164(e164))
     if number_type in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return PhoneKind.MOBILE
     if number_type == PhoneNumberType.FIXED_LINE:

@@ -4,6 +4,7 @@ from cases.models.account import Account, AccountStatus, Product
 from cases.models.audit import AuditEntry, ImportRun
 from cases.models.base import Base, utcnow
 from cases.models.contact import Attempt, AttemptOutcome, Note
+from cases.models.holds import Hold, HoldKind
 from cases.models.money import (
     Installment,
     InstallmentStatus,
@@ -29,7 +30,7 @@ from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 
 __all__ = [
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
-    "Base", "Debtor", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
+    "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
     "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",
     "Promise", "PromiseStatus", "ROLES_SEEING_PERSONAL_DATA", "RepaymentPlan", "Role", "Source", "User",
     "utcnow",

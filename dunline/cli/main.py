@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dunline.cli import admin, cases, db, serve
+from dunline.cli import admin, cases, compliance, db, serve
 from dunline.cli.context import CliContext, fail
 from dunline.settings import load_settings
 
@@ -19,6 +19,10 @@ app.add_typer(cases.import_app, name="import")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.users_app, name="users")
+app.add_typer(compliance.holds_app, name="holds")
+app.add_typer(compliance.dnc_app, name="dnc")
+app.add_typer(compliance.gate_app, name="gate")
+app.command("why")(compliance.why)
 app.command("demo-data")(admin.demo_data)
 app.command("serve")(serve.serve)
 

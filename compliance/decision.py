@@ -1,0 +1,107 @@
+"""`evaluate(pack, facts, now) -> Decision`: pure, and its receipt is the whole explanation.
+
+The receipt names the pack and its version, every check run with the values it saw, the verdict, and
+the earliest lawful retry. `next_allowed_at` is found by re-evaluating at each failing check's cure time
+until every check passes, so it is itself an allowed instant (given no new attempts meanwhile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
+
+from cases.masking import mask_phone
+from compliance.checks import PLAIN_CHECKS, ZONED_CHECKS, Check
+from compliance.facts import CallFacts
+from compliance.localtime import zone
+from compliance.rulepack import RulePack
+
+RECEIPT_VERSION = 1
+MAX_LOOKAHEAD = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[str, ...]
+    next_allowed_at: datetime | None
+    receipt: dict[str, Any]
+
+
+def _known_zones(facts: CallFacts) -> tuple[tuple[str, ...], list[str]]:
+    good, bad = [], []
+    for name in facts.zones:
+        try:
+            zone(name)
+            good.append(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad.append(name)
+    return tuple(good), bad
+
+
+def run_checks(pack: RulePack, facts: CallFacts, at: datetime) -> list[Check]:
+    rules = pack.rules
+    checks = [c for c in (check(rules, facts, at) for check in PLAIN_CHECKS) if c is not None]
+    zones, bad = _known_zones(facts)
+    zone_check = Check("time_zone_known", bool(zones) and not bad,
+                       {"address_zone": facts.address_zone, "number_zones": list(facts.number_zones),
+                        "unknown": bad},
+                       None if zones and not bad else "the debtor's local time cannot be established")
+    checks.append(zone_check)
+    if zone_check.passed:
+        checks.extend(c for c in (check(rules, facts, at, zones) for check in ZONED_CHECKS) if c is not None)
+    return checks
+
+
+def next_allowed(pack: RulePack, facts: CallFacts, now: datetime, checks: list[Check]) -> datetime | None:
+    at = now
+    for _ in range(64):
+        failing = [c for c in checks if not c.passed]
+        if not failing:
+            return at
+        cures = [c.retry_at for c in failing]
+        if any(cure is None for cure in cures):
+            return None
+        at = max(cure for cure in cures if cure is not None)
+        if at - now > MAX_LOOKAHEAD:
+            return None
+        checks = run_checks(pack, facts, at)
+    return None
+
+
+def evaluate(pack: RulePack, facts: CallFacts, now: datetime) -> Decision:
+    if now.tzinfo is None:
+        raise ValueError("evaluate needs an aware datetime")
+    checks = run_checks(pack, facts, now)
+    allowed = all(c.passed for c in checks)
+    reasons = tuple(c.reason or c.rule for c in checks if not c.passed)
+    retry = None if allowed else next_allowed(pack, facts, now, checks)
+    return Decision(allowed, reasons, retry, build_receipt(pack, facts, now, checks, allowed, retry))
+
+
+def build_receipt(pack: RulePack, facts: CallFacts, now: datetime, checks: list[Check], allowed: bool,
+                  retry: datetime | None) -> dict[str, Any]:
+    return {
+        "receipt_version": RECEIPT_VERSION,
+        "verdict": "allowed" if allowed else "refused",
+        "evaluated_at": now.isoformat(),
+        "pack": {"name": pack.name, "version": pack.version, "title": pack.title},
+        "subject": {
+            "account_id": facts.account_id, "debtor_id": facts.debtor_id, "phone_id": facts.phone_id,
+            "number": mask_phone(facts.e164), "owner": facts.phone_owner, "jurisdiction": facts.jurisdiction,
+            "campaign_id": facts.campaign.campaign_id, "automated": facts.campaign.automated,
+        },
+        "checks": [{"rule": c.rule, "passed": c.passed, "saw": c.saw, **({"reason": c.reason} if c.reason else {})}
+                   for c in checks],
+        "next_allowed_at": retry.isoformat() if retry else None,
+    }
+
+
+def refusal(reason: str, now: datetime, subject: dict[str, Any] | None = None) -> Decision:
+    """Fail closed: a decision that could not be made is a refusal that says why."""
+    return Decision(False, (reason,), None, {
+        "receipt_version": RECEIPT_VERSION, "verdict": "refused", "evaluated_at": now.isoformat(),
+        "pack": None, "subject": subject or {}, "checks": [], "error": reason, "next_allowed_at": None,
+    })
