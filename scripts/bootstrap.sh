@@ -41,6 +41,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]" --config-settings editable_mode=compat
+.venv/bin/python -m pip install -q -e ".[test,bench]" --config-settings editable_mode=compat
 touch .venv/.installed
 echo "ready: .venv ($(.venv/bin/python --version))"

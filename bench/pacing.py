@@ -1,0 +1,127 @@
+"""Pacing policies side by side on the same seeded scenarios: occupancy and abandon rate per team size.
+
+Standard scenario: 5, 10, 20, 50 and 100 agents x live-answer probability 15% and 30%, 8-hour shift,
+exponential talk (mean 120 s) + 10 s wrap, live answers after 4-20 s of ringing, failures after 5-26 s,
+abandon when no agent within 2 s; 3 seeds. Drift scenario: answer rate 30% for 3 h, then 10%, then 25%.
+Policies: progressive, VICIdial ADAPT_HARD_LIMIT and ADAPT_TAPERED (re-implemented), and Dunline's.
+Writes a PNG (occupancy and abandon rate per team size) next to the table.
+
+    python bench/pacing.py [--json] [--quick] [--plot FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from statistics import mean
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dialer.pacing.predictive import PredictivePacer  # noqa: E402
+from dialer.pacing.vicidial import VicidialPacer  # noqa: E402
+from dialer.pacing.view import ProgressivePacer  # noqa: E402
+from dialer.simulate.pacing import Scenario, drift, simulate  # noqa: E402
+
+TEAMS = (5, 10, 20, 50, 100)
+RATES = (0.15, 0.30)
+POLICIES = ("dunline", "progressive", "vicidial_hard_limit", "vicidial_tapered")
+# What an oracle knowing the true parameters gets with the best fixed lines-per-idle-agent ratio.
+ORACLE = {(5, 0.15): 0.74, (5, 0.30): 0.79, (10, 0.15): 0.79, (10, 0.30): 0.82, (20, 0.15): 0.86,
+          (20, 0.30): 0.88, (50, 0.15): 0.93, (50, 0.30): 0.93, (100, 0.15): 0.95, (100, 0.30): 0.95}
+
+
+def make_policy(name: str):  # type: ignore[no-untyped-def]
+    if name == "dunline":
+        return PredictivePacer()
+    if name == "progressive":
+        return ProgressivePacer()
+    return VicidialPacer(name.removeprefix("vicidial_"))
+
+
+def run_one(job: tuple[str, str, int, float | None, int]) -> dict:  # type: ignore[type-arg]
+    scenario_name, policy, agents, rate, seed = job
+    scenario = Scenario(agents=agents, answer_rate=drift if rate is None else rate, seed=seed)
+    result = simulate(scenario, make_policy(policy))
+    return {"scenario": scenario_name, "policy": policy, "agents": agents, "answer_rate": rate, "seed": seed,
+            "occupancy": result.occupancy, "abandon_rate": result.abandon_rate,
+            "calls_per_agent_hour": result.calls_per_agent_hour}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="one JSON object per cell and policy")
+    parser.add_argument("--quick", action="store_true", help="one seed instead of three")
+    parser.add_argument("--plot", type=Path, default=Path("bench/out/pacing.png"))
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    seeds = (1,) if args.quick else (1, 2, 3)
+    jobs = [("standard", p, n, r, s) for n in TEAMS for r in RATES for p in POLICIES for s in seeds]
+    jobs += [("drift", p, n, None, s) for n in (20,) for p in POLICIES for s in seeds]
+    jobs.sort(key=lambda j: -j[2])  # big teams first: better packing over the workers
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        runs = list(pool.map(run_one, jobs))
+    cells: dict[tuple, list[dict]] = {}  # type: ignore[type-arg]
+    for run in runs:
+        cells.setdefault((run["scenario"], run["policy"], run["agents"], run["answer_rate"]), []).append(run)
+    rows = []
+    for (scenario, policy, agents, rate), group in sorted(cells.items(), key=lambda kv: (kv[0][0] != "standard", kv[0][2], kv[0][3] or 0, POLICIES.index(kv[0][1]))):
+        rows.append({"scenario": scenario, "policy": policy, "agents": agents, "answer_rate": rate,
+                     "occupancy": round(mean(g["occupancy"] for g in group), 4),
+                     "abandon_rate": round(mean(g["abandon_rate"] for g in group), 4),
+                     "abandon_rate_max_seed": round(max(g["abandon_rate"] for g in group), 4),
+                     "calls_per_agent_hour": round(mean(g["calls_per_agent_hour"] for g in group), 2)})
+    elapsed = time.perf_counter() - started
+    if args.json:
+        for row in rows:
+            print(json.dumps({k: row[k] for k in ("scenario", "policy", "agents", "answer_rate", "occupancy",
+                                                    "abandon_rate", "calls_per_agent_hour")}))
+    else:
+        print(f"{'scenario':9} {'agents':>6} {'answer':>6} {'policy':22} {'occupancy':>9} {'oracle':>6} "
+              f"{'abandon':>8} {'worst seed':>10} {'calls/agent-h':>13}")
+        for row in rows:
+            oracle = ORACLE.get((row["agents"], row["answer_rate"]))
+            mark = ""
+            if row["policy"] == "dunline" and row["scenario"] == "standard":
+                mark = " ok" if row["occupancy"] >= (oracle or 0) and row["abandon_rate_max_seed"] <= 0.03 else " BELOW GOAL"
+            rate = "drift" if row["answer_rate"] is None else f"{row['answer_rate']:.0%}"
+            print(f"{row['scenario']:9} {row['agents']:>6} {rate:>6} {row['policy']:22} {row['occupancy']:>9.3f} "
+                  f"{(f'{oracle:.2f}' if oracle and row['policy'] == 'dunline' else ''):>6} {row['abandon_rate']:>8.2%} "
+                  f"{row['abandon_rate_max_seed']:>10.2%} {row['calls_per_agent_hour']:>13.1f}{mark}")
+        print(f"{len(runs)} simulated shifts in {elapsed:.0f} s")
+    plot(rows, args.plot)
+
+
+def plot(rows: list[dict], path: Path) -> None:  # type: ignore[type-arg]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    for column, rate in enumerate(RATES):
+        for policy in POLICIES:
+            points = [r for r in rows if r["scenario"] == "standard" and r["policy"] == policy and r["answer_rate"] == rate]
+            axes[0][column].plot([p["agents"] for p in points], [p["occupancy"] for p in points], marker="o", label=policy)
+            axes[1][column].plot([p["agents"] for p in points], [100 * p["abandon_rate"] for p in points], marker="o", label=policy)
+        axes[0][column].plot(TEAMS, [ORACLE[(n, rate)] for n in TEAMS], "k--", label="oracle (best fixed ratio)")
+        axes[0][column].set_title(f"occupancy, answer rate {rate:.0%}")
+        axes[1][column].set_title(f"abandon rate %, answer rate {rate:.0%}")
+        axes[1][column].axhline(3.0, color="red", linestyle=":")
+        axes[1][column].set_xscale("log")
+        axes[1][column].set_xticks(TEAMS, [str(t) for t in TEAMS])
+        axes[1][column].set_ylim(0, 8)
+    axes[0][0].legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("agents")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

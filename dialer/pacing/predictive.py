@@ -1,0 +1,197 @@
+"""Dunline's predictive pacer: a model of the next half-minute, checked against the abandon target.
+
+At each decision it predicts, second by second over the horizon, how many agents will be free (ready now,
+wrap-ups ending, and each talking agent's chance of finishing given how long they have talked) and how
+many people will answer (each ringing call's chance of being a live answer given how long it has rung, and
+the new calls' answer-time distribution). It then places the most new calls for which the expected
+abandons over the horizon stay under the aim: a share of the campaign's target, throttled by the ledger
+as the ledger nears the target, and replaced by progressive dialing when the ledger is at the target.
+Answer-time, failure-time and talk-time distributions and the live-answer probability are learnt online.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dialer.pacing.estimator import AnswerRate, Durations, exponential_prior, uniform_prior
+from dialer.pacing.view import PacingView, ProgressivePacer
+
+_SQRT2 = math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class PredictiveConfig:
+    target: float = 0.03  # campaign abandon target (of live-answered calls)
+    aim: float = 0.75  # share of the target the model aims at: the safety margin
+    no_agent_timeout_s: float = 2.0
+    wrap_s: float = 10.0
+    max_lines_per_agent: float = 8.0
+    horizon_s: int = 30
+    ledger_min_answers: int = 30  # below this the ledger's rate is too noisy to steer by
+    set_point: float = 0.9  # share of the target the realised rate is steered to
+    learning_rate: float = 0.002
+    theta_min: float = -3.0
+    theta_max: float = 1.0
+    max_step: float = 0.25
+    throttle_from: float = 0.8  # share of the target from which the ledger throttles the aim
+    warmup_answers: int = 200
+    warmup_factor: float = 0.5
+    search_chunk: int = 24
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal CDF (Abramowitz and Stegun 7.1.26, absolute error < 1.5e-7)."""
+    z = np.abs(x) / _SQRT2
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1.0 - poly * np.exp(-z * z)
+    return 0.5 * (1.0 + np.sign(x) * erf)
+
+
+@dataclass
+class PredictivePacer:
+    config: PredictiveConfig = field(default_factory=PredictiveConfig)
+    name: str = "dunline"
+    answer: AnswerRate = field(default_factory=AnswerRate)
+    live_ring: Durations = field(default_factory=lambda: Durations(uniform_prior(3.0, 25.0)))
+    fail_ring: Durations = field(default_factory=lambda: Durations(uniform_prior(3.0, 30.0)))
+    talk: Durations = field(default_factory=lambda: Durations(exponential_prior(150.0)))
+    _fallback: ProgressivePacer = field(default_factory=ProgressivePacer)
+    last_mode: str = "predictive"
+    _theta: float = 0.0
+    _clock: float = 0.0
+    _pending: list[tuple[float, bool]] = field(default_factory=list)
+    _seen_answered: int = 0
+    _seen_abandoned: int = 0
+
+    def on_resolved(self, ring_seconds: float, live: bool) -> None:
+        # The outcome joins the answer-rate estimate only once every call dialled at the same time has
+        # had time to resolve: counted at once, quick live answers would bias it upwards, then the slow
+        # failures downwards (a burst of early dials would read 50%, then 11%).
+        heapq.heappush(self._pending, (self._clock - ring_seconds, live))
+        (self.live_ring if live else self.fail_ring).observe(ring_seconds)
+
+    def _settle(self, now: float) -> None:
+        complete_before = now - self.config.horizon_s
+        while self._pending and self._pending[0][0] <= complete_before:
+            self.answer.observe(heapq.heappop(self._pending)[1])
+
+    def on_talk_ended(self, talk_seconds: float) -> None:
+        self.talk.observe(talk_seconds)
+
+    def on_abandoned(self, at: float) -> None:
+        pass  # the ledger (in the view) is the record
+
+    def calibrate(self, view: PacingView) -> None:
+        """Stochastic approximation on what actually happened: every abandon lowers the aim, every
+        connected live answer raises it a little, so the realised rate settles at the set point
+        whatever the model's own bias (its normal approximations are rough for small teams)."""
+        answered = view.total_answered - self._seen_answered
+        abandoned = view.total_abandoned - self._seen_abandoned
+        if answered <= 0:
+            return
+        self._seen_answered, self._seen_abandoned = view.total_answered, view.total_abandoned
+        set_rate = self.config.set_point * self.config.target
+        step = self.config.learning_rate * (abandoned - set_rate * answered) / set_rate
+        self._theta -= min(self.config.max_step, max(-self.config.max_step, step))
+        self._theta = min(self.config.theta_max, max(self.config.theta_min, self._theta))
+
+    def aim(self, view: PacingView) -> float:
+        """The abandon rate to aim at now: calibrated, throttled as the ledger nears the target, and 0
+        (progressive dialing) once the ledger has reached it."""
+        cfg = self.config
+        aim = cfg.aim * cfg.target * math.exp(self._theta)
+        if view.total_answered < cfg.warmup_answers:  # build headroom before the estimates settle
+            aim *= cfg.warmup_factor
+        if view.ledger_answered < cfg.ledger_min_answers:
+            return aim
+        if view.ledger_rate >= cfg.target:
+            return 0.0
+        throttle_from = cfg.throttle_from * cfg.target
+        if view.ledger_rate > throttle_from:
+            aim *= 1.0 - 0.75 * (view.ledger_rate - throttle_from) / (cfg.target - throttle_from)
+        return aim
+
+    def lines_to_dial(self, view: PacingView) -> int:
+        cfg = self.config
+        self._clock = view.now
+        self._settle(view.now)
+        staffed = view.agents.staffed
+        if staffed == 0:
+            self.last_mode = "idle"
+            return 0
+        self.calibrate(view)
+        if self.aim(view) <= 0.0:
+            self.last_mode = "progressive"
+            return self._fallback.lines_to_dial(view)
+        self.last_mode = "predictive"
+        room = int(cfg.max_lines_per_agent * staffed) - len(view.ringing_elapsed)
+        if room <= 0:
+            return 0
+        p = min(max(self.answer.mean, 1e-3), 1.0)
+        tau = np.arange(cfg.horizon_s + 1, dtype=float)
+
+        # Supply: agents free by tau (+ the no-agent timeout), mean and variance.
+        supply_at = tau + cfg.no_agent_timeout_s
+        free_mean = np.full_like(tau, float(view.idle_agents))
+        free_var = np.zeros_like(tau)
+        if view.agents.wrap_remaining:
+            done = (np.asarray(view.agents.wrap_remaining)[:, None] <= supply_at[None, :]).astype(float)
+            free_mean += done.sum(axis=0)
+        if view.agents.on_call_elapsed:
+            elapsed = np.asarray(view.agents.on_call_elapsed)
+            after_wrap = np.maximum(supply_at - cfg.wrap_s, 0.0)
+            done = self.talk.residual_done_by(elapsed, after_wrap)
+            done[:, supply_at < cfg.wrap_s] = 0.0
+            free_mean += done.sum(axis=0)
+            free_var += (done * (1.0 - done)).sum(axis=0)
+
+        # Demand: live answers by tau from calls already ringing, and the waiting ones. For each interval
+        # also the arrivals' own earlier-arrival probability, so an arriving call is not counted as
+        # competing with itself for an agent.
+        steps = len(tau) - 1
+        demand_mean = np.full_like(tau, float(view.waiting))
+        demand_var = np.zeros_like(tau)
+        ring_arrivals = np.zeros(steps)
+        ring_self = np.zeros(steps)
+        ring_self_var = np.zeros(steps)
+        if view.ringing_elapsed:
+            elapsed = np.asarray(view.ringing_elapsed)
+            f_live_e = self.live_ring.cdf(elapsed)
+            survive = p * (1.0 - f_live_e) + (1.0 - p) * (1.0 - self.fail_ring.cdf(elapsed))
+            answered_by = p * (self.live_ring.cdf(elapsed[:, None] + tau[None, :]) - f_live_e[:, None])
+            prob = np.where(survive[:, None] > 1e-9, answered_by / np.maximum(survive[:, None], 1e-9), 0.0)
+            demand_mean += prob.sum(axis=0)
+            demand_var += (prob * (1.0 - prob)).sum(axis=0)
+            step_prob = np.diff(prob, axis=1)
+            ring_arrivals = step_prob.sum(axis=0)
+            ring_self = (step_prob * prob[:, :-1]).sum(axis=0)
+            ring_self_var = (step_prob * prob[:, :-1] * (1.0 - prob[:, :-1])).sum(axis=0)
+        new_by = p * self.live_ring.cdf(tau)  # one new call: P(live answer by tau)
+        new_step = np.diff(new_by)
+        new_before = new_by[:-1]
+        aim = self.aim(view)
+
+        # Expected abandons and live answers over the horizon for k new calls, k searched in chunks
+        # until the aim is first crossed (rate(k) rises with k once agents are scarce).
+        for start in range(0, room + 1, cfg.search_chunk):
+            k = np.arange(start, min(room, start + cfg.search_chunk - 1) + 1, dtype=float)[:, None]
+            d_mean = demand_mean[None, :] + k * new_by[None, :]
+            d_var = demand_var[None, :] + k * new_by * (1.0 - new_by)
+            arrivals = ring_arrivals[None, :] + k * new_step[None, :]
+            weight = np.maximum(arrivals, 1e-12)
+            self_mean = (ring_self[None, :] + k * new_step * new_before) / weight
+            self_var = (ring_self_var[None, :] + k * new_step * new_before * (1.0 - new_before)) / weight
+            gap = free_mean[None, :-1] - (d_mean[:, :-1] - self_mean)
+            sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + 1e-6)
+            abandons = (arrivals * normal_cdf((0.5 - gap) / sd)).sum(axis=1)
+            answers = d_mean[:, -1] - view.waiting
+            rate = np.where(answers > 1e-9, abandons / np.maximum(answers, 1e-9), 0.0)
+            over = np.nonzero(rate > aim)[0]
+            if over.size:
+                return max(0, start + int(over[0]) - 1)  # the most calls before the aim is first crossed
+        return room

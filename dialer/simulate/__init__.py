@@ -1,0 +1,1 @@
+"""Simulators that stand in for the outside world: the pacing model here, the PSTN for SIP tests later."""
