@@ -16,7 +16,7 @@ import numpy as np
 class AnswerRate:
     """Beta-Bernoulli estimate of P(live answer) with exponential forgetting (in resolved calls)."""
 
-    prior_mean: float = 0.2
+    prior_mean: float = 0.5  # high on purpose: over-estimating answers under-dials, the safe side
     prior_weight: float = 10.0
     half_life: float = 150.0
     live: float = field(init=False)

@@ -26,20 +26,19 @@ _SQRT2 = math.sqrt(2.0)
 @dataclass(frozen=True)
 class PredictiveConfig:
     target: float = 0.03  # campaign abandon target (of live-answered calls)
-    aim: float = 0.75  # share of the target the model aims at: the safety margin
+    aim: float = 1.5  # the marginal abandon rate per live answer the model allows, as a share of the target
     no_agent_timeout_s: float = 2.0
     wrap_s: float = 10.0
     max_lines_per_agent: float = 8.0
     horizon_s: int = 30
     ledger_min_answers: int = 30  # below this the ledger's rate is too noisy to steer by
-    set_point: float = 0.9  # share of the target the realised rate is steered to
-    learning_rate: float = 0.002
+    set_point: float = 0.93  # share of the target the realised rate is steered to
+    learning_rate: float = 0.004
+    theta_start: float = -0.5  # start cautious: the estimates and the ledger know nothing yet
     theta_min: float = -3.0
     theta_max: float = 1.0
     max_step: float = 0.25
-    throttle_from: float = 0.8  # share of the target from which the ledger throttles the aim
-    warmup_answers: int = 200
-    warmup_factor: float = 0.5
+    throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
     search_chunk: int = 24
 
 
@@ -67,6 +66,9 @@ class PredictivePacer:
     _pending: list[tuple[float, bool]] = field(default_factory=list)
     _seen_answered: int = 0
     _seen_abandoned: int = 0
+
+    def __post_init__(self) -> None:
+        self._theta = self.config.theta_start
 
     def on_resolved(self, ring_seconds: float, live: bool) -> None:
         # The outcome joins the answer-rate estimate only once every call dialled at the same time has
@@ -105,8 +107,6 @@ class PredictivePacer:
         (progressive dialing) once the ledger has reached it."""
         cfg = self.config
         aim = cfg.aim * cfg.target * math.exp(self._theta)
-        if view.total_answered < cfg.warmup_answers:  # build headroom before the estimates settle
-            aim *= cfg.warmup_factor
         if view.ledger_answered < cfg.ledger_min_answers:
             return aim
         if view.ledger_rate >= cfg.target:
@@ -176,8 +176,10 @@ class PredictivePacer:
         new_before = new_by[:-1]
         aim = self.aim(view)
 
-        # Expected abandons and live answers over the horizon for k new calls, k searched in chunks
-        # until the aim is first crossed (rate(k) rises with k once agents are scarce).
+        # Expected abandons over the horizon for k new calls; the k-th call is placed while the abandons
+        # it adds per live answer stay within the aim (a Lagrangian rule: every call is worth the same,
+        # so the rate is best spent where it buys most). k is searched in chunks until the first crossing.
+        last_abandons = 0.0
         for start in range(0, room + 1, cfg.search_chunk):
             k = np.arange(start, min(room, start + cfg.search_chunk - 1) + 1, dtype=float)[:, None]
             d_mean = demand_mean[None, :] + k * new_by[None, :]
@@ -189,8 +191,10 @@ class PredictivePacer:
             gap = free_mean[None, :-1] - (d_mean[:, :-1] - self_mean)
             sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + 1e-6)
             abandons = (arrivals * normal_cdf((0.5 - gap) / sd)).sum(axis=1)
-            answers = d_mean[:, -1] - view.waiting
-            rate = np.where(answers > 1e-9, abandons / np.maximum(answers, 1e-9), 0.0)
+            # Abandons the k-th call adds (to itself and to the calls it competes with), per live answer.
+            previous = np.concatenate(([last_abandons if start else abandons[0]], abandons[:-1]))
+            rate = (abandons - previous) / max(new_by[-1], 1e-9)
+            last_abandons = float(abandons[-1])
             over = np.nonzero(rate > aim)[0]
             if over.size:
                 return max(0, start + int(over[0]) - 1)  # the most calls before the aim is first crossed
