@@ -115,7 +115,8 @@ def plot(rows: list[dict], path: Path) -> None:  # type: ignore[type-arg]
         axes[1][column].axhline(3.0, color="red", linestyle=":")
         axes[1][column].set_xscale("log")
         axes[1][column].set_xticks(TEAMS, [str(t) for t in TEAMS])
-        axes[1][column].set_ylim(0, 8)
+        axes[1][column].set_yscale("symlog", linthresh=5)  # VICIdial TAPERED runs at 15-45%
+        axes[1][column].set_ylim(0, 60)
     axes[0][0].legend(fontsize=7)
     for ax in axes[1]:
         ax.set_xlabel("agents")
