@@ -7,6 +7,7 @@ the new calls' answer-time distribution). It then places the most new calls for 
 abandons over the horizon stay under the aim: a share of the campaign's target, throttled by the ledger
 as the ledger nears the target, and replaced by progressive dialing when the ledger is at the target.
 Answer-time, failure-time and talk-time distributions and the live-answer probability are learnt online.
+For small teams the counts are treated as Poisson (exact discrete sums); for large ones as normal.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class PredictiveConfig:
     max_step: float = 0.25
     throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
     search_chunk: int = 24
+    discrete_up_to: int = 10  # staffed agents up to which counts are treated as discrete (Poisson)
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -49,6 +51,32 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
     erf = 1.0 - poly * np.exp(-z * z)
     return 0.5 * (1.0 + np.sign(x) * erf)
+
+
+_LOG_FACTORIAL = np.array([math.lgamma(n + 1) for n in range(1024)])
+
+
+def _poisson_pmf(mean: np.ndarray, size: int) -> np.ndarray:
+    """pmf over 0..size-1 for each mean (last axis added)."""
+    x = np.arange(size)
+    lam = np.maximum(mean, 1e-12)[..., None]
+    return np.exp(-lam + x * np.log(lam) - _LOG_FACTORIAL[:size])
+
+
+def poisson_shortfall(demand: np.ndarray, random_supply: np.ndarray, certain: np.ndarray) -> np.ndarray:
+    """P(certain + R - D < 1) with D ~ Poisson(demand[k, t]) and R ~ Poisson(random_supply[t]).
+
+    Counts of a few calls and agents are discrete and skewed; the normal approximation misjudges exactly
+    the small-team cases, so this is the exact sum over R: sum_r P(R = r) P(D >= certain + r).
+    """
+    size = int(max(8.0, demand.max() * 2 + 10, random_supply.max() * 2 + 10))
+    size = min(size, 1024 - int(certain.max()) - 1)
+    pmf_r = _poisson_pmf(random_supply, size)  # (T, X)
+    pmf_d = _poisson_pmf(demand, size + int(certain.max()) + 1)  # (K, T, Y)
+    sf_d = 1.0 - np.cumsum(pmf_d, axis=-1) + pmf_d  # P(D >= y)
+    need = certain.astype(int)[:, None] + np.arange(size)[None, :]  # (T, X)
+    at_need = np.take_along_axis(sf_d, np.broadcast_to(need, sf_d.shape[:-1] + (size,)), axis=-1)
+    return np.clip((pmf_r[None, :, :] * at_need).sum(axis=-1), 0.0, 1.0)
 
 
 @dataclass
@@ -139,9 +167,11 @@ class PredictivePacer:
         supply_at = tau + cfg.no_agent_timeout_s
         free_mean = np.full_like(tau, float(view.idle_agents))
         free_var = np.zeros_like(tau)
+        certain = np.full_like(tau, float(view.idle_agents))  # agents surely free: idle, wrap-ups ending
         if view.agents.wrap_remaining:
             done = (np.asarray(view.agents.wrap_remaining)[:, None] <= supply_at[None, :]).astype(float)
             free_mean += done.sum(axis=0)
+            certain += done.sum(axis=0)
         if view.agents.on_call_elapsed:
             elapsed = np.asarray(view.agents.on_call_elapsed)
             after_wrap = np.maximum(supply_at - cfg.wrap_s, 0.0)
@@ -188,9 +218,14 @@ class PredictivePacer:
             weight = np.maximum(arrivals, 1e-12)
             self_mean = (ring_self[None, :] + k * new_step * new_before) / weight
             self_var = (ring_self_var[None, :] + k * new_step * new_before * (1.0 - new_before)) / weight
-            gap = free_mean[None, :-1] - (d_mean[:, :-1] - self_mean)
-            sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + 1e-6)
-            abandons = (arrivals * normal_cdf((0.5 - gap) / sd)).sum(axis=1)
+            others = np.maximum(d_mean[:, :-1] - self_mean, 0.0)
+            if staffed <= cfg.discrete_up_to:
+                unserved = poisson_shortfall(others, free_mean[:-1] - certain[:-1], certain[:-1])
+            else:
+                gap = free_mean[None, :-1] - others
+                sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + 1e-6)
+                unserved = normal_cdf((0.5 - gap) / sd)
+            abandons = (arrivals * unserved).sum(axis=1)
             # Abandons the k-th call adds (to itself and to the calls it competes with), per live answer.
             previous = np.concatenate(([last_abandons if start else abandons[0]], abandons[:-1]))
             rate = (abandons - previous) / max(new_by[-1], 1e-9)
