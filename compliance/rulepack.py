@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,12 @@ class CallingWindow:
     def contains(self, moment: time) -> bool:
         return self.start <= moment < self.end
 
-    def __str__(self) -> str:
+    @cached_property
+    def label(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def __str__(self) -> str:
+        return self.label
 
 
 @dataclass(frozen=True)
