@@ -12,7 +12,7 @@ UNKNOWN_ZONE = "Etc/Unknown"
 
 
 class InvalidPhoneNumber(ValueError):
-    pass
+    """A phone number that cannot be read or is not valid for its region."""
 
 
 def to_e164(raw: str, default_region: str) -> str:

@@ -22,7 +22,7 @@ DPD_BUCKETS: dict[str, tuple[int, int | None]] = {
 
 
 class UnknownBucket(ValueError):
-    pass
+    """A days-past-due bucket that does not exist."""
 
 
 @dataclass(frozen=True)

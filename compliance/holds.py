@@ -16,7 +16,7 @@ from cases.phones import InvalidPhoneNumber, to_e164
 
 
 class HoldError(ValueError):
-    pass
+    """A hold that cannot be placed or released as asked."""
 
 
 def validate_schedule(schedule: dict[str, Any]) -> dict[str, Any]:

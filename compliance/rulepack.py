@@ -21,7 +21,7 @@ PACK_DIR = Path(__file__).parent / "packs"
 
 
 class RulePackError(ValueError):
-    pass
+    """A rule pack or override that is malformed or would loosen a rule."""
 
 
 class ThirdPartyCalls(StrEnum):

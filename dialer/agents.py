@@ -53,7 +53,7 @@ TRANSITIONS: dict[tuple[AgentState, AgentEvent], AgentState] = {
 
 
 class IllegalTransition(ValueError):
-    pass
+    """An agent event that the agent's current state does not allow."""
 
 
 def step(state: AgentState, event: AgentEvent) -> AgentState:

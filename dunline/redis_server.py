@@ -15,7 +15,7 @@ import redis
 
 
 class EmbeddedRedisError(RuntimeError):
-    pass
+    """The embedded Redis-compatible server could not be started."""
 
 
 class EmbeddedRedis:

@@ -16,7 +16,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 
-wanted=$(grep -vE '^\s*(#|$)' "$APT_LIST" | awk '{print $1}' | tr '\n' ' ')
+wanted=$( { grep -vE '^\s*(#|$)' "$APT_LIST" || true; } | awk '{print $1}' | tr '\n' ' ')
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   wanted="$wanted python3-venv"
 fi

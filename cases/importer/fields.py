@@ -42,7 +42,7 @@ ALIASES: dict[str, str] = {
 
 
 class MappingError(ValueError):
-    pass
+    """A column mapping that does not fit the file or names unknown fields."""
 
 
 @dataclass(frozen=True)

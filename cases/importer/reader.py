@@ -10,7 +10,7 @@ from typing import Any
 
 
 class UnreadableFile(ValueError):
-    pass
+    """A file that is not a readable CSV or XLSX table."""
 
 
 @dataclass

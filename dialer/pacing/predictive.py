@@ -114,7 +114,7 @@ class PredictivePacer:
         self.talk.observe(talk_seconds)
 
     def on_abandoned(self, at: float) -> None:
-        pass  # the ledger (in the view) is the record
+        """Nothing to do: the ledger, seen in every view, is the record of abandons."""
 
     def calibrate(self, view: PacingView) -> None:
         """Stochastic approximation on what actually happened: every abandon lowers the aim, every

@@ -56,7 +56,7 @@ class VicidialPacer:
         self._answers += live
 
     def on_talk_ended(self, talk_seconds: float) -> None:
-        pass
+        """VICIdial's adaptive method does not look at talk times."""
 
     def on_abandoned(self, at: float) -> None:
         self._drops.append(at)

@@ -52,13 +52,13 @@ class ProgressivePacer:
         return max(0, view.idle_agents - len(view.ringing_elapsed))
 
     def on_resolved(self, ring_seconds: float, live: bool) -> None:
-        pass
+        """Progressive dialing needs no estimates."""
 
     def on_talk_ended(self, talk_seconds: float) -> None:
-        pass
+        """Progressive dialing needs no estimates."""
 
     def on_abandoned(self, at: float) -> None:
-        pass
+        """Progressive dialing needs no estimates."""
 
 
 class PowerPacer(ProgressivePacer):
