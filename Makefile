@@ -19,6 +19,10 @@ demo: install
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) import cases examples/cases-1000.csv
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases list --dpd 31-60 --min-balance 1000 --limit 10
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases show CN00000001
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) holds add --kind dispute --account EN00000005 --note "demo: says already paid"
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) gate check CN00000001
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) gate check EN00000005
+	$(DUNLINE) simulate pacing --agents 20 --answer-rate 0.2 --hours 1
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) audit verify
 	@echo "demo database: $(DEMO_DIR)/dunline.db"
 

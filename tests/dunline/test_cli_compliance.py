@@ -55,3 +55,9 @@ def test_holds_and_dnc_from_the_cli(loaded: Store, tmp_path: Path) -> None:
     assert "intact" in runner.invoke(app, ["audit", "verify"]).output
     check = runner.invoke(app, ["gate", "check", "CN00000002"])
     assert check.exit_code == 0 and ("ALLOWED" in check.output or "REFUSED" in check.output)
+
+
+def test_simulate_pacing_prints_the_policies_side_by_side() -> None:
+    result = runner.invoke(app, ["simulate", "pacing", "--agents", "5", "--hours", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert "dunline" in result.output and "progressive" in result.output and "vicidial_hard_limit" in result.output
