@@ -136,18 +136,24 @@ class ComplianceGate:
             Hold.released_at.is_(None),
             or_(Hold.debtor_id.in_(debtor_ids), Hold.account_id.in_(account_ids),
                 Hold.phone_id.in_(phone_ids), Hold.e164.in_(numbers)))).scalars())
-        # Two index-friendly queries (by the debtors' accounts, by the numbers) rather than one OR.
+        # Two index-friendly queries rather than one OR: the debtors' own accounts (debtor known from the
+        # map, no join), then calls to the same numbers made for other people's accounts (usually none).
         debtor_accounts = {row.id: row.debtor_id for row in session.execute(
             select(Account.id, Account.debtor_id).where(Account.debtor_id.in_(debtor_ids)))}
-        columns = (Attempt.id, Attempt.started_at, Attempt.account_id, Account.debtor_id, Attempt.number_e164,
+        found: list[tuple] = []  # type: ignore[type-arg]
+        for row in session.execute(
+                select(Attempt.started_at, Attempt.account_id, Attempt.number_e164, Attempt.answered_at,
+                       Attempt.conversation, Attempt.outcome)
+                .where(Attempt.account_id.in_(debtor_accounts), Attempt.started_at >= since)):
+            found.append((row.started_at, row.account_id, debtor_accounts[row.account_id], *row[2:]))
+        found.extend(tuple(row) for row in session.execute(
+            select(Attempt.started_at, Attempt.account_id, Account.debtor_id, Attempt.number_e164,
                    Attempt.answered_at, Attempt.conversation, Attempt.outcome)
-        found = {}
-        for condition in (Attempt.account_id.in_(debtor_accounts), Attempt.number_e164.in_(numbers)):
-            for row in session.execute(select(*columns).join(Account, Account.id == Attempt.account_id)
-                                       .where(condition, Attempt.started_at >= since)):
-                found[row.id] = row
-        attempts = [AttemptFact(r.started_at, r.account_id, r.debtor_id, r.number_e164, r.answered_at is not None,
-                                r.conversation, r.outcome.value) for r in found.values()]
+            .join(Account, Account.id == Attempt.account_id)
+            .where(Attempt.number_e164.in_(numbers), Attempt.started_at >= since,
+                   Attempt.account_id.not_in(debtor_accounts))))
+        attempts = [AttemptFact(started, account, debtor, number, answered is not None, talked, outcome.value)
+                    for started, account, debtor, number, answered, talked, outcome in found]
         own_numbers: dict[int, list[Row[Any]]] = defaultdict(list)
         for phone_row in phones.values():
             if phone_row.owner.value == "debtor":

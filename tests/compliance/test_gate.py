@@ -140,3 +140,22 @@ def test_claim_writes_the_attempt_with_its_receipt_and_serialises_caps(store: St
         assert stored.outcome is AttemptOutcome.IN_FLIGHT and stored.receipt == decision.receipt
     again, second = gate.claim(account, mobile, NOW + timedelta(seconds=1), CAMPAIGN)
     assert not again.allowed and second is None  # the first claim is in flight
+
+
+def test_calls_to_the_same_number_for_another_debtor_count(store: Store) -> None:
+    account, _, mobile, _ = seed(store)
+    with store.session() as session:
+        other = Debtor(external_ref="D2", full_name="王芳")
+        other.phones.append(Phone(e164="+8613812345678", kind=PhoneKind.MOBILE))  # a shared family phone
+        session.add(other)
+        session.flush()
+        theirs = Account(debtor_id=other.id, creditor="Acme", account_ref="B1", product=Product.CREDIT_CARD,
+                         currency="CNY", principal=Decimal(50), balance=Decimal(50), overdue_amount=Decimal(50),
+                         jurisdiction="CN")
+        session.add(theirs)
+        session.flush()
+        their_account = theirs.id
+    add_attempts(store, their_account, "+8613812345678", [NOW - timedelta(minutes=10 * m) for m in range(1, 7)],
+                 outcome=AttemptOutcome.NO_ANSWER)
+    decision = ComplianceGate(store).check(account, mobile, NOW, CAMPAIGN)
+    assert not decision.allowed and "unanswered" in decision.reasons[0]
