@@ -1,0 +1,116 @@
+"""Transports (RFC 3261 §18): the only SIP code that touches sockets.
+
+A transport delivers parsed messages with their source address to one handler and sends bytes. Datagrams
+that do not parse are counted and dropped (a malformed packet must never crash the server); a parse
+error on a request with enough headers to answer is reported to the handler so it can send 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dialer.sip.message import SipParseError, SipRequest, SipResponse, parse
+
+log = logging.getLogger(__name__)
+Address = tuple[str, int]
+Handler = Callable[[SipRequest | SipResponse, Address], None]
+
+
+class SipTransport(Protocol):
+    reliable: bool
+    local: Address
+
+    def send(self, data: bytes, address: Address) -> None: ...
+
+
+@dataclass
+class TransportStats:
+    received: int = 0
+    sent: int = 0
+    malformed: int = 0
+
+
+class UdpTransport(asyncio.DatagramProtocol):
+    reliable = False
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.stats = TransportStats()
+        self.local: Address = ("0.0.0.0", 0)
+        self._socket: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def bind(cls, host: str, port: int, handler: Handler) -> UdpTransport:
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler), local_addr=(host, port))
+        return protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._socket = transport  # type: ignore[assignment]
+        self.local = transport.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.stats.received += 1
+        if not data.strip(b"\r\n"):
+            return  # keep-alive
+        try:
+            message = parse(data)
+        except SipParseError as error:
+            self.stats.malformed += 1
+            log.debug("dropped malformed datagram from %s: %s", addr, error)
+            return
+        try:
+            self.handler(message, addr[:2])
+        except Exception:  # a bug in a handler must not take the socket down
+            log.exception("SIP handler failed")
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP error: %s", exc)
+
+    def send(self, data: bytes, address: Address) -> None:
+        if self._socket is not None:
+            self.stats.sent += 1
+            self._socket.sendto(data, address)
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+
+@dataclass
+class LoopbackTransport:
+    """In-process transport for tests: what one end sends, the peer's handler receives (next loop turn)."""
+
+    local: Address
+    handler: Handler
+    reliable: bool = False
+    peer: LoopbackTransport | None = None
+    drop: Callable[[bytes], bool] = field(default=lambda data: False)
+    stats: TransportStats = field(default_factory=TransportStats)
+
+    def send(self, data: bytes, address: Address) -> None:
+        self.stats.sent += 1
+        if self.peer is None or self.drop(data):
+            return
+        peer = self.peer
+        asyncio.get_running_loop().call_soon(peer._deliver, data, self.local)
+
+    def _deliver(self, data: bytes, source: Address) -> None:
+        self.stats.received += 1
+        try:
+            message = parse(data)
+        except SipParseError:
+            self.stats.malformed += 1
+            return
+        self.handler(message, source)
+
+
+def loopback_pair(a: Handler, b: Handler) -> tuple[LoopbackTransport, LoopbackTransport]:
+    left = LoopbackTransport(("127.0.0.1", 5060), a)
+    right = LoopbackTransport(("127.0.0.1", 5061), b)
+    left.peer, right.peer = right, left
+    return left, right
