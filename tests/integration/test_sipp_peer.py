@@ -1,17 +1,19 @@
-"""Against a real, independent SIP peer: SIPp (Debian `sip-tester`) as the trunk / debtor phone."""
+"""Against a real, independent SIP peer: SIPp (Debian `sip-tester`) playing the trunk and the debtor's phone."""
 
 import asyncio
 import shutil
 import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from dialer.sip.dialog import dialog_from_uac, new_branch, new_tag
-from dialer.sip.layer import TransactionLayer
-from dialer.sip.message import SipRequest
-from dialer.sip.transport import UdpTransport
+from dialer.sip.digest import Credentials
+from dialer.sip.outcome import CallResult
+from dialer.sip.uac import UserAgent
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) not installed")
+SCENARIOS = Path(__file__).parent / "sipp"
 SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        b"m=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
 
@@ -22,43 +24,77 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_call_to_sipp_uas_rings_answers_acks_and_hangs_up() -> None:
-    port = free_port()
-    sipp = await asyncio.create_subprocess_exec(
-        "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", "1", "-nostdin", "-timeout", "20s",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    await asyncio.sleep(0.5)
-    layer = TransactionLayer(lambda *_: None)
-    transport = await UdpTransport.bind("127.0.0.1", 0, layer.receive)
-    layer.transport = transport
-    host, local_port = transport.local
-    peer = ("127.0.0.1", port)
-    try:
-        invite = SipRequest(method="INVITE", uri=f"sip:debtor@127.0.0.1:{port}")
-        invite.add("Via", f"SIP/2.0/UDP {host}:{local_port};branch={new_branch()};rport")
-        invite.add("Max-Forwards", "70")
-        invite.add("From", f"<sip:dialer@{host}>;tag={new_tag()}")
-        invite.add("To", f"<sip:debtor@127.0.0.1:{port}>")
-        invite.add("Call-ID", f"{new_tag()}@{host}")
-        invite.add("CSeq", "1 INVITE")
-        invite.add("Contact", f"<sip:dialer@{host}:{local_port}>")
-        invite.add("Content-Type", "application/sdp")
-        invite.body = SDP
-        txn = layer.send_request(invite, peer)
-        final = await asyncio.wait_for(txn.final, 10)
-        statuses = []
-        while not txn.responses.empty():
-            statuses.append(txn.responses.get_nowait().status)
-        assert final.status == 200 and 180 in statuses
-        dialog = dialog_from_uac(invite, final)
-        layer.send_raw(dialog.ack_for_2xx(1, f"SIP/2.0/UDP {host}:{local_port};branch={new_branch()}"), peer)
-        await asyncio.sleep(0.2)
-        bye = dialog.next_request("BYE", f"SIP/2.0/UDP {host}:{local_port};branch={new_branch()}")
-        bye_final = await asyncio.wait_for(layer.send_request(bye, peer).final, 10)
-        assert bye_final.status == 200
-        assert await asyncio.wait_for(sipp.wait(), 15) == 0, (await sipp.stderr.read()).decode()[-500:]
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
-        transport.close()
+class Sipp:
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.args = ["sipp", *args, "-i", "127.0.0.1", "-p", str(self.port), "-m", "1", "-nostdin",
+                     "-timeout", "30s"]
+
+    async def __aenter__(self) -> "Sipp":
+        self.process = await asyncio.create_subprocess_exec(*self.args, stdout=asyncio.subprocess.DEVNULL,
+                                                            stderr=asyncio.subprocess.PIPE)
+        await asyncio.sleep(0.4)
+        return self
+
+    async def finished_ok(self) -> bool:
+        code = await asyncio.wait_for(self.process.wait(), 20)
+        return code == 0
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    @property
+    def peer(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def uri(self, user: str = "+8613812345678") -> str:
+        return f"sip:{user}@127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+async def agent() -> AsyncIterator[UserAgent]:
+    ua = UserAgent(credentials=Credentials("trunkuser", "s3cret"))
+    await ua.start()
+    yield ua
+    ua.close()
+
+
+async def test_answered_call_is_acked_and_hung_up(agent: UserAgent) -> None:
+    async with Sipp("-sn", "uas") as sipp:
+        outcome = await agent.dial(sipp.uri(), sipp.peer, SDP)
+        assert outcome.result is CallResult.ANSWERED and outcome.code == 200 and 180 in outcome.call.provisional
+        assert await agent.hang_up(outcome.call) == 200
+        assert await sipp.finished_ok()
+
+
+@pytest.mark.parametrize("code, reason, result", [
+    (486, "Busy Here", CallResult.BUSY), (480, "Temporarily Unavailable", CallResult.NO_ANSWER),
+    (404, "Not Found", CallResult.INVALID_NUMBER), (503, "Service Unavailable", CallResult.UNAVAILABLE),
+    (603, "Decline", CallResult.REJECTED),
+])
+async def test_failures_map_to_outcomes_and_are_acked(agent: UserAgent, code: int, reason: str,
+                                                      result: CallResult, tmp_path: Path) -> None:
+    scenario = tmp_path / "reject.xml"
+    scenario.write_text((SCENARIOS / "reject.xml").read_text().replace("CODE", str(code)).replace("REASON", reason))
+    async with Sipp("-sf", str(scenario)) as sipp:
+        outcome = await agent.dial(sipp.uri(), sipp.peer, SDP)
+        assert (outcome.result, outcome.code) == (result, code)
+        assert await sipp.finished_ok()  # SIPp saw our ACK for the failure
+
+
+async def test_digest_challenge_is_answered(agent: UserAgent) -> None:
+    async with Sipp("-sf", str(SCENARIOS / "challenge.xml")) as sipp:
+        outcome = await agent.dial(sipp.uri(), sipp.peer, SDP)
+        assert outcome.result is CallResult.ANSWERED
+        assert await agent.hang_up(outcome.call) == 200
+        assert await sipp.finished_ok()  # SIPp checked the Authorization header
+
+
+async def test_ring_timeout_cancels_the_call(agent: UserAgent) -> None:
+    async with Sipp("-sf", str(SCENARIOS / "ring_forever.xml")) as sipp:
+        outcome = await agent.dial(sipp.uri(), sipp.peer, SDP, ring_timeout=1.0)
+        assert (outcome.result, outcome.code) == (CallResult.CANCELLED, 487)
+        assert 1.0 <= outcome.ring_seconds < 5
+        assert await sipp.finished_ok()
