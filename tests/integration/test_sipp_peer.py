@@ -98,3 +98,11 @@ async def test_ring_timeout_cancels_the_call(agent: UserAgent) -> None:
         assert (outcome.result, outcome.code) == (CallResult.CANCELLED, 487)
         assert 1.0 <= outcome.ring_seconds < 5
         assert await sipp.finished_ok()
+
+
+async def test_a_200_crossing_our_cancel_is_acked_and_hung_up(agent: UserAgent) -> None:
+    async with Sipp("-sf", str(SCENARIOS / "answer_crossing_cancel.xml")) as sipp:
+        outcome = await agent.dial(sipp.uri(), sipp.peer, SDP, ring_timeout=1.0)
+        assert (outcome.result, outcome.code) == (CallResult.CANCELLED, 200)
+        assert outcome.call.ended.is_set()
+        assert await sipp.finished_ok()  # SIPp received our ACK and our BYE: never a silent answered call

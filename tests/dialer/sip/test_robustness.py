@@ -1,0 +1,43 @@
+"""Malformed SIP over a real UDP socket never takes the endpoint down nor leaves transactions behind."""
+
+import asyncio
+import random
+import socket
+from pathlib import Path
+
+from dialer.sip.message import parse
+from dialer.sip.uac import UserAgent
+
+WIRE = Path(__file__).parent / "wire"
+
+
+async def test_garbage_and_torture_datagrams_are_survived() -> None:
+    agent = UserAgent(time_scale=0.01)
+    await agent.start()
+    rng = random.Random(11)
+    good = (WIRE / "invite_compact_folded.sip").read_bytes()
+    junk = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 1500))) for _ in range(300)]
+    junk += [good[: rng.randrange(len(good))] for _ in range(100)]
+    junk += [path.read_bytes() for path in WIRE.glob("*.sip")]
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    sender.setblocking(False)
+    try:
+        for n, datagram in enumerate(junk):
+            sender.sendto(datagram, (agent.host, agent.port))
+            if n % 20 == 0:
+                await asyncio.sleep(0.005)  # let the endpoint read: a burst would only overflow the socket buffer
+        await asyncio.sleep(0.3)
+        assert agent.transport is not None and agent.transport.stats.malformed >= 300
+        probe = good.replace(b"INVITE sip:", b"OPTIONS sip:", 1).replace(b"314159 INVITE", b"1 OPTIONS")
+        sender.sendto(probe, (agent.host, agent.port))
+        loop = asyncio.get_running_loop()
+        reply = await asyncio.wait_for(loop.sock_recv(sender, 65535), 2)
+        while b"CSeq: 1 OPTIONS" not in reply:  # skip replies to the valid INVITE among the torture files
+            reply = await asyncio.wait_for(loop.sock_recv(sender, 65535), 2)
+        assert parse(reply).status == 481  # alive, and answering: no dialog for this OPTIONS
+        await asyncio.sleep(64 * 0.5 * 0.01 + 0.3)
+        assert agent.layer.live == 0  # every server transaction (the torture INVITE too) has ended
+    finally:
+        sender.close()
+        agent.close()
