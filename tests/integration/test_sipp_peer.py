@@ -106,3 +106,23 @@ async def test_a_200_crossing_our_cancel_is_acked_and_hung_up(agent: UserAgent) 
         assert (outcome.result, outcome.code) == (CallResult.CANCELLED, 200)
         assert outcome.call.ended.is_set()
         assert await sipp.finished_ok()  # SIPp received our ACK and our BYE: never a silent answered call
+
+
+async def test_sipp_registers_agents_with_digest_under_load() -> None:
+    from dialer.sip.layer import TransactionLayer
+    from dialer.sip.registrar import Registrar
+    from dialer.sip.transport import UdpTransport
+
+    registrar = Registrar("dunline", {"agent1": "secret1"}.get)
+    layer = TransactionLayer(lambda txn, request, source: registrar.handle(txn, request, source) if txn else None)
+    transport = await UdpTransport.bind("127.0.0.1", 0, layer.receive)
+    layer.transport = transport
+    try:
+        sipp = await asyncio.create_subprocess_exec(
+            "sipp", f"127.0.0.1:{transport.local[1]}", "-sf", str(SCENARIOS / "register.xml"), "-i", "127.0.0.1",
+            "-p", str(free_port()), "-m", "40", "-r", "20", "-l", "10", "-nostdin", "-timeout", "30s",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        assert await asyncio.wait_for(sipp.wait(), 40) == 0, (await sipp.stderr.read()).decode()[-400:]
+        assert len(registrar.lookup("agent1")) == 40  # one binding per registered line
+    finally:
+        transport.close()
