@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from dialer.sip.dialog import Dialog, dialog_from_uac, new_branch, new_tag
-from dialer.sip.digest import Credentials, auth_flow
+from dialer.sip.digest import AuthFlow, Credentials, auth_flow
 from dialer.sip.layer import (
     ClientTransaction,
     ServerTransaction,
@@ -111,13 +111,10 @@ class UserAgent:
             except (TransactionTimeout, TransactionTransportError):
                 call.ended.set()
                 return CallOutcome(CallResult.NETWORK_ERROR, None, call, time.monotonic() - started)
-            if final.status in (401, 407) and flow is not None:
-                try:
-                    request = flow.send(final)
-                    continue
-                except StopIteration:
-                    pass
-            break
+            retry = self._retry_with_credentials(flow, final)
+            if retry is None:
+                break
+            request = retry
         ring = time.monotonic() - started
         if 200 <= final.status < 300:
             self._confirm(call, final)
@@ -127,6 +124,16 @@ class UserAgent:
             return CallOutcome(CallResult.ANSWERED, final.status, call, ring)
         call.ended.set()
         return CallOutcome(result_for(final.status), final.status, call, ring)
+
+    @staticmethod
+    def _retry_with_credentials(flow: AuthFlow | None, final: SipResponse) -> SipRequest | None:
+        """The INVITE to send again after a 401/407, or None when there is none (no flow, or refused)."""
+        if flow is None or final.status not in (401, 407):
+            return None
+        try:
+            return flow.send(final)
+        except StopIteration:
+            return None
 
     async def _await_final(self, call: Call, txn: ClientTransaction, deadline: float) -> tuple[SipResponse, bool]:
         """The INVITE's final response, and whether we had CANCELled it by then (ring timeout)."""
