@@ -1,0 +1,115 @@
+"""RTP relay: one endpoint per call leg, bridged pairwise on the event loop (raw datagram forwarding).
+
+Each leg latches onto the address its peer actually sends from (symmetric RTP, RFC 4961), so NATed
+softphones work. A bridge forwards each packet to the other leg under that leg's own SSRC, with sequence
+and timestamp offsets chosen so the receiver sees one continuous stream across re-bridging, and transcodes
+PCMU <-> PCMA only when the two legs' codecs differ. Malformed datagrams are counted and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dialer.media.g711 import transcode
+from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
+
+PCMU, PCMA = 0, 8
+LAW = {PCMU: "ulaw", PCMA: "alaw"}
+Address = tuple[str, int]
+
+
+@dataclass
+class LegStats:
+    received: int = 0
+    sent: int = 0
+    malformed: int = 0
+
+
+class RtpLeg(asyncio.DatagramProtocol):
+    """A local RTP port for one call leg. `on_packet` is called for every valid packet received."""
+
+    def __init__(self, codec: int = PCMU, event_payload_type: int = 101) -> None:
+        self.codec = codec
+        self.event_payload_type = event_payload_type
+        self.remote: Address | None = None
+        self.ssrc = secrets.randbits(32)
+        self.stats = LegStats()
+        self.on_packet: Callable[[RtpPacket], None] | None = None
+        self._socket: asyncio.DatagramTransport | None = None
+        self.local: Address = ("0.0.0.0", 0)
+        # Continuity of what this leg sends: last sequence and timestamp out.
+        self.last_sequence = secrets.randbits(16)
+        self.last_timestamp = secrets.randbits(32)
+
+    @classmethod
+    async def open(cls, host: str = "127.0.0.1", codec: int = PCMU) -> RtpLeg:
+        loop = asyncio.get_running_loop()
+        _, leg = await loop.create_datagram_endpoint(lambda: cls(codec), local_addr=(host, 0))
+        return leg
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._socket = transport  # type: ignore[assignment]
+        self.local = transport.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        try:
+            packet = parse_rtp(data)
+        except RtpError:
+            self.stats.malformed += 1
+            return
+        self.stats.received += 1
+        self.remote = addr[:2]  # symmetric RTP: answer where the peer really is
+        if self.on_packet is not None:
+            self.on_packet(packet)
+
+    def send(self, packet: RtpPacket) -> None:
+        if self._socket is not None and self.remote is not None:
+            self.stats.sent += 1
+            self.last_sequence, self.last_timestamp = packet.sequence, packet.timestamp
+            self._socket.sendto(packet.to_bytes(), self.remote)
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+
+@dataclass
+class _Direction:
+    source: RtpLeg
+    target: RtpLeg
+    sequence_offset: int | None = None
+    timestamp_offset: int | None = None
+    source_ssrc: int | None = None
+
+    def forward(self, packet: RtpPacket) -> None:
+        if self.sequence_offset is None or packet.ssrc != self.source_ssrc:
+            # First packet (or the source restarted its stream): continue the target's outgoing numbering.
+            self.source_ssrc = packet.ssrc
+            self.sequence_offset = (self.target.last_sequence + 1 - packet.sequence) & 0xFFFF
+            self.timestamp_offset = (self.target.last_timestamp + 160 - packet.timestamp) & 0xFFFFFFFF
+        payload_type, payload = packet.payload_type, packet.payload
+        if payload_type in LAW and self.target.codec in LAW and payload_type != self.target.codec:
+            payload, payload_type = transcode(payload, LAW[payload_type], LAW[self.target.codec]), self.target.codec
+        elif payload_type == self.source.event_payload_type:
+            payload_type = self.target.event_payload_type
+        out = RtpPacket(payload_type, packet.sequence, packet.timestamp, packet.ssrc, payload, packet.marker)
+        self.target.send(out.rewritten(ssrc=self.target.ssrc, sequence_offset=self.sequence_offset,
+                                       timestamp_offset=self.timestamp_offset or 0))
+
+
+@dataclass
+class Bridge:
+    a: RtpLeg
+    b: RtpLeg
+    _directions: list[_Direction] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        there, back = _Direction(self.a, self.b), _Direction(self.b, self.a)
+        self._directions = [there, back]
+        self.a.on_packet, self.b.on_packet = there.forward, back.forward
+
+    def unbridge(self) -> None:
+        self.a.on_packet = self.b.on_packet = None
