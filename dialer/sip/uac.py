@@ -26,6 +26,7 @@ from dialer.sip.outcome import CallResult, result_for
 from dialer.sip.transport import Address, UdpTransport
 
 DEFAULT_RING_TIMEOUT_S = 25.0
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 
 
 @dataclass
@@ -181,6 +182,21 @@ class UserAgent:
         number = parse_cseq(call.invite.get("CSeq") or "")[0]
         self.layer.send_raw(call.dialog.ack_for_2xx(number, self.via()), call.peer)
 
+    async def ping(self, peer: Address, timeout: float = 5.0) -> bool:
+        """OPTIONS keep-alive (§11): True when the peer answers anything at all within `timeout`."""
+        probe = SipRequest(method="OPTIONS", uri=f"sip:{peer[0]}:{peer[1]}")
+        probe.add("Via", self.via())
+        probe.add("Max-Forwards", "70")
+        probe.add("From", f"<sip:{self.user}@{self.host}>;tag={new_tag()}")
+        probe.add("To", f"<sip:{peer[0]}:{peer[1]}>")
+        probe.add("Call-ID", f"{new_tag()}@{self.host}")
+        probe.add("CSeq", "1 OPTIONS")
+        try:
+            await asyncio.wait_for(self.layer.send_request(probe, peer).final, timeout)
+        except (TransactionTimeout, TransactionTransportError, asyncio.TimeoutError):
+            return False
+        return True
+
     async def hang_up(self, call: Call, timeout: float = 10.0) -> int | None:
         """Send BYE; returns the final status (None if the peer never answered it)."""
         if call.dialog is None or call.ended.is_set():
@@ -201,6 +217,11 @@ class UserAgent:
         call = self.calls.get(request.get("Call-ID") or "")
         if txn is None:
             return  # an ACK: we place calls, we do not answer them here
+        if request.method == "OPTIONS" and call is None:  # a keep-alive or capability probe (§11.2)
+            response = response_to(request, 200, "OK", new_tag())
+            response.add("Allow", ALLOW)
+            txn.respond(response)
+            return
         if call is None or call.dialog is None:
             txn.respond(response_to(request, 481, "Call/Transaction Does Not Exist", new_tag()))
             return
