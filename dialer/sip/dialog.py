@@ -11,10 +11,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from dialer.sip.headers import parse_name_addr
+from dialer.sip.headers import BRANCH_MAGIC, parse_name_addr
 from dialer.sip.message import SipParseError, SipRequest, SipResponse, parse_cseq
 
-BRANCH_MAGIC = "z9hG4bK"
 
 
 def new_tag() -> str:

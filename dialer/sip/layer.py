@@ -158,7 +158,7 @@ class TransactionLayer:
                                 State.PROCEEDING if kind is Kind.INVITE_SERVER else State.TRYING)
         self.servers[key] = txn
         if kind is Kind.INVITE_SERVER:
-            txn.respond(provisional(request, 100, "Trying"))
+            txn.respond(response_to(request, 100, "Trying"))
         self.on_request(txn, request, source)
 
     # The machine -----------------------------------------------------------------------------------------------
@@ -211,10 +211,6 @@ class TransactionLayer:
         txn.timers.clear()
         table = self.clients if isinstance(txn, ClientTransaction) else self.servers
         table.pop(txn.key, None)
-
-
-def provisional(request: SipRequest, status: int, reason: str) -> SipResponse:
-    return response_to(request, status, reason)
 
 
 def response_to(request: SipRequest, status: int, reason: str, to_tag: str | None = None) -> SipResponse:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import enum
+from cases.models import AttemptOutcome
+
+# A call's result is one of the case store's attempt outcomes; the campaign layer stores it as it is.
+CallResult = AttemptOutcome
 
 
-class CallResult(enum.StrEnum):
-    """Same values as the case store's attempt outcomes, so the campaign layer maps them one to one."""
-
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    REJECTED = "rejected"
-    INVALID_NUMBER = "invalid_number"
-    UNAVAILABLE = "unavailable"
-    NETWORK_ERROR = "network_error"
-    CANCELLED = "cancelled"
-
-
-RESULT_BY_CODE = {
+RESULT_BY_CODE: dict[int, AttemptOutcome] = {
     486: CallResult.BUSY, 600: CallResult.BUSY,
     408: CallResult.NO_ANSWER, 480: CallResult.NO_ANSWER,
     487: CallResult.CANCELLED,
@@ -29,7 +19,7 @@ RESULT_BY_CODE = {
 }
 
 
-def result_for(code: int) -> CallResult:
+def result_for(code: int) -> AttemptOutcome:
     if 200 <= code < 300:
         return CallResult.ANSWERED
     if code in RESULT_BY_CODE:

@@ -75,14 +75,19 @@ class UserAgent:
     def via(self) -> str:
         return f"SIP/2.0/UDP {self.host}:{self.port};branch={new_branch()};rport"
 
-    def _invite(self, uri: str, peer: Address, sdp: bytes, caller_id: str | None) -> SipRequest:
-        invite = SipRequest(method="INVITE", uri=uri)
-        invite.add("Via", self.via())
-        invite.add("Max-Forwards", "70")
-        invite.add("From", f"<sip:{caller_id or self.user}@{self.host}>;tag={new_tag()}")
-        invite.add("To", f"<{uri}>")
-        invite.add("Call-ID", f"{new_tag()}{new_tag()}@{self.host}")
-        invite.add("CSeq", "1 INVITE")
+    def _new_request(self, method: str, uri: str, caller_id: str | None = None) -> SipRequest:
+        """An out-of-dialog request: fresh branch, From tag, Call-ID, CSeq 1 (§8.1.1)."""
+        request = SipRequest(method=method, uri=uri)
+        request.add("Via", self.via())
+        request.add("Max-Forwards", "70")
+        request.add("From", f"<sip:{caller_id or self.user}@{self.host}>;tag={new_tag()}")
+        request.add("To", f"<{uri}>")
+        request.add("Call-ID", f"{new_tag()}{new_tag()}@{self.host}")
+        request.add("CSeq", f"1 {method}")
+        return request
+
+    def _invite(self, uri: str, sdp: bytes, caller_id: str | None) -> SipRequest:
+        invite = self._new_request("INVITE", uri, caller_id)
         invite.add("Contact", f"<sip:{self.user}@{self.host}:{self.port}>")
         if sdp:
             invite.add("Content-Type", "application/sdp")
@@ -92,7 +97,7 @@ class UserAgent:
     async def dial(self, uri: str, peer: Address, sdp: bytes = b"", *, caller_id: str | None = None,
                    ring_timeout: float = DEFAULT_RING_TIMEOUT_S) -> CallOutcome:
         started = time.monotonic()
-        invite = self._invite(uri, peer, sdp, caller_id)
+        invite = self._invite(uri, sdp, caller_id)
         call = Call(invite.get("Call-ID") or "", invite, peer)
         self.calls[call.call_id] = call
         deadline = started + ring_timeout
@@ -184,13 +189,7 @@ class UserAgent:
 
     async def ping(self, peer: Address, timeout: float = 5.0) -> bool:
         """OPTIONS keep-alive (§11): True when the peer answers anything at all within `timeout`."""
-        probe = SipRequest(method="OPTIONS", uri=f"sip:{peer[0]}:{peer[1]}")
-        probe.add("Via", self.via())
-        probe.add("Max-Forwards", "70")
-        probe.add("From", f"<sip:{self.user}@{self.host}>;tag={new_tag()}")
-        probe.add("To", f"<sip:{peer[0]}:{peer[1]}>")
-        probe.add("Call-ID", f"{new_tag()}@{self.host}")
-        probe.add("CSeq", "1 OPTIONS")
+        probe = self._new_request("OPTIONS", f"sip:{peer[0]}:{peer[1]}")
         try:
             await asyncio.wait_for(self.layer.send_request(probe, peer).final, timeout)
         except (TransactionTimeout, TransactionTransportError, asyncio.TimeoutError):
