@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from dialer.media.g711 import transcode
 from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
 
 PCMU, PCMA = 0, 8
+FRAME = 160  # samples in 20 ms at 8 kHz
+PAUSE_S = 0.1  # a gap in sending longer than this is a pause the timestamps must show
 LAW = {PCMU: "ulaw", PCMA: "alaw"}
 Address = tuple[str, int]
 
@@ -29,7 +32,11 @@ class LegStats:
 
 
 class RtpLeg(asyncio.DatagramProtocol):
-    """A local RTP port for one call leg. `on_packet` is called for every valid packet received."""
+    """A local RTP port for one call leg.
+
+    Every valid packet received goes to each of `listeners` (recorder, digit and audio taps) and then to
+    `forward` while the leg is bridged; every packet sent goes to each of `sent_listeners`.
+    """
 
     def __init__(self, codec: int = PCMU, event_payload_type: int = 101) -> None:
         self.codec = codec
@@ -37,17 +44,22 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.remote: Address | None = None
         self.ssrc = secrets.randbits(32)
         self.stats = LegStats()
-        self.on_packet: Callable[[RtpPacket], None] | None = None
+        self.listeners: list[Callable[[RtpPacket], None]] = []
+        self.sent_listeners: list[Callable[[RtpPacket], None]] = []
+        self.forward: Callable[[RtpPacket], None] | None = None
+        self.bridged = False  # while True, what this leg sends comes from the other leg of a bridge
         self._socket: asyncio.DatagramTransport | None = None
         self.local: Address = ("0.0.0.0", 0)
         # Continuity of what this leg sends: last sequence and timestamp out.
         self.last_sequence = secrets.randbits(16)
         self.last_timestamp = secrets.randbits(32)
+        self.last_sent_at = 0.0
 
     @classmethod
-    async def open(cls, host: str = "127.0.0.1", codec: int = PCMU) -> RtpLeg:
+    async def open(cls, host: str = "127.0.0.1", codec: int = PCMU, remote: Address | None = None) -> RtpLeg:
         loop = asyncio.get_running_loop()
         _, leg = await loop.create_datagram_endpoint(lambda: cls(codec), local_addr=(host, 0))
+        leg.remote = remote  # from the peer's SDP until its first packet says where it really is
         return leg
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -62,13 +74,25 @@ class RtpLeg(asyncio.DatagramProtocol):
             return
         self.stats.received += 1
         self.remote = addr[:2]  # symmetric RTP: answer where the peer really is
-        if self.on_packet is not None:
-            self.on_packet(packet)
+        for listener in self.listeners:
+            listener(packet)
+        if self.forward is not None:
+            self.forward(packet)
+
+    def next_timestamp(self) -> int:
+        """The timestamp of the next 20 ms sent: one packet on, or, after a pause, as far on as the pause
+        lasted (RFC 3550 §5.1: a timestamp is the sampling instant), so receivers and recorders keep time."""
+        paused = time.monotonic() - self.last_sent_at
+        step = FRAME if paused < PAUSE_S else round(paused * 8000 / FRAME) * FRAME
+        return (self.last_timestamp + step) & 0xFFFFFFFF
 
     def send(self, packet: RtpPacket) -> None:
+        self.last_sequence, self.last_timestamp = packet.sequence, packet.timestamp
+        self.last_sent_at = time.monotonic()
+        for listener in self.sent_listeners:
+            listener(packet)
         if self._socket is not None and self.remote is not None:
             self.stats.sent += 1
-            self.last_sequence, self.last_timestamp = packet.sequence, packet.timestamp
             self._socket.sendto(packet.to_bytes(), self.remote)
 
     def close(self) -> None:
@@ -89,7 +113,7 @@ class _Direction:
             # First packet (or the source restarted its stream): continue the target's outgoing numbering.
             self.source_ssrc = packet.ssrc
             self.sequence_offset = (self.target.last_sequence + 1 - packet.sequence) & 0xFFFF
-            self.timestamp_offset = (self.target.last_timestamp + 160 - packet.timestamp) & 0xFFFFFFFF
+            self.timestamp_offset = (self.target.next_timestamp() - packet.timestamp) & 0xFFFFFFFF
         payload_type, payload = packet.payload_type, packet.payload
         if payload_type in LAW and self.target.codec in LAW and payload_type != self.target.codec:
             payload, payload_type = transcode(payload, LAW[payload_type], LAW[self.target.codec]), self.target.codec
@@ -109,7 +133,9 @@ class Bridge:
     def __post_init__(self) -> None:
         there, back = _Direction(self.a, self.b), _Direction(self.b, self.a)
         self._directions = [there, back]
-        self.a.on_packet, self.b.on_packet = there.forward, back.forward
+        self.a.forward, self.b.forward = there.forward, back.forward
+        self.a.bridged = self.b.bridged = True
 
     def unbridge(self) -> None:
-        self.a.on_packet = self.b.on_packet = None
+        self.a.forward = self.b.forward = None
+        self.a.bridged = self.b.bridged = False

@@ -179,6 +179,9 @@ class TransactionLayer:
             self.send_raw(ack_for_failure(txn.request, txn.last_response), txn.peer)
         elif action is Action.PASS_TO_TU:
             if isinstance(txn, ClientTransaction) and txn.last_response is not None:
+                if txn.final.done() and 200 <= txn.last_response.status < 300:
+                    self.on_stray_response(txn.last_response, txn.peer)  # a 2xx retransmission: re-ACK it
+                    return
                 txn.responses.put_nowait(txn.last_response)
                 if txn.last_response.status >= 200 and not txn.final.done():
                     txn.final.set_result(txn.last_response)

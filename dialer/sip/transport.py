@@ -21,6 +21,7 @@ Handler = Callable[[SipRequest | SipResponse, Address], None]
 
 
 class SipTransport(Protocol):
+    name: str  # UDP, TCP or TLS: what Via and Contact say
     reliable: bool
     local: Address
 
@@ -35,6 +36,7 @@ class TransportStats:
 
 
 class UdpTransport(asyncio.DatagramProtocol):
+    name = "UDP"
     reliable = False
 
     def __init__(self, handler: Handler) -> None:
@@ -88,6 +90,7 @@ class LoopbackTransport:
     local: Address
     handler: Handler
     reliable: bool = False
+    name: str = "UDP"
     peer: LoopbackTransport | None = None
     drop: Callable[[bytes], bool] = field(default=lambda data: False)
     stats: TransportStats = field(default_factory=TransportStats)

@@ -1,7 +1,10 @@
-"""The user agent core for outbound calls (RFC 3261 §8.1, §13.2): INVITE with digest retry, ring timeout
-with CANCEL, ACK for 2xx (and again for each 2xx retransmission), BYE either way, and the call's result.
+"""The user agent (RFC 3261 §8, §13): places calls as a UAC, receives them through the UAS core, registers.
 
-A 200 that crosses our CANCEL is ACKed and hung up at once with BYE: never a silent answered call.
+Outbound: INVITE with digest retry, ring timeout with CANCEL, ACK for 2xx (and again for each 2xx
+retransmission), BYE either way, and the call's result. A 200 that crosses our CANCEL is ACKed and hung up
+at once with BYE: never a silent answered call. Inbound INVITEs go to `on_incoming` (see `uas.py`); in-dialog
+BYE, INFO (digits), OPTIONS and re-INVITE (session refresh) are answered here. A call is forgotten 64*T1
+after it ends, once no retransmission can still arrive for it.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from dialer.sip.dialog import Dialog, dialog_from_uac, new_branch, new_tag
+from dialer.sip.call import Call
+from dialer.sip.dialog import dialog_from_uac, new_branch, new_tag
 from dialer.sip.digest import AuthFlow, Credentials, auth_flow
 from dialer.sip.layer import (
     ClientTransaction,
@@ -23,21 +28,14 @@ from dialer.sip.layer import (
 )
 from dialer.sip.message import SipRequest, SipResponse, parse_cseq
 from dialer.sip.outcome import CallResult, result_for
-from dialer.sip.transport import Address, UdpTransport
+from dialer.sip.registrar import Registrar
+from dialer.sip.transaction import T1
+from dialer.sip.transport import Address, SipTransport, UdpTransport
+from dialer.sip.uas import InviteServer
 
 DEFAULT_RING_TIMEOUT_S = 25.0
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
-
-
-@dataclass
-class Call:
-    call_id: str
-    invite: SipRequest
-    peer: Address
-    dialog: Dialog | None = None
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    provisional: list[int] = field(default_factory=list)
-    remote_sdp: bytes = b""
+IncomingHandler = Callable[[Call], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -56,24 +54,56 @@ class UserAgent:
     """One SIP endpoint: a transaction layer on a transport, and the calls it has placed."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, display: str = "dialer",
-                 credentials: Credentials | None = None, time_scale: float = 1.0) -> None:
+                 credentials: Credentials | None = None, time_scale: float = 1.0,
+                 on_incoming: IncomingHandler | None = None, outbound_proxy: Address | None = None,
+                 registrar: Registrar | None = None) -> None:
         self.host, self.port, self.user = host, port, display
         self.credentials = credentials
+        self.outbound_proxy = outbound_proxy  # every out-of-dialog request goes there when set
         self.layer = TransactionLayer(self._on_request, self._on_stray_response, time_scale=time_scale)
         self.calls: dict[str, Call] = {}
-        self.transport: UdpTransport | None = None
+        self.transport: SipTransport | None = None
+        self.on_incoming = on_incoming
+        self.registrar = registrar  # when set, REGISTER requests are its to answer
+        self.invites = InviteServer(self.layer, self.contact, self._hang_up_later)
+        self._tasks: set[asyncio.Task[object]] = set()
 
-    async def start(self) -> None:
-        self.transport = await UdpTransport.bind(self.host, self.port, self.layer.receive)
+    async def start(self, transport: SipTransport | None = None) -> None:
+        self.transport = transport or await UdpTransport.bind(self.host, self.port, self.layer.receive)
         self.layer.transport = self.transport
         self.host, self.port = self.transport.local
 
     def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         if self.transport:
             self.transport.close()
 
+    @property
+    def transport_name(self) -> str:
+        return self.transport.name if self.transport else "UDP"
+
+    def contact(self) -> str:
+        suffix = "" if self.transport_name == "UDP" else f";transport={self.transport_name.lower()}"
+        return f"<sip:{self.user}@{self.host}:{self.port}{suffix}>"
+
+    def _spawn(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _track(self, call: Call) -> None:
+        self.calls[call.call_id] = call
+        self._spawn(self._forget_when_ended(call))
+
+    async def _forget_when_ended(self, call: Call) -> None:
+        await call.ended.wait()
+        await asyncio.sleep(64 * T1 * self.layer.time_scale)  # late retransmissions still find the call
+        if self.calls.get(call.call_id) is call:
+            del self.calls[call.call_id]
+
     def via(self) -> str:
-        return f"SIP/2.0/UDP {self.host}:{self.port};branch={new_branch()};rport"
+        return f"SIP/2.0/{self.transport_name} {self.host}:{self.port};branch={new_branch()};rport"
 
     def _new_request(self, method: str, uri: str, caller_id: str | None = None) -> SipRequest:
         """An out-of-dialog request: fresh branch, From tag, Call-ID, CSeq 1 (§8.1.1)."""
@@ -88,18 +118,24 @@ class UserAgent:
 
     def _invite(self, uri: str, sdp: bytes, caller_id: str | None) -> SipRequest:
         invite = self._new_request("INVITE", uri, caller_id)
-        invite.add("Contact", f"<sip:{self.user}@{self.host}:{self.port}>")
+        invite.add("Contact", self.contact())
         if sdp:
             invite.add("Content-Type", "application/sdp")
             invite.body = sdp
         return invite
 
-    async def dial(self, uri: str, peer: Address, sdp: bytes = b"", *, caller_id: str | None = None,
-                   ring_timeout: float = DEFAULT_RING_TIMEOUT_S) -> CallOutcome:
+    async def dial(self, uri: str, peer: Address | None = None, sdp: bytes = b"", *, caller_id: str | None = None,
+                   ring_timeout: float = DEFAULT_RING_TIMEOUT_S,
+                   on_early_media: Callable[[bytes], None] | None = None) -> CallOutcome:
+        """Call `uri` through `peer` (else the outbound proxy); returns once the call is answered or over.
+        `on_early_media` gets the SDP of a 183 so the progress tones or announcements can be heard."""
         started = time.monotonic()
+        peer = peer or self.outbound_proxy
+        if peer is None:
+            raise ValueError("no peer and no outbound proxy to send the INVITE to")
         invite = self._invite(uri, sdp, caller_id)
-        call = Call(invite.get("Call-ID") or "", invite, peer)
-        self.calls[call.call_id] = call
+        call = Call(invite.get("Call-ID") or "", invite, peer, on_early_media=on_early_media)
+        self._track(call)
         deadline = started + ring_timeout
 
         def rebuild(request: SipRequest) -> SipRequest:
@@ -153,6 +189,8 @@ class UserAgent:
                 if response.status >= 200:
                     return response, cancelled
                 call.provisional.append(response.status)
+                if response.body and call.on_early_media is not None:
+                    call.on_early_media(response.body)
                 continue
             getter.cancel()
             if txn.final in done:
@@ -183,29 +221,84 @@ class UserAgent:
         self._ack(call)
 
     def _ack(self, call: Call) -> None:
+        """ACK the 2xx; a retransmitted 2xx gets the very same ACK again (§13.2.2.4)."""
         assert call.dialog is not None
-        number = parse_cseq(call.invite.get("CSeq") or "")[0]
-        self.layer.send_raw(call.dialog.ack_for_2xx(number, self.via()), call.peer)
+        if call.ack is None:
+            call.ack = call.dialog.ack_for_2xx(parse_cseq(call.invite.get("CSeq") or "")[0], self.via())
+        self.layer.send_raw(call.ack, call.peer)
 
     async def ping(self, peer: Address, timeout: float = 5.0) -> bool:
         """OPTIONS keep-alive (§11): True when the peer answers anything at all within `timeout`."""
         probe = self._new_request("OPTIONS", f"sip:{peer[0]}:{peer[1]}")
-        try:
-            await asyncio.wait_for(self.layer.send_request(probe, peer).final, timeout)
-        except (TransactionTimeout, TransactionTransportError, asyncio.TimeoutError):
+        return await self._answered(self.layer.send_request(probe, peer), timeout) is not None
+
+    async def ping_dialog(self, call: Call, timeout: float = 5.0) -> bool:
+        """In-dialog OPTIONS: False when the peer no longer knows the call (481) or does not answer."""
+        if call.dialog is None or call.ended.is_set():
             return False
-        return True
+        request = call.dialog.next_request("OPTIONS", self.via())
+        response = await self._answered(self.layer.send_request(request, call.peer), timeout)
+        return response is not None and response.status not in (408, 481)
+
+    async def send_info(self, call: Call, digit: str, timeout: float = 5.0) -> bool:
+        """A digit as SIP INFO (application/dtmf-relay), for peers without RFC 4733."""
+        if call.dialog is None or call.ended.is_set():
+            return False
+        request = call.dialog.next_request("INFO", self.via())
+        request.add("Content-Type", "application/dtmf-relay")
+        request.body = f"Signal={digit}\r\nDuration=160\r\n".encode()
+        response = await self._answered(self.layer.send_request(request, call.peer), timeout)
+        return response is not None and 200 <= response.status < 300
+
+    async def register(self, registrar: Address, user: str, expires: int = 3600, domain: str | None = None,
+                       timeout: float = 10.0) -> SipResponse | None:
+        """REGISTER our contact for `user` (with digest credentials when challenged); the final response."""
+        uri = f"sip:{domain or registrar[0]}"
+        request = self._new_request("REGISTER", uri, user)
+        request.set("To", f"<sip:{user}@{domain or registrar[0]}>")
+        request.add("Contact", f"{self.contact()};expires={expires}")
+        request.add("Expires", str(expires))
+
+        def rebuild(previous: SipRequest) -> SipRequest:
+            retry = copy.deepcopy(previous)
+            retry.set("Via", self.via())
+            return retry
+
+        flow = auth_flow(request, self.credentials, rebuild) if self.credentials else None
+        attempt = next(flow) if flow else request
+        while True:
+            response = await self._answered(self.layer.send_request(attempt, registrar), timeout)
+            if response is None:
+                return None
+            retry = self._retry_with_credentials(flow, response)
+            if retry is None:
+                return response
+            attempt = retry
+
+    @staticmethod
+    async def _answered(txn: ClientTransaction, timeout: float) -> SipResponse | None:
+        try:
+            return await asyncio.wait_for(txn.final, timeout)
+        except (TransactionTimeout, TransactionTransportError, asyncio.TimeoutError):
+            return None
 
     async def hang_up(self, call: Call, timeout: float = 10.0) -> int | None:
-        """Send BYE; returns the final status (None if the peer never answered it)."""
-        if call.dialog is None or call.ended.is_set():
+        """End the call: BYE once answered, 480 while an incoming call still rings. Returns the BYE's status
+        (None if there was nothing to hang up or the peer never answered the BYE)."""
+        if call.ended.is_set():
+            return None
+        if call.incoming and not call.answered:
+            self.invites.reject(call, 480, "Temporarily Unavailable")
+            return None
+        if call.dialog is None:
             return None
         call.ended.set()
         txn = self.layer.send_request(call.dialog.next_request("BYE", self.via()), call.peer)
-        try:
-            return (await asyncio.wait_for(txn.final, timeout)).status
-        except (TransactionTimeout, TransactionTransportError, asyncio.TimeoutError):
-            return None
+        response = await self._answered(txn, timeout)
+        return None if response is None else response.status
+
+    def _hang_up_later(self, call: Call) -> None:
+        self._spawn(self.hang_up(call))
 
     def _on_stray_response(self, response: SipResponse, source: Address) -> None:
         call = self.calls.get(response.get("Call-ID") or "")
@@ -214,22 +307,61 @@ class UserAgent:
 
     def _on_request(self, txn: ServerTransaction | None, request: SipRequest, source: Address) -> None:
         call = self.calls.get(request.get("Call-ID") or "")
-        if txn is None:
-            return  # an ACK: we place calls, we do not answer them here
-        if request.method == "OPTIONS" and call is None:  # a keep-alive or capability probe (§11.2)
+        if txn is None:  # an ACK for a 2xx: it confirms an incoming call or a re-INVITE's answer
+            if call is not None and call.incoming:
+                call.acked.set()
+            return
+        if request.method == "CANCEL":
+            self.invites.cancel(txn, request, call)
+            return
+        if request.method == "REGISTER" and self.registrar is not None:
+            self.registrar.handle(txn, request, source)
+            return
+        in_dialog = ";tag=" in (request.get("To") or "")
+        if request.method == "INVITE" and not in_dialog:
+            self._incoming(txn, request, source, call)
+            return
+        if request.method == "OPTIONS" and not in_dialog:  # a keep-alive or capability probe (§11.2)
             response = response_to(request, 200, "OK", new_tag())
             response.add("Allow", ALLOW)
             txn.respond(response)
             return
-        if call is None or call.dialog is None:
+        if call is None or call.dialog is None or call.ended.is_set():
             txn.respond(response_to(request, 481, "Call/Transaction Does Not Exist", new_tag()))
             return
         if not call.dialog.accept_remote_request(request):
             txn.respond(response_to(request, 500, "Server Internal Error"))
             return
+        self._in_dialog(txn, request, call)
+
+    def _incoming(self, txn: ServerTransaction, request: SipRequest, source: Address, known: Call | None) -> None:
+        if known is not None:  # the same call by another path (§8.2.2.2)
+            txn.respond(response_to(request, 482, "Loop Detected", new_tag()))
+            return
+        call = self.invites.accept(txn, request, source)
+        if call is None:
+            return
+        self._track(call)
+        if self.on_incoming is None:
+            self.invites.reject(call, 480, "Temporarily Unavailable")
+            return
+        self._spawn(self.on_incoming(call))
+
+    def _in_dialog(self, txn: ServerTransaction, request: SipRequest, call: Call) -> None:
         if request.method == "BYE":
+            call.ended_by_peer = True
             call.ended.set()
             txn.respond(response_to(request, 200, "OK"))
+        elif request.method == "INVITE":  # a session refresh: the same session as before
+            response = response_to(request, 200, "OK")
+            response.add("Contact", self.contact())
+            if call.local_sdp:
+                response.add("Content-Type", "application/sdp")
+                response.body = call.local_sdp
+            txn.respond(response)
+        elif request.method in ("OPTIONS", "INFO", "UPDATE"):
+            if request.method == "INFO" and call.on_info is not None:
+                call.on_info(request.get("Content-Type") or "", request.body)
+            txn.respond(response_to(request, 200, "OK"))
         else:
-            txn.respond(response_to(request, 200 if request.method in ("OPTIONS", "INFO", "UPDATE") else 501,
-                                    "OK" if request.method in ("OPTIONS", "INFO", "UPDATE") else "Not Implemented"))
+            txn.respond(response_to(request, 501, "Not Implemented"))

@@ -126,3 +126,21 @@ async def test_sipp_registers_agents_with_digest_under_load() -> None:
         assert len(registrar.lookup("agent1")) == 40  # one binding per registered line
     finally:
         transport.close()
+
+
+async def test_a_call_over_tcp_with_sipp_as_the_trunk() -> None:
+    from dialer.sip.stream import StreamTransport
+
+    ua = UserAgent()
+    transport = await StreamTransport.bind("127.0.0.1", 0, ua.layer.receive)
+    await ua.start(transport)
+    try:
+        async with Sipp("-sn", "uas", "-t", "t1") as sipp:
+            outcome = await ua.dial(sipp.uri(), sipp.peer, SDP)
+            assert outcome.result is CallResult.ANSWERED
+            assert outcome.call.invite.get("Via").startswith("SIP/2.0/TCP ")
+            assert await ua.hang_up(outcome.call) == 200
+            assert await sipp.finished_ok()
+            assert ua.layer.live <= 2 and transport.stats.sent == 3  # INVITE, ACK, BYE: no retransmissions
+    finally:
+        ua.close()

@@ -1,0 +1,120 @@
+"""A call leg: one SIP call together with its RTP media, placed or answered by a user agent.
+
+This is where signalling meets media: the RTP port is opened before the offer, the far end's SDP (of the
+183 for early media, then of the answer) says where to send and in which codec, digits sent as SIP INFO
+reach the same digit queue as RFC 4733 ones, and the media is closed when the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from dialer.media.clock import MediaClock
+from dialer.media.recorder import StereoRecorder
+from dialer.media.relay import RtpLeg
+from dialer.media.session import MediaSession
+from dialer.sip.call import Call
+from dialer.sip.outcome import CallResult
+from dialer.sip.sdp import AudioStream, SdpError, answer_for, describe, parse_sdp
+from dialer.sip.uac import DEFAULT_RING_TIMEOUT_S, UserAgent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class CallLeg:
+    call: Call
+    media: MediaSession
+    result: CallResult = CallResult.ANSWERED
+    code: int | None = 200
+    ring_seconds: float = 0.0
+    answered_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def answered(self) -> bool:
+        return self.result is CallResult.ANSWERED
+
+    @property
+    def ended(self) -> asyncio.Event:
+        return self.call.ended
+
+
+def _apply_remote(media: MediaSession, sdp: bytes) -> AudioStream | None:
+    try:
+        stream = parse_sdp(sdp)
+        media.leg.codec = stream.codec
+    except SdpError as error:
+        log.warning("unusable SDP from the far end: %s", error)
+        return None
+    media.leg.remote = (stream.host, stream.port)
+    if stream.event_payload_type is not None:
+        media.leg.event_payload_type = stream.event_payload_type
+    return stream
+
+
+def _info_digits(media: MediaSession, content_type: str, body: bytes) -> None:
+    """SIP INFO digits (application/dtmf-relay "Signal=5", or application/dtmf "5") into the digit queue."""
+    text = body.decode("ascii", "replace").strip()
+    if content_type.startswith("application/dtmf-relay"):
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            if name.strip().lower() == "signal" and value.strip():
+                media.digit_received(value.strip()[0].upper())
+    elif content_type.startswith("application/dtmf") and text:
+        media.digit_received(text[0].upper())
+
+
+def _close_with_call(leg: CallLeg) -> None:
+    async def close() -> None:
+        await leg.call.ended.wait()
+        leg.media.close()
+    leg.call.on_info = lambda content_type, body: _info_digits(leg.media, content_type, body)
+    asyncio.get_running_loop().create_task(close())
+
+
+async def dial(ua: UserAgent, clock: MediaClock, uri: str, peer: tuple[str, int] | None = None, *,
+               caller_id: str | None = None, ring_timeout: float = DEFAULT_RING_TIMEOUT_S,
+               recorder: StereoRecorder | None = None) -> CallLeg:
+    """Place a call offering G.711 and telephone-event; the leg's media is live once it is answered.
+    A recorder is attached before the INVITE goes out, so it starts with the first audio (early media
+    included) and misses nothing of the answer."""
+    rtp = await RtpLeg.open(ua.host)
+    media = MediaSession(rtp, clock)
+    if recorder is not None:
+        media.record(recorder)
+    offer = describe(ua.host, rtp.local[1])
+    outcome = await ua.dial(uri, peer, offer, caller_id=caller_id, ring_timeout=ring_timeout,
+                            on_early_media=lambda sdp: _apply_remote(media, sdp) and None)
+    leg = CallLeg(outcome.call, media, outcome.result, outcome.code, outcome.ring_seconds)
+    if not outcome.answered or _apply_remote(media, outcome.call.remote_sdp) is None:
+        if outcome.answered:  # answered with nothing we can speak: hang up rather than sit in silence
+            await ua.hang_up(outcome.call)
+            leg.result = CallResult.NETWORK_ERROR
+        media.close()
+        return leg
+    _close_with_call(leg)
+    return leg
+
+
+async def answer(ua: UserAgent, clock: MediaClock, call: Call) -> CallLeg | None:
+    """Answer an incoming call with media (488 when its offer has no G.711); None if it was cancelled."""
+    try:
+        offer = parse_sdp(call.remote_sdp)
+        codec = offer.codec
+    except SdpError:
+        ua.invites.reject(call, 488, "Not Acceptable Here")
+        return None
+    rtp = await RtpLeg.open(ua.host, codec, (offer.host, offer.port))
+    media = MediaSession(rtp, clock)
+    if offer.event_payload_type is not None:
+        rtp.event_payload_type = offer.event_payload_type
+    sdp, _ = answer_for(offer, ua.host, rtp.local[1])
+    if not ua.invites.answer(call, sdp):
+        media.close()
+        return None
+    leg = CallLeg(call, media)
+    _close_with_call(leg)
+    return leg

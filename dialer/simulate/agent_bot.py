@@ -1,0 +1,79 @@
+"""A softphone for agents in demos and tests: registers, auto-answers its nailed-up leg, talks, records.
+
+It registers `user` with digest credentials to the switchboard's registrar (and refreshes before expiry),
+answers every INVITE, says its speech over and over while the leg is up, and records each leg: left what
+it heard (the bridged debtors), right what it said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dialer import leg as legs
+from dialer.leg import CallLeg
+from dialer.media.clock import MediaClock
+from dialer.media.recorder import StereoRecorder
+from dialer.media.wav import read_pcm
+from dialer.sip.call import Call
+from dialer.sip.digest import Credentials
+from dialer.sip.transport import Address
+from dialer.sip.uac import UserAgent
+from dialer.simulate.pstn import VOICES
+
+
+@dataclass(eq=False)
+class AgentBot:
+    user: str
+    password: str
+    registrar: Address
+    speech: np.ndarray = field(default_factory=lambda: read_pcm(VOICES / "agent-speech.wav"))
+    record_to: Path | None = None
+    expires_s: int = 300
+    time_scale: float = 1.0
+    legs: list[CallLeg] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ua = UserAgent(display=self.user, credentials=Credentials(self.user, self.password),
+                            on_incoming=self._answer, time_scale=self.time_scale)
+        self.clock = MediaClock()
+        self._refresh: asyncio.Task[None] | None = None
+
+    async def start(self) -> bool:
+        """Start and register; False when the registrar refused or did not answer."""
+        await self.ua.start()
+        if not await self.register():
+            return False
+        self._refresh = asyncio.get_running_loop().create_task(self._keep_registered())
+        return True
+
+    async def register(self, expires: int | None = None) -> bool:
+        response = await self.ua.register(self.registrar, self.user, self.expires_s if expires is None else expires)
+        return response is not None and response.status == 200
+
+    async def _keep_registered(self) -> None:
+        while True:
+            await asyncio.sleep(self.expires_s * 0.8)
+            await self.register()
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+        for leg in self.legs:
+            await self.ua.hang_up(leg.call, timeout=2.0)
+        self.clock.close()
+        self.ua.close()
+
+    async def _answer(self, call: Call) -> None:
+        leg = await legs.answer(self.ua, self.clock, call)
+        if leg is None:
+            return
+        self.legs.append(leg)
+        if self.record_to is not None:
+            leg.media.record(StereoRecorder(self.record_to / f"{self.user}-{len(self.legs)}.wav"))
+        while not leg.ended.is_set():
+            await leg.media.play(self.speech)
+            await asyncio.sleep(0.3)

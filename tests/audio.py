@@ -1,0 +1,33 @@
+"""Asserting on audio: does a recording contain a known signal (after G.711, delay and level changes)?"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+
+def read_stereo(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    with wave.open(str(path), "rb") as source:
+        assert source.getnchannels() == 2 and source.getsampwidth() == 2
+        frames = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16).reshape(-1, 2)
+        return frames[:, 0].astype(np.float64), frames[:, 1].astype(np.float64), source.getframerate()
+
+
+def similarity(recording: np.ndarray, reference: np.ndarray) -> float:
+    """The best normalised cross-correlation of `reference` against any stretch of `recording` (0..1)."""
+    recording = np.asarray(recording, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if len(recording) < len(reference) or not reference.any():
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
+    correlation = np.fft.irfft(np.fft.rfft(recording, size) * np.conj(np.fft.rfft(reference, size)), size)
+    lags = len(recording) - len(reference) + 1
+    energy = np.concatenate(([0.0], np.cumsum(recording ** 2)))
+    window = np.sqrt(np.maximum(energy[len(reference):len(reference) + lags] - energy[:lags], 1e-9))
+    return float(np.max(correlation[:lags] / (window * np.linalg.norm(reference))))
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.asarray(samples, dtype=np.float64) ** 2))) if len(samples) else 0.0
