@@ -34,7 +34,7 @@ from dialer.sip.transport import Address, SipTransport, UdpTransport
 from dialer.sip.uas import InviteServer
 
 DEFAULT_RING_TIMEOUT_S = 25.0
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 IncomingHandler = Callable[[Call], Awaitable[None]]
 
 
@@ -316,6 +316,11 @@ class UserAgent:
             return
         if request.method == "REGISTER" and self.registrar is not None:
             self.registrar.handle(txn, request, source)
+            return
+        if request.method not in ALLOW:  # §8.2.1: a method we do not know at all
+            response = response_to(request, 501, "Not Implemented", new_tag())
+            response.add("Allow", ALLOW)
+            txn.respond(response)
             return
         in_dialog = ";tag=" in (request.get("To") or "")
         if request.method == "INVITE" and not in_dialog:

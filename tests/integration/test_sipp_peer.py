@@ -144,3 +144,48 @@ async def test_a_call_over_tcp_with_sipp_as_the_trunk() -> None:
             assert ua.layer.live <= 2 and transport.stats.sent == 3  # INVITE, ACK, BYE: no retransmissions
     finally:
         ua.close()
+
+
+def pcap_rtp_payloads(path: Path) -> list[bytes]:
+    """The RTP payloads of a classic pcap of Ethernet/IPv4/UDP/RTP packets (SIPp's bundled captures)."""
+    import struct
+
+    data, offset, payloads = path.read_bytes(), 24, []
+    while offset + 16 <= len(data):
+        length = struct.unpack_from("<I", data, offset + 8)[0]
+        frame = data[offset + 16:offset + 16 + length]
+        offset += 16 + length
+        ip_header = (frame[14] & 0x0F) * 4
+        payloads.append(frame[14 + ip_header + 8 + 12:])
+    return payloads
+
+
+async def test_trunk_sends_rfc4733_digits_and_audio_that_we_receive_and_record(tmp_path: Path) -> None:
+    import numpy as np
+
+    from dialer import leg as legs
+    from dialer.media.clock import MediaClock
+    from dialer.media.g711 import decode
+    from dialer.media.recorder import StereoRecorder
+    from tests.audio import read_stereo, similarity
+
+    pcaps = Path("/usr/share/sip-tester")
+    scenario = tmp_path / "answer_play_digits.xml"
+    scenario.write_text((SCENARIOS / "answer_play_digits.xml").read_text().replace("PCAPS", str(pcaps)))
+    ua, clock = UserAgent(), MediaClock()
+    await ua.start()
+    try:
+        async with Sipp("-sf", str(scenario), "-mi", "127.0.0.1") as sipp:
+            leg = await legs.dial(ua, clock, sipp.uri(), sipp.peer, recorder=StereoRecorder(tmp_path / "call.wav"))
+            assert leg.answered and leg.media.leg.codec == 8
+            digits = [await asyncio.wait_for(leg.media.digits.get(), 5) for _ in range(3)]
+            assert digits == ["1", "4", "#"]
+            await asyncio.sleep(2.5)
+            assert await ua.hang_up(leg.call) == 200
+            assert await sipp.finished_ok()
+    finally:
+        ua.close()
+        clock.close()
+    heard, _, _ = read_stereo(tmp_path / "call.wav")
+    sent = np.concatenate([decode(p, "alaw") for p in pcap_rtp_payloads(pcaps / "g711a.pcap")]).astype(float)
+    assert similarity(heard, sent[4000:12000]) > 0.95  # a second of the trunk's speech, as it was sent

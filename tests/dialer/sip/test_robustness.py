@@ -41,3 +41,43 @@ async def test_garbage_and_torture_datagrams_are_survived() -> None:
     finally:
         sender.close()
         agent.close()
+
+
+async def test_torture_calls_to_an_answering_endpoint_leave_no_dialog_or_transaction_behind() -> None:
+    """Here the endpoint answers every INVITE it can make a dialog of. The torture sender never ACKs, so
+    each answered call is retransmitted, given up (BYE), and forgotten: nothing outlives its timers."""
+    answered: list[str] = []
+
+    async def answer(call) -> None:  # type: ignore[no-untyped-def]
+        if agent.invites.answer(call, b""):
+            answered.append(call.call_id)
+
+    agent = UserAgent(time_scale=0.01, on_incoming=answer)
+    await agent.start()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    sender.setblocking(False)
+    replies: list[bytes] = []
+    loop = asyncio.get_running_loop()
+
+    async def drain() -> None:
+        while True:
+            replies.append(await loop.sock_recv(sender, 65535))
+
+    reader = asyncio.ensure_future(drain())
+    try:
+        for path in sorted(WIRE.glob("*.sip")):
+            sender.sendto(path.read_bytes(), (agent.host, agent.port))
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        assert answered  # the well-formed INVITEs among them were answered
+        statuses = {parse(reply).status for reply in replies if reply.startswith(b"SIP/2.0")}
+        assert statuses >= {200, 481, 501} and statuses <= {100, 200, 400, 481, 482, 487, 501}
+        deadline = loop.time() + 5
+        while (agent.calls or agent.layer.live) and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        assert agent.calls == {} and agent.layer.live == 0
+    finally:
+        reader.cancel()
+        sender.close()
+        agent.close()
