@@ -88,7 +88,8 @@ async def dial(ua: UserAgent, clock: MediaClock, uri: str, peer: tuple[str, int]
     offer = describe(ua.host, rtp.local[1])
     outcome = await ua.dial(uri, peer, offer, caller_id=caller_id, ring_timeout=ring_timeout,
                             on_early_media=lambda sdp: _apply_remote(media, sdp) and None)
-    leg = CallLeg(outcome.call, media, outcome.result, outcome.code, outcome.ring_seconds)
+    leg = CallLeg(outcome.call, media, outcome.result, outcome.code, outcome.ring_seconds,
+                  outcome.call.answered_at or time.monotonic())
     if not outcome.answered or _apply_remote(media, outcome.call.remote_sdp) is None:
         if outcome.answered:  # answered with nothing we can speak: hang up rather than sit in silence
             await ua.hang_up(outcome.call)

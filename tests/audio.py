@@ -31,3 +31,10 @@ def similarity(recording: np.ndarray, reference: np.ndarray) -> float:
 
 def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.asarray(samples, dtype=np.float64) ** 2))) if len(samples) else 0.0
+
+
+def contains_part_of(recording: np.ndarray, reference: np.ndarray, piece: int = 2000) -> float:
+    """The best similarity of any voiced `piece`-sample stretch of `reference` within `recording`: for a
+    looped source heard from an unknown point on, where no fixed stretch is sure to be there."""
+    starts = [s for s in range(0, len(reference) - piece + 1, piece // 2) if rms(reference[s:s + piece]) > 300]
+    return max((similarity(recording, reference[s:s + piece]) for s in starts), default=0.0)

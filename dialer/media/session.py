@@ -3,7 +3,8 @@
 A session sits on an `RtpLeg`. What it sends (prompts, silence, RFC 4733 digits) is paced by the shared
 `MediaClock`, one packet per 20 ms, and only while the leg is not bridged (then the other leg's audio is
 what goes out). What it receives is decoded only for those who asked: a listener's frame queue, a
-recorder channel. Digits arrive from RFC 4733 packets here, or from SIP INFO through `digit_received`.
+recorder channel, the in-band DTMF detector. Digits arrive from RFC 4733 packets here, as tones in the
+audio when in-band detection is on, or from SIP INFO through `digit_received`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dialer.media.clock import MediaClock
+from dialer.media.dtmf import InbandDtmfDetector
 from dialer.media.g711 import decode, encode
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import FRAME, LAW, RtpLeg
@@ -51,7 +53,12 @@ class MediaSession:
         self._listeners: list[asyncio.Queue[AudioFrame | None]] = []
         self._talkspurt = True
         self.recorder: StereoRecorder | None = None
+        self.inband: InbandDtmfDetector | None = None
         leg.listeners.append(self._received)
+
+    def detect_inband_digits(self, enabled: bool = True) -> None:
+        """Listen for DTMF tones in the audio too (peers without RFC 4733; IVR prompts that take digits)."""
+        self.inband = InbandDtmfDetector() if enabled else None
 
     # Outgoing --------------------------------------------------------------------------------------------------
     def play(self, pcm: np.ndarray) -> asyncio.Future[bool]:
@@ -120,9 +127,13 @@ class MediaSession:
             if digit is not None:
                 self.digit_received(digit)
             return
-        if packet.payload_type not in LAW or not (self._listeners or self.recorder):
+        if packet.payload_type not in LAW or not (self._listeners or self.recorder or self.inband):
             return
         pcm = decode(packet.payload, LAW[packet.payload_type])
+        if self.inband is not None:
+            for start in range(0, len(pcm) - FRAME + 1, FRAME):
+                if digit := self.inband.feed(pcm[start:start + FRAME]):
+                    self.digit_received(digit)
         if self.recorder is not None:
             self.recorder.left(pcm, packet.timestamp, packet.ssrc)
         for queue in self._listeners:

@@ -26,6 +26,7 @@ class Call:
     server_txn: ServerTransaction | None = None
     local_tag: str = ""
     answered: bool = False
+    answered_at: float | None = None  # monotonic time the 2xx was taken in (outgoing calls)
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     ack: SipRequest | None = None  # the ACK we sent for the 2xx, sent again for each retransmission
     ended_by_peer: bool = False

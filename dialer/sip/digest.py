@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from dialer.sip.headers import parse_params
 from dialer.sip.message import SipRequest, SipResponse, parse_cseq
 
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -43,8 +42,16 @@ def _fields(value: str) -> dict[str, str | None]:
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         raise DigestError(f"not a Digest header: {value[:60]!r}")
-    # Digest parameters are comma separated; parse_params splits on ';'.
-    return parse_params(";".join(_split_commas(rest)))
+    # Comma separated name=value pairs; a quoted value may hold ';' or ',' (a uri with ;transport=udp).
+    fields: dict[str, str | None] = {}
+    for part in _split_commas(rest):
+        name, eq, value = part.strip().partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if name.strip():
+            fields[name.strip().lower()] = value if eq else None
+    return fields
 
 
 def _split_commas(text: str) -> list[str]:

@@ -159,6 +159,7 @@ class UserAgent:
             request = retry
         ring = time.monotonic() - started
         if 200 <= final.status < 300:
+            call.answered_at = time.monotonic()
             self._confirm(call, final)
             if cancelled:  # the 200 crossed our CANCEL: ACK it and hang up at once
                 await self.hang_up(call)

@@ -57,3 +57,17 @@ async def test_barge_in_stops_every_queued_prompt() -> None:
     speaker.close()
     listener.close()
     clock.close()
+
+
+async def test_in_band_digits_are_heard_when_detection_is_on() -> None:
+    from dialer.media.dtmf import tones
+
+    clock = MediaClock()
+    speaker, listener = await pair(clock)
+    listener.detect_inband_digits()
+    await speaker.play(tones("90#"))
+    got = [await asyncio.wait_for(listener.digits.get(), 2) for _ in range(3)]
+    assert got == ["9", "0", "#"]
+    speaker.close()
+    listener.close()
+    clock.close()

@@ -56,3 +56,12 @@ def test_flow_answers_one_challenge_and_gives_up_on_a_second() -> None:
         raise AssertionError("the flow should stop after its credentials were refused")
     except StopIteration:
         pass
+
+
+def test_a_quoted_uri_with_parameters_is_verified_whole() -> None:
+    """baresip signs `uri="sip:host:port;transport=udp"`: the ';' inside the quotes is part of the uri."""
+    from dialer.sip.digest import Challenge, Credentials, authorization, verify
+
+    challenge = Challenge(realm="dunline", nonce="n1", qop="auth")
+    header = authorization(Credentials("agent1", "pw"), challenge, "REGISTER", "sip:127.0.0.1:5060;transport=udp")
+    assert verify(header, "REGISTER", {"agent1": "pw"}.get, {"n1"}) == "agent1"

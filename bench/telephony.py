@@ -1,0 +1,216 @@
+"""Bridged, recorded calls under load, with SIPp on both sides: the debtors' carrier and the agents' phones.
+
+For each load level N, a dialer process (this script with --worker, on uvloop) logs in N agents whose
+phones are a SIPp UAS echoing RTP, then places N debtor calls through a SIPp trunk that answers in PCMA,
+speaks (SIPp's bundled G.711 capture) and hangs up after a while. Each answered debtor is bridged at once
+into an idle agent leg and recorded in stereo. Printed per level: CPU of the dialer process while all N
+calls are bridged (% of one core), failed calls (not answered or not bridged), lost audio (call duration
+minus recording duration, summed), answer-to-bridge latency p50/p99, and the call set-up rate reached.
+
+Goals on a 2-core machine: 0 failed calls and no lost audio up to 200 bridged calls at <= 50% of one core,
+call set-up >= 50 calls/s, bridge latency p99 <= 50 ms.
+
+    python bench/telephony.py [--json] [--levels 50,100,200,400] [--cps 100] [--steady 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+HERE = Path(__file__).parent
+PCAPS = Path("/usr/share/sip-tester")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cpu_seconds() -> float:
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+# The dialer side -------------------------------------------------------------------------------------------------
+async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, recordings: Path) -> dict:
+    from dialer.agent_leg import AgentTarget, LegState
+    from dialer.switchboard import Switchboard, Trunk
+
+    board = Switchboard(trunk=Trunk("127.0.0.1", trunk_port, min_ring_s=5.0), recordings=recordings)
+    await board.start()
+    legs = [board.login(f"agent{n}", AgentTarget(f"sip:agent{n}@127.0.0.1:{agents_port}", ("127.0.0.1", agents_port)),
+                        keepalive_s=3600) for n in range(calls)]
+    deadline = time.monotonic() + 30
+    while any(leg.state is not LegState.IDLE for leg in legs) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    agents_up = sum(leg.state is LegState.IDLE for leg in legs)
+
+    latencies: list[float] = []
+    answered_times: list[float] = []
+    results: list[tuple[bool, float, float, Path | None]] = []  # (bridged, call seconds, recorded seconds, file)
+    all_bridged = asyncio.Event()
+    window: dict[str, float] = {}
+
+    async def one_call(n: int) -> None:
+        debtor = await board.call_debtor(f"+86138{n:08d}", ring_timeout=20)
+        if not debtor.answered:
+            results.append((False, 0.0, 0.0, None))
+            return
+        answered_times.append(time.monotonic())
+        idle = board.idle_agents()
+        if not idle:
+            await board.ua.hang_up(debtor.call)
+            results.append((False, 0.0, 0.0, None))
+            return
+        connection = board.connect(debtor, idle[0])
+        latencies.append(connection.latency_s)
+        if len(latencies) == calls:
+            all_bridged.set()
+        await debtor.ended.wait()
+        ended = time.monotonic()
+        window.setdefault("first_end", ended)
+        await asyncio.sleep(0)  # the media closes (and the recorder with it) on the end event
+        recorder = debtor.media.recorder
+        if recorder is None or recorder.started is None:
+            results.append((True, ended - debtor.answered_at, 0.0, None))  # no audio at all: all of it lost
+            return
+        # The recording begins with the first packet of audio: from there to the hang-up, all must be there.
+        results.append((True, ended - recorder.started, recorder.seconds, recorder.path))
+
+    started = time.monotonic()
+    tasks = []
+    for n in range(calls):
+        tasks.append(asyncio.ensure_future(one_call(n)))
+        await asyncio.sleep(max(0.0, started + (n + 1) / cps - time.monotonic()))
+    try:
+        await asyncio.wait_for(all_bridged.wait(), 60)
+        window["start"], window["cpu_start"] = time.monotonic(), cpu_seconds()
+        while "first_end" not in window:
+            await asyncio.sleep(0.05)
+        window["end"], window["cpu_end"] = time.monotonic(), cpu_seconds()
+    except asyncio.TimeoutError:
+        pass
+    await asyncio.wait(tasks, timeout=120)
+    setup_span = (max(answered_times) - started) if answered_times else float("inf")
+    for leg in legs:
+        await leg.stop()
+    await board.close()
+    bridged = [r for r in results if r[0]]
+    lost = sum(max(0.0, call - recorded) for _, call, recorded, _ in bridged)
+    steady = window.get("end", 0.0) - window.get("start", 0.0)
+    return {
+        "calls": calls,
+        "cpu_pct": round(100 * (window["cpu_end"] - window["cpu_start"]) / steady, 1) if steady > 0 else None,
+        "failed": calls - len(bridged),
+        "lost_audio_s": round(lost, 2),
+        "bridge_ms_p50": round(1000 * statistics.median(latencies), 2) if latencies else None,
+        "bridge_ms_p99": round(1000 * percentile(latencies, 0.99), 2) if latencies else None,
+        "setup_cps": round(len(answered_times) / setup_span, 1) if answered_times else 0.0,
+        "agents_up": agents_up,
+        "steady_s": round(steady, 1),
+        "recordings_valid": all(_valid_wav(path) for *_, path in bridged if path),
+    }
+
+
+def _valid_wav(path: Path) -> bool:
+    try:
+        with wave.open(str(path), "rb") as recording:
+            return recording.getnchannels() == 2 and recording.getnframes() > 0
+    except (OSError, wave.Error):
+        return False
+
+
+def worker(args: argparse.Namespace) -> None:
+    import uvloop
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    result = uvloop.run(run_dialer(args.worker, args.agents_port, args.trunk_port, args.cps, Path(args.recordings)))
+    print(json.dumps(result))
+
+
+# The SIPp sides and the levels -------------------------------------------------------------------------------------
+def sipp(scenario: Path, port: int, media_port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+                             "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096", *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_level(calls: int, cps: float, steady_s: float, scratch: Path) -> dict:
+    agents_port, trunk_port = free_port(), free_port()
+    talk_ms = int(1000 * (calls / cps + steady_s + 2))
+    debtors = scratch / f"debtors-{calls}.xml"
+    debtors.write_text((HERE / "sipp" / "debtors.xml").read_text().replace("PCAPS", str(PCAPS))
+                       .replace("TALK_MS", str(talk_ms)))
+    # -bg makes SIPp fork into the background: find and stop it by its port afterwards.
+    sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"]).wait()
+    sipp(debtors, trunk_port, free_port(), []).wait()
+    recordings = scratch / f"recordings-{calls}"
+    try:
+        out = subprocess.run([sys.executable, __file__, "--worker", str(calls), "--agents-port", str(agents_port),
+                              "--trunk-port", str(trunk_port), "--cps", str(cps), "--recordings", str(recordings)],
+                             capture_output=True, text=True, timeout=talk_ms / 1000 + 180)
+        if out.returncode != 0:
+            raise RuntimeError(f"dialer worker failed:\n{out.stderr[-2000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        subprocess.run(["pkill", "-f", f"sipp .* -p ({agents_port}|{trunk_port}) "], check=False)
+        shutil.rmtree(recordings, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="one JSON object per load level")
+    parser.add_argument("--levels", default="50,100,200,400")
+    parser.add_argument("--cps", type=float, default=100.0, help="calls placed per second")
+    parser.add_argument("--steady", type=float, default=10.0, help="seconds with every call bridged")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--agents-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--trunk-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--recordings", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    if shutil.which("sipp") is None or not (PCAPS / "g711a.pcap").exists():
+        sys.exit("bench/telephony.py needs SIPp (Debian package sip-tester): run `make install` as root")
+    with tempfile.TemporaryDirectory(prefix="dunline-telephony-") as scratch:
+        if not args.json:
+            print(f"{'calls':>5} {'cpu % core':>10} {'failed':>6} {'lost audio s':>12} {'bridge p50 ms':>13} "
+                  f"{'bridge p99 ms':>13} {'setup cps':>9}  goals: 0 failed, 0 lost, <=50% to 200, p99<=50, >=50 cps")
+        for calls in (int(level) for level in args.levels.split(",")):
+            row = run_level(calls, args.cps, args.steady, Path(scratch))
+            if args.json:
+                print(json.dumps({key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
+                                                            "bridge_ms_p50", "bridge_ms_p99", "setup_cps")}))
+            else:
+                print(f"{row['calls']:>5} {row['cpu_pct']!s:>10} {row['failed']:>6} {row['lost_audio_s']:>12} "
+                      f"{row['bridge_ms_p50']!s:>13} {row['bridge_ms_p99']!s:>13} {row['setup_cps']:>9}"
+                      f"  (agents up {row['agents_up']}, {row['steady_s']} s all bridged, "
+                      f"recordings valid: {row['recordings_valid']})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
