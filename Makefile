@@ -23,14 +23,18 @@ demo: install
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) gate check CN00000001
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) gate check EN00000005
 	$(DUNLINE) simulate pacing --agents 20 --answer-rate 0.2 --hours 1
+	$(DUNLINE) simulate calls --calls 16 --agents 4 --recordings $(DEMO_DIR)/recordings
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) audit verify
-	@echo "demo database: $(DEMO_DIR)/dunline.db"
+	@echo "demo database: $(DEMO_DIR)/dunline.db, call recordings: $(DEMO_DIR)/recordings"
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/import_cases.py
+	$(PY) bench/gates.py
+	$(PY) bench/pacing.py --quick
+	$(PY) bench/telephony.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

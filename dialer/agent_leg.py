@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from dialer import leg as legs
 from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
-from dialer.sip.uac import UserAgent
 from dialer.sip.transport import Address
+from dialer.sip.uac import UserAgent
 
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 30.0

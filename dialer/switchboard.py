@@ -9,6 +9,8 @@ debtor hangs up, the bridge is taken down and the agent's leg is idle again, sti
 from __future__ import annotations
 
 import asyncio
+import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import Bridge
 from dialer.sip.digest import Credentials
 from dialer.sip.registrar import Registrar
+from dialer.sip.stream import StreamTransport
 from dialer.sip.transport import Address
 from dialer.sip.uac import DEFAULT_RING_TIMEOUT_S, UserAgent
 
@@ -35,13 +38,21 @@ class Trunk:
     caller_id: str | None = None
     ring_timeout_s: float = DEFAULT_RING_TIMEOUT_S
     min_ring_s: float = 15.0  # the rule pack's minimum: a ring timeout is never shorter
+    transport: str = "udp"  # udp, tcp or tls
+    tls: ssl.SSLContext | None = None  # how to check the carrier's certificate (default: the system's CAs)
+    outbound_proxy: Address | None = None  # every request to the trunk goes there first
+    keepalive_s: float = 30.0  # OPTIONS to the trunk this often; 0 turns it off
 
     @property
     def address(self) -> Address:
-        return (self.host, self.port)
+        return self.outbound_proxy or (self.host, self.port)
 
     def uri(self, number: str) -> str:
-        return f"sip:{number}@{self.host}:{self.port}"
+        suffix = "" if self.transport == "udp" else f";transport={self.transport}"
+        return f"sip:{number}@{self.host}:{self.port}{suffix}"
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -61,23 +72,52 @@ class Switchboard:
         self.registrar = Registrar(realm, password_of)
         self.ua = UserAgent(host=host, port=port, display="dunline", time_scale=time_scale,
                             credentials=trunk.credentials if trunk else None, registrar=self.registrar)
+        # The agents' phones speak UDP to our registrar; a TCP or TLS trunk gets a user agent of its own.
+        self.trunk_ua = self.ua
+        if trunk is not None and trunk.transport != "udp":
+            self.trunk_ua = UserAgent(host=host, display="dunline", time_scale=time_scale,
+                                      credentials=trunk.credentials)
         self.clock = MediaClock()
         self.recordings = recordings
         self.agents: dict[str, AgentLeg] = {}
         self.connections: set[Connection] = set()
+        self.trunk_alive: bool | None = None  # None until the first keep-alive has been answered or not
+        self._keepalive: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ua.start()
+        if self.trunk is None:
+            return
+        if self.trunk_ua is not self.ua:
+            client_ssl = (self.trunk.tls or ssl.create_default_context()) if self.trunk.transport == "tls" else None
+            await self.trunk_ua.start(await StreamTransport.bind(self.ua.host, 0, self.trunk_ua.layer.receive,
+                                                                 client_ssl=client_ssl))
+        if self.trunk.keepalive_s > 0:
+            self._keepalive = asyncio.get_running_loop().create_task(self._keep_trunk_alive(self.trunk))
+
+    async def _keep_trunk_alive(self, trunk: Trunk) -> None:
+        """OPTIONS to the trunk every `keepalive_s` (RFC 3261 §11): a dead trunk shows before calls fail."""
+        while True:
+            alive = await self.trunk_ua.ping(trunk.address, timeout=min(5.0, trunk.keepalive_s))
+            if alive != self.trunk_alive:
+                log.log(logging.INFO if alive else logging.WARNING, "trunk %s:%s is %s", trunk.host, trunk.port,
+                        "answering" if alive else "not answering")
+            self.trunk_alive = alive
+            await asyncio.sleep(trunk.keepalive_s)
 
     @property
     def address(self) -> Address:
         return (self.ua.host, self.ua.port)
 
     async def close(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         for agent in list(self.agents.values()):
             await agent.stop()
         self.clock.close()
         self.ua.close()
+        if self.trunk_ua is not self.ua:
+            self.trunk_ua.close()
 
     # Agents ----------------------------------------------------------------------------------------------------
     def registered(self, user: str) -> AgentTarget | None:
@@ -112,7 +152,7 @@ class Switchboard:
         recorder = None
         if record and self.recordings is not None:
             recorder = StereoRecorder(self.recordings / f"{uuid.uuid4().hex}.wav")
-        return await legs.dial(self.ua, self.clock, self.trunk.uri(number), self.trunk.address,
+        return await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
                                caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder)
 
     def connect(self, debtor: CallLeg, agent: AgentLeg) -> Connection:

@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     http_port: int = 8080
     secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs console sessions")
     log_level: str = "INFO"
+    sip_host: str = Field("127.0.0.1", description="Address the SIP user agent, registrar and RTP bind to")
+    sip_port: int = Field(5060, description="SIP port (UDP) for agents' phones and a UDP trunk")
+    sip_realm: str = Field("dunline", description="Digest realm of the registrar")
+    agent_sip_secret: SecretStr = Field(SecretStr("change-me-too"),
+                                        description="Derives each agent's SIP password (dunline users sip-password)")
+    trunk_host: str | None = Field(None, description="The carrier's SIP host; no trunk, no outbound calls")
+    trunk_port: int = 5060
+    trunk_transport: str = Field("udp", pattern="^(udp|tcp|tls)$")
+    trunk_username: str | None = None
+    trunk_password: SecretStr | None = None
+    trunk_outbound_proxy: str | None = Field(None, description="host:port every trunk request goes through")
+    trunk_caller_id: str | None = Field(None, description="Default caller ID; campaigns may set their own")
+    ring_timeout_s: float = Field(25.0, description="Never below the rule pack's minimum ring time")
 
     @classmethod
     def settings_customise_sources(

@@ -18,11 +18,11 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.wav import read_pcm
+from dialer.simulate.pstn import VOICES
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.transport import Address
 from dialer.sip.uac import UserAgent
-from dialer.simulate.pstn import VOICES
 
 
 @dataclass(eq=False)

@@ -24,6 +24,7 @@ from dialer.media.recorder import StereoRecorder
 from dialer.media.wav import read_pcm, tone
 from dialer.sip.call import Call
 from dialer.sip.headers import parse_name_addr
+from dialer.sip.transport import SipTransport
 from dialer.sip.uac import UserAgent
 
 VOICES = Path(__file__).parent / "voices"
@@ -83,8 +84,9 @@ class PstnSimulator:
         self.machine = np.concatenate([read_pcm(VOICES / "machine-greeting.wav"), np.zeros(2400, np.int16),
                                        tone(1000.0, 0.5)])
 
-    async def start(self) -> None:
-        await self.ua.start()
+    async def start(self, transport: SipTransport | None = None) -> None:
+        """Start on UDP, or on `transport` (a stream transport bound to `self.ua.layer.receive`)."""
+        await self.ua.start(transport)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -98,7 +100,8 @@ class PstnSimulator:
         if number in self.scripts:
             return self.scripts[number]
         personas, weights = zip(*self.mix.items())
-        return Script(self._random.choices(personas, weights)[0])
+        return Script(self._random.choices(personas, weights)[0], ring_s=self._random.uniform(0.5, 3.0),
+                      talk_s=self._random.uniform(4.0, 10.0))
 
     async def _incoming(self, call: Call) -> None:
         number = parse_name_addr(f"<{call.invite.uri}>").uri.split(":", 1)[-1].split("@")[0]

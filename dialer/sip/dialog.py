@@ -15,7 +15,6 @@ from dialer.sip.headers import BRANCH_MAGIC, parse_name_addr
 from dialer.sip.message import SipParseError, SipRequest, SipResponse, parse_cseq
 
 
-
 def new_tag() -> str:
     return secrets.token_hex(6)
 

@@ -133,7 +133,7 @@ class StreamTransport:
             client_ssl = ssl.create_default_context()
         transport = cls(handler, client_ssl=client_ssl, server_hostname=server_hostname,
                         idle_timeout=idle_timeout)
-        transport.name = "TLS" if ssl_context is not None else "TCP"
+        transport.name = "TLS" if ssl_context is not None or client_ssl is not None else "TCP"
         transport._server = await asyncio.start_server(transport._accepted, host, port, ssl=ssl_context)
         transport.local = transport._server.sockets[0].getsockname()[:2]
         return transport

@@ -69,6 +69,25 @@ def users_list(ctx: typer.Context) -> None:
     console.print(table)
 
 
+@users_app.command("sip-password")
+def users_sip_password(ctx: typer.Context, username: str) -> None:
+    """Show the SIP password an agent's softphone registers with (administrators only; audited)."""
+    from dunline.telephony import ROLES_WITH_PHONES, agent_sip_password
+
+    cli: CliContext = ctx.obj
+    with cli.migrated_store().session() as session:
+        acting = session.scalar(select(User).where(User.username == cli.settings.user)) if cli.settings.user else None
+        if acting is None or not acting.active or acting.role is not Role.ADMIN:
+            raise fail("only an active admin may see SIP passwords (--user NAME / DUNLINE_USER)")
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or user.role not in ROLES_WITH_PHONES:
+            raise fail(f"{username!r} is not an agent or supervisor")
+        record(session, actor=cli.actor, action="user.sip_password_shown", entity="user", entity_id=user.id,
+               details={"username": username})
+    console.print(f"sip:{username}@{cli.settings.sip_host}:{cli.settings.sip_port}  realm {cli.settings.sip_realm}  "
+                  f"password {agent_sip_password(cli.settings, username)}")
+
+
 def demo_data(
     output: Path = typer.Argument(..., help="file to write (.csv or .xlsx)"),
     count: int = typer.Option(1000, "--count", "-n", min=1),

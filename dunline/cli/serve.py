@@ -1,4 +1,5 @@
-"""`dunline serve`: the server process (what exists so far: Redis, the case store, the console API)."""
+"""`dunline serve`: the server process: Redis, the case store, the console API, and the switchboard (SIP
+user agent and registrar for agents' phones, the trunk when one is configured) in one event loop."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from console import build_app
 from dunline.cli.context import CliContext, console
 from dunline.logs import configure_logging
 from dunline.redis_server import EmbeddedRedis
+from dunline.telephony import build_switchboard
 
 
 def serve(ctx: typer.Context) -> None:
@@ -41,8 +43,13 @@ async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[
     await runner.setup()
     site = web.TCPSite(runner, cli.settings.http_host, cli.settings.http_port)
     await site.start()
+    switchboard = build_switchboard(cli.settings, store)
+    await switchboard.start()
+    trunk = switchboard.trunk
     console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "
-                  f"(database {store.backend}, redis {redis_url.split('@')[-1]})")
+                  f"(database {store.backend}, redis {redis_url.split('@')[-1]}); SIP on "
+                  f"{switchboard.ua.host}:{switchboard.ua.port}, trunk "
+                  f"{f'{trunk.host}:{trunk.port} ({trunk.transport})' if trunk else 'none configured'}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -50,6 +57,7 @@ async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[
     try:
         await stop.wait()
     finally:
+        await switchboard.close()
         await runner.cleanup()
         with contextlib.suppress(Exception):
             await redis_client.aclose()

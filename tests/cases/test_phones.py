@@ -3,8 +3,8 @@ import random
 import phonenumbers
 import pytest
 
-from cases.phones import InvalidPhoneNumber, kind_of, to_e164, zones_of
 from cases.models import PhoneKind
+from cases.phones import InvalidPhoneNumber, kind_of, to_e164, zones_of
 
 
 def test_numbers_normalise_to_e164_with_the_default_region() -> None:

@@ -14,7 +14,7 @@ from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dialer.sip.outcome import CallResult
 from dialer.switchboard import Switchboard, Trunk
-from tests.audio import read_stereo, rms, similarity
+from tests.audio import read_stereo, similarity
 
 GREETING = read_pcm(VOICES / "debtor-greeting.wav").astype(float)
 AGENT_SPEECH = read_pcm(VOICES / "agent-speech.wav").astype(float)
@@ -78,3 +78,69 @@ async def test_failed_calls_map_to_outcomes_and_leave_nothing_behind(world) -> N
     assert (unanswered.result, unanswered.code) == (CallResult.CANCELLED, 487)
     assert 0.5 < unanswered.ring_seconds < 2
     assert all(leg.media.leg._socket is None or leg.media.leg._socket.is_closing() for leg in (busy, invalid, unanswered))
+
+
+async def test_a_dropped_agent_leg_is_called_again_and_info_digits_reach_the_debtor_leg(world) -> None:
+    board, pstn, bot = world
+    assert await bot.start()
+    agent = board.login("agent1")
+    await asyncio.wait_for(agent.up.wait(), 5)
+    first = bot.legs[0]
+    await bot.ua.hang_up(first.call)  # the softphone drops the nailed-up leg (crash, network, user)
+    deadline = time.monotonic() + 10
+    while (agent.established < 2 or agent.state is not LegState.IDLE) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert agent.established == 2 and agent.state is LegState.IDLE and len(bot.legs) == 2
+
+    debtor = await board.call_debtor("+8613800000001", ring_timeout=5)
+    phone_side = pstn.calls[-1].leg
+    assert phone_side is not None
+    assert await pstn.ua.send_info(phone_side.call, "7")  # SIP INFO, the fallback for RFC 4733
+    assert await asyncio.wait_for(debtor.media.digits.get(), 2) == "7"
+    await board.ua.hang_up(debtor.call)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+async def test_a_trunk_over_tcp_or_tls_is_kept_alive_and_carries_calls(certificate, transport: str,
+                                                                        tmp_path: Path) -> None:
+    import ssl
+
+    from dialer.sip.stream import StreamTransport
+    from tests.dialer.conftest import server_context
+
+    pstn = PstnSimulator(scripts={"+8613800000009": Script(Persona.PERSON, ring_s=0.2, talk_s=1.0)})
+    secure = transport == "tls"
+    await pstn.start(await StreamTransport.bind("127.0.0.1", 0, pstn.ua.layer.receive,
+                                                server_context(certificate) if secure else None))
+    trusting = ssl.create_default_context(cafile=str(certificate[0])) if secure else None
+    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=0.5, transport=transport, tls=trusting,
+                                    keepalive_s=0.3), recordings=tmp_path)
+    await board.start()
+    try:
+        debtor = await board.call_debtor("+8613800000009")
+        assert debtor.answered
+        assert debtor.call.invite.get("Via").startswith(f"SIP/2.0/{transport.upper()} ")
+        await asyncio.wait_for(debtor.ended.wait(), 10)
+        await asyncio.sleep(0.4)
+        assert board.trunk_alive is True
+        pstn.close()  # the carrier goes away: the keep-alive notices
+        await asyncio.sleep(1.5)
+        assert board.trunk_alive is False
+    finally:
+        await board.close()
+        pstn.close()
+
+
+async def test_calls_go_through_the_outbound_proxy(tmp_path: Path) -> None:
+    """The request URI names the carrier; the datagrams go to the proxy (here the simulator itself)."""
+    pstn = PstnSimulator(scripts={"+8613800000008": Script(Persona.BUSY)})
+    await pstn.start()
+    board = Switchboard(trunk=Trunk("carrier.invalid", 5060, outbound_proxy=pstn.address, keepalive_s=0))
+    await board.start()
+    try:
+        debtor = await board.call_debtor("+8613800000008")
+        assert (debtor.result, debtor.code) == (CallResult.BUSY, 486)
+        assert debtor.call.invite.uri == "sip:+8613800000008@carrier.invalid:5060"
+    finally:
+        await board.close()
+        pstn.close()

@@ -96,3 +96,14 @@ def test_config_show_masks_secrets(env: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DUNLINE_REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0")
     code, out = run("config", "show")
     assert code == 0 and "topsecret" not in out and "hunter2" not in out and "***" in out
+
+
+def test_simulate_calls_runs_a_call_floor_over_real_sip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from dunline.cli.main import app
+
+    result = CliRunner().invoke(app, ["simulate", "calls", "--calls", "6", "--agents", "2", "--ring-timeout", "4",
+                                      "--recordings", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "bridged" in result.output and list(tmp_path.glob("*.wav"))

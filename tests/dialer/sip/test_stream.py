@@ -3,10 +3,8 @@ transaction that completes without retransmissions."""
 
 import asyncio
 import random
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from dialer.sip.message import MAX_MESSAGE_BYTES, SipRequest, SipResponse, parse
 from dialer.sip.stream import PING, PONG, StreamFramer, StreamTransport
 from dialer.sip.transaction import Event
 from dialer.sip.transport import Address, TransportStats
+from tests.dialer.conftest import server_context
 
 WIRE = Path(__file__).parent / "wire"
 Received = tuple[SipRequest | SipResponse, Address]
@@ -264,25 +263,6 @@ async def test_an_unreachable_peer_is_forgotten(endpoint: Any) -> None:
     a.send(options().to_bytes(), ("127.0.0.1", port))
     assert list(a.connections) == [("127.0.0.1", port)]
     await eventually(lambda: not a.connections)
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost (the `cryptography` package is not installed)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
-    return cert, key
-
-
-def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    return context
 
 
 @pytest.mark.parametrize("server_hostname", [None, "localhost"])

@@ -6,18 +6,17 @@ from dialer.sip.transaction import (
     EVENTS,
     INITIAL,
     STATES,
+    T1,
+    T2,
     TABLES,
     Action,
     Event,
     IllegalTransition,
     Kind,
     State,
-    T1,
-    T2,
     step,
     timer_duration,
 )
-
 
 TU_EVENTS = {Event.TU_1XX, Event.TU_2XX, Event.TU_300_699}
 

@@ -1,0 +1,58 @@
+"""Wiring the switchboard from settings: the trunk, and the registrar's passwords for agents' phones.
+
+An agent's SIP password is derived from `agent_sip_secret` and the username (HMAC-SHA256), so no SIP
+secret is stored per user and rotating the one secret re-keys every phone; `dunline users sip-password`
+shows it to an administrator for provisioning. Only active users with an operator role may register.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from cases import Store
+from cases.models import Role, User
+from dialer.sip.digest import Credentials
+from dialer.sip.headers import split_hostport
+from dialer.switchboard import Switchboard, Trunk
+from dunline.settings import Settings
+
+ROLES_WITH_PHONES = frozenset({Role.AGENT, Role.SUPERVISOR})
+
+
+def agent_sip_password(settings: Settings, username: str) -> str:
+    secret = settings.agent_sip_secret.get_secret_value().encode()
+    return hmac.new(secret, f"sip:{username}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def phone_passwords(settings: Settings, store: Store) -> Callable[[str], str | None]:
+    def password_of(username: str) -> str | None:
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active or user.role not in ROLES_WITH_PHONES:
+            return None
+        return agent_sip_password(settings, username)
+    return password_of
+
+
+def trunk_from(settings: Settings) -> Trunk | None:
+    if not settings.trunk_host:
+        return None
+    credentials = None
+    if settings.trunk_username and settings.trunk_password:
+        credentials = Credentials(settings.trunk_username, settings.trunk_password.get_secret_value())
+    proxy = None
+    if settings.trunk_outbound_proxy:
+        host, port = split_hostport(settings.trunk_outbound_proxy)
+        proxy = (host, port or 5060)
+    return Trunk(settings.trunk_host, settings.trunk_port, credentials, settings.trunk_caller_id,
+                 ring_timeout_s=settings.ring_timeout_s, transport=settings.trunk_transport, outbound_proxy=proxy)
+
+
+def build_switchboard(settings: Settings, store: Store) -> Switchboard:
+    return Switchboard(trunk=trunk_from(settings), host=settings.sip_host, port=settings.sip_port,
+                       realm=settings.sip_realm, password_of=phone_passwords(settings, store),
+                       recordings=settings.data_dir / "recordings")
