@@ -13,7 +13,7 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,9 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import Bridge
+from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
+from dialer.sip.headers import parse_name_addr
 from dialer.sip.registrar import Registrar
 from dialer.sip.stream import StreamTransport
 from dialer.sip.transport import Address
@@ -67,11 +69,14 @@ class Connection:
 class Switchboard:
     def __init__(self, *, trunk: Trunk | None = None, host: str = "127.0.0.1", port: int = 0,
                  realm: str = "dunline", password_of: Callable[[str], str | None] = lambda user: None,
-                 recordings: Path | None = None, time_scale: float = 1.0) -> None:
+                 recordings: Path | None = None, time_scale: float = 1.0,
+                 inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None) -> None:
         self.trunk = trunk
         self.registrar = Registrar(realm, password_of)
+        self.inbound = inbound  # (answered leg, caller's number): debtors calling us back, e.g. into the IVR
         self.ua = UserAgent(host=host, port=port, display="dunline", time_scale=time_scale,
-                            credentials=trunk.credentials if trunk else None, registrar=self.registrar)
+                            credentials=trunk.credentials if trunk else None, registrar=self.registrar,
+                            on_incoming=self._incoming if inbound else None)
         # The agents' phones speak UDP to our registrar; a TCP or TLS trunk gets a user agent of its own.
         self.trunk_ua = self.ua
         if trunk is not None and trunk.transport != "udp":
@@ -144,6 +149,18 @@ class Switchboard:
         return [leg for leg in self.agents.values() if leg.state is LegState.IDLE]
 
     # Debtors ---------------------------------------------------------------------------------------------------
+    async def _incoming(self, call: Call) -> None:
+        """An inbound call: answered, recorded like any other, and handed to `inbound` with the caller's
+        number (the From user part, as the carrier sends it)."""
+        assert self.inbound is not None
+        leg = await legs.answer(self.ua, self.clock, call)
+        if leg is None:
+            return
+        if self.recordings is not None:
+            leg.media.record(StereoRecorder(self.recordings / f"{uuid.uuid4().hex}.wav"))
+        caller = parse_name_addr(call.invite.get("From") or "").uri.split(":", 1)[-1].split("@")[0]
+        await self.inbound(leg, caller)
+
     async def call_debtor(self, number: str, *, caller_id: str | None = None, ring_timeout: float | None = None,
                           record: bool = True) -> CallLeg:
         if self.trunk is None:

@@ -21,6 +21,7 @@ from dialer import leg as legs
 from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
+from dialer.media.session import AudioFrame
 from dialer.media.wav import read_pcm, tone
 from dialer.sip.call import Call
 from dialer.sip.headers import parse_name_addr
@@ -28,6 +29,7 @@ from dialer.sip.transport import SipTransport
 from dialer.sip.uac import UserAgent
 
 VOICES = Path(__file__).parent / "voices"
+SPEECH_RMS = 300.0  # louder 20 ms frames count as the far end talking
 
 
 class Persona(enum.StrEnum):
@@ -53,6 +55,8 @@ class Script:
     digit_gap_s: float = 0.4
     talk_s: float = 8.0  # hangs up after this long answered (None: waits for us to hang up)
     no_answer_s: float = 60.0  # a phone nobody picks up gives 480 after this (unless CANCELled first)
+    answers: tuple[str, ...] = ()  # key groups typed one by one, each once the far end has stopped talking
+    pause_s: float = 0.8  # the silence that means "your turn" (for `answers`)
 
 
 @dataclass
@@ -133,6 +137,8 @@ class PstnSimulator:
     async def _behave(self, leg: CallLeg, script: Script) -> None:
         if script.persona is Persona.PERSON:
             leg.media.play(self.greeting)
+            if script.answers:
+                await self._answer_prompts(leg, script)
             if script.digits:
                 await self._wait(leg.call, len(self.greeting) / 8000 + 0.5)
                 for digit in script.digits:
@@ -141,6 +147,31 @@ class PstnSimulator:
         elif script.persona is Persona.MACHINE:
             leg.media.play(self.machine)
         await self._wait(leg.call, script.talk_s)
+
+    async def _answer_prompts(self, leg: CallLeg, script: Script) -> None:
+        """Like a person at a keypad: listen to each prompt to its end, then type the next group. The end
+        is `pause_s` without speech, whether the far end sends quiet packets or (between prompts) none."""
+        frames = leg.media.frames()
+        following: asyncio.Future[AudioFrame] | None = None  # never cancelled: that would end the iterator
+        for group in script.answers:
+            heard, quiet = False, 0.0
+            while not (heard and quiet >= script.pause_s) and not leg.ended.is_set():
+                following = following or asyncio.ensure_future(anext(frames))
+                done, _ = await asyncio.wait({following}, timeout=script.pause_s)
+                if not done:
+                    quiet += script.pause_s
+                    continue
+                try:
+                    frame = following.result()
+                except StopAsyncIteration:
+                    return
+                following = None
+                loud = float(np.sqrt(np.mean(frame.pcm.astype(np.float64) ** 2))) > SPEECH_RMS
+                heard = heard or loud
+                quiet = 0.0 if loud else quiet + len(frame.pcm) / 8000
+            if leg.ended.is_set():
+                return
+            leg.media.send_digits(group)
 
     @staticmethod
     async def _wait(call: Call, seconds: float) -> bool:

@@ -1,0 +1,199 @@
+"""The collection actions a flow may call: identify, verify, read the account, promise, plan, callback,
+dispute and cease. Each reads and writes the case store in one transaction and audits what it changed.
+
+Nothing about the debt is put into the flow's variables before `verify_identity` has succeeded, so no
+prompt can disclose it to the wrong person: the templates that speak amounts have nothing to speak.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from cases import Store
+from cases.audit import record
+from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source
+from compliance.holds import place_hold
+from ivr.runtime import Action, RunState
+
+ACTOR = "ivr"
+MAX_VERIFY_TRIES = 3
+PLAN_COUNTS = (3, 6, 12)
+
+
+@dataclass(frozen=True)
+class CampaignTerms:
+    min_promise: Decimal = Decimal("1")
+    latest_promise_days: int = 30
+    callback_hours: tuple[int, int] = (8, 21)  # local hours a callback may be asked for (the calling window)
+
+
+def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
+                       today: date | None = None) -> Mapping[str, Action]:
+    """The actions, bound to a case store. Variables in: caller (E.164), account_id (when the call was ours)."""
+    def now_date() -> date:
+        return today or date.today()
+
+    async def identify(state: RunState) -> str:
+        variables = state.variables
+        if variables.get("account_id"):
+            variables["candidates"] = [variables["account_id"]]
+            return "known"
+        with store.session() as session:
+            rows = session.execute(select(Account.id).join(Debtor).join(Phone, Phone.debtor_id == Debtor.id)
+                                   .where(Phone.e164 == variables.get("caller", ""))).scalars().all()
+        variables["candidates"] = sorted(set(rows))
+        return {0: "unknown", 1: "known"}.get(len(variables["candidates"]), "several")
+
+    async def verify_identity(state: RunState) -> str:
+        variables = state.variables
+        answer = str(variables.get("dob") or variables.get("id_last4") or "")
+        with store.session() as session:
+            for account_id in variables.get("candidates", []):
+                debtor = session.get(Account, account_id).debtor  # type: ignore[union-attr]
+                if _matches(debtor, answer):
+                    variables["account_id"], variables["verified"] = account_id, True
+                    record(session, actor=ACTOR, action="ivr.verified", entity="account", entity_id=account_id,
+                           details={"by": "dob" if variables.get("dob") else "id_last4"})
+                    return "verified"
+        variables["verify_tries"] = variables.get("verify_tries", 0) + 1
+        variables.pop("dob", None)
+        variables.pop("id_last4", None)
+        return "locked" if variables["verify_tries"] >= MAX_VERIFY_TRIES else "failed"
+
+    async def load_account(state: RunState) -> str:
+        account_id = _verified(state)
+        with store.session() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
+            state.variables.update(balance=account.balance, overdue=account.overdue_amount,
+                                   currency=account.currency, due_date=account.due_date or now_date())
+        return "ok"
+
+    async def check_promise(state: RunState) -> str:
+        _verified(state)
+        try:
+            amount = Decimal(str(state.variables.get("promise_amount_digits", "")))
+        except InvalidOperation:
+            return "invalid_amount"
+        if amount < terms.min_promise or amount > Decimal(str(state.variables["balance"])):
+            return "invalid_amount"
+        promised = _keyed_date(str(state.variables.get("promise_date_digits", "")))
+        if promised is None or not now_date() <= promised <= now_date() + timedelta(days=terms.latest_promise_days):
+            return "invalid_date"
+        state.variables.update(promise_amount=amount, promise_date=promised)
+        return "ok"
+
+    async def save_promise(state: RunState) -> str:
+        account_id = _verified(state)
+        with store.session() as session:
+            promise = Promise(account_id=account_id, amount=state.variables["promise_amount"],
+                              promised_for=state.variables["promise_date"], source=Source.IVR)
+            session.add(promise)
+            session.flush()
+            record(session, actor=ACTOR, action="promise.created", entity="promise", entity_id=promise.id,
+                   details={"account_id": account_id, "amount": str(promise.amount),
+                            "promised_for": promise.promised_for.isoformat(), "source": "ivr"})
+        return "ok"
+
+    async def offer_plan(state: RunState) -> str:
+        _verified(state)
+        balance = Decimal(str(state.variables["balance"]))
+        for count in PLAN_COUNTS:
+            state.variables[f"plan{count}"] = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        return "ok"
+
+    async def save_plan(state: RunState) -> str:
+        account_id = _verified(state)
+        count = int(state.variables.get("plan_choice", 0))
+        if count not in PLAN_COUNTS:
+            return "invalid"
+        balance = Decimal(str(state.variables["balance"]))
+        each = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        with store.session() as session:
+            plan = RepaymentPlan(account_id=account_id, total_amount=balance, installment_count=count, source=Source.IVR)
+            first = now_date()
+            plan.installments = [Installment(seq=n + 1, due_date=_add_months(first, n + 1),
+                                             amount=each if n < count - 1 else balance - each * (count - 1))
+                                 for n in range(count)]
+            session.add(plan)
+            session.flush()
+            record(session, actor=ACTOR, action="plan.proposed", entity="repayment_plan", entity_id=plan.id,
+                   details={"account_id": account_id, "installments": count, "total": str(balance)})
+        return "ok"
+
+    async def request_callback(state: RunState) -> str:
+        account_id = _verified(state)
+        hour = int(state.variables.get("callback_hour", -1) or -1)
+        if not terms.callback_hours[0] <= hour < terms.callback_hours[1]:
+            return "outside_window"
+        when = datetime.combine(now_date() + timedelta(days=1), datetime.min.time()).replace(hour=hour)
+        with store.session() as session:
+            note = Note(account_id=account_id, body=f"callback requested by the debtor (IVR) for {when:%Y-%m-%d %H:00} local")
+            session.add(note)
+            session.flush()
+            record(session, actor=ACTOR, action="callback.requested", entity="account", entity_id=account_id,
+                   details={"at_local": when.isoformat()})
+        return "ok"
+
+    async def dispute(state: RunState) -> str:
+        account_id = _verified(state)
+        with store.session() as session:
+            place_hold(session, kind=HoldKind.DISPUTE, actor=ACTOR, source="ivr", account_id=account_id,
+                       note="the debtor disputes the debt (IVR)")
+        return "ok"
+
+    async def cease(state: RunState) -> str:
+        """"Stop calling me" is honoured for the person on the line even before verification: when the
+        caller cannot be told apart, the number itself is held."""
+        account_id = state.variables.get("account_id") if state.variables.get("verified") else None
+        with store.session() as session:
+            if account_id is not None:
+                debtor_id = session.get(Account, account_id).debtor_id  # type: ignore[union-attr]
+                place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr", debtor_id=debtor_id,
+                           note="the debtor asked us to stop calling (IVR)")
+            else:
+                place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr",
+                           e164=str(state.variables.get("caller", "")), note="stop calling this number (IVR)")
+        return "ok"
+
+    return {"identify": identify, "verify_identity": verify_identity, "load_account": load_account,
+            "check_promise": check_promise, "save_promise": save_promise, "offer_plan": offer_plan,
+            "save_plan": save_plan, "request_callback": request_callback, "dispute": dispute, "cease": cease}
+
+
+def _verified(state: RunState) -> int:
+    if not state.variables.get("verified"):
+        raise PermissionError("account details asked for before the caller was verified")
+    return int(state.variables["account_id"])
+
+
+def _matches(debtor: Debtor, answer: str) -> bool:
+    if len(answer) == 8 and debtor.birth_date is not None:
+        return answer == debtor.birth_date.strftime("%Y%m%d")
+    if len(answer) == 4 and debtor.national_id:
+        return answer.upper() == debtor.national_id[-4:].upper()
+    return False
+
+
+def _keyed_date(digits: str) -> date | None:
+    """YYYYMMDD or MMDD (this year) typed on the keypad."""
+    try:
+        if len(digits) == 8:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        if len(digits) == 4:
+            return date(date.today().year, int(digits[:2]), int(digits[2:]))
+    except ValueError:
+        return None
+    return None
+
+
+def _add_months(start: date, months: int) -> date:
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))

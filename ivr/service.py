@@ -1,0 +1,50 @@
+"""The IVR as the switchboard uses it: run the collection flow on an answered or inbound call, and log
+the run (path, masked inputs, duration, outcome) to the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cases import Store
+from cases.audit import record
+from cases.models import Account
+from dialer.leg import CallLeg
+from ivr.actions import CampaignTerms, collection_actions
+from ivr.call_channel import CallChannel, Listener, PromptAudio, Transfer
+from ivr.flow import Flow, load_flow
+from ivr.runtime import FlowRunner, RunLog, check_actions
+
+DEFAULT_FLOW = Path(__file__).parent / "flows" / "collections.yaml"
+
+
+class IvrService:
+    def __init__(self, store: Store, prompt_audio: PromptAudio, *, flow: Flow | None = None,
+                 terms: CampaignTerms = CampaignTerms(), listener: Listener | None = None,
+                 messages: Path | None = None) -> None:
+        self.store, self.prompt_audio, self.listener, self.messages = store, prompt_audio, listener, messages
+        self.actions = collection_actions(store, terms)
+        self.flow = flow or load_flow(DEFAULT_FLOW, self.actions)
+        check_actions(self.flow, self.actions)
+
+    async def handle(self, leg: CallLeg, *, hang_up: Callable[[], Awaitable[object]], caller: str = "",
+                     account_id: int | None = None, transfer: Transfer | None = None) -> tuple[RunLog, CallChannel]:
+        """Run the flow until it ends, the caller hangs up, or it transfers; `account_id` when we placed
+        the call for a case (the caller still has to verify), `caller` (E.164) for inbound calls."""
+        language = "zh"
+        if account_id is not None:
+            with self.store.session() as session:
+                account = session.get(Account, account_id)
+                if account is not None:
+                    language = account.debtor.language.value
+        channel = CallChannel(leg, self.prompt_audio, hang_up=hang_up, transfer=transfer, listener=self.listener,
+                              messages=self.messages)
+        variables = {"caller": caller, **({"account_id": account_id} if account_id is not None else {})}
+        runner = FlowRunner(self.flow, channel, self.actions, language=language, variables=variables)
+        log = await runner.run()
+        with self.store.session() as session:
+            record(session, actor="ivr", action="ivr.run", entity="account",
+                   entity_id=log.variables.get("account_id") if log.variables.get("verified") else None,
+                   details={"flow": log.flow, "path": list(log.path), "inputs": [list(i) for i in log.inputs],
+                            "outcome": log.outcome, "seconds": round(log.seconds, 1), "call_id": leg.call.call_id})
+        return log, channel

@@ -1,0 +1,1 @@
+"""Call recordings: storage, retention, transcription jobs and transcripts."""
