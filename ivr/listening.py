@@ -1,0 +1,34 @@
+"""Spoken answers for the IVR's `recognise` nodes: vosk in grammar mode on the caller's audio, parsed to a
+value; anything not understood (out of grammar, unsure, silence) is None, so the node asks again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+
+from dialer.leg import CallLeg
+from speech import grammars
+from speech.recognizer import open_recognizer, recognise
+
+
+async def _pcm(leg: CallLeg) -> AsyncIterator[np.ndarray]:
+    async for frame in leg.media.frames():
+        yield frame.pcm
+
+
+async def hear_answer(frames: AsyncIterator[np.ndarray], grammar: str, language: str,
+                      timeout_s: float) -> Any | None:
+    kind = grammars.Kind(grammar)
+    recognizer = open_recognizer(language, grammar=grammars.phrases(kind, language), max_silence_s=timeout_s,
+                                 max_duration_s=timeout_s + 10.0)
+    utterance = await recognise(frames, recognizer)
+    if not utterance.understood:
+        return None
+    return grammars.parse(kind, language, utterance.text)
+
+
+async def vosk_listener(leg: CallLeg, grammar: str, language: str, timeout_s: float) -> Any | None:
+    """The `Listener` a `CallChannel` takes."""
+    return await hear_answer(_pcm(leg), grammar, language, timeout_s)
