@@ -35,6 +35,7 @@ bench: install
 	$(PY) bench/gates.py
 	$(PY) bench/pacing.py --quick
 	$(PY) bench/telephony.py
+	$(PY) bench/amd.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
