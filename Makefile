@@ -36,6 +36,8 @@ bench: install
 	$(PY) bench/pacing.py --quick
 	$(PY) bench/telephony.py
 	$(PY) bench/amd.py
+	$(PY) bench/transcribe.py
+	$(PY) bench/screening.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -33,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE / "amd"))
 
-from dialer.media.wav import read_pcm  # noqa: E402
 from evalset import OUT, RECIPE, Sample, build  # noqa: E402
+
+from dialer.media.wav import read_pcm  # noqa: E402
 from speech.amd import AmdDetector, AmdSettings, AmdVerdict, Verdict  # noqa: E402
 from speech.vad import FRAME  # noqa: E402
 

@@ -41,6 +41,7 @@ class EmbeddedRedis:
              "--dir", str(self.data_dir), "--appendonly", "yes", "--save", "", "--daemonize", "no",
              "--logfile", str(self.data_dir / "valkey.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches our workers, not Redis: they hand their jobs back first
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

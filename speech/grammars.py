@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-
 CENT = Decimal("0.01")
 
 

@@ -26,9 +26,11 @@ from cases.models.party import (
     PhoneOwner,
     PhoneStatus,
 )
+from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 
 __all__ = [
+    "Decision", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
     "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
     "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",

@@ -34,6 +34,11 @@ class AnswerRate:
     def mean(self) -> float:
         return self.live / self.total
 
+    @property
+    def variance(self) -> float:
+        """Of the estimate (the Beta posterior), not of a call's outcome."""
+        return self.mean * (1.0 - self.mean) / (self.total + 1.0)
+
 
 @dataclass
 class Durations:

@@ -35,11 +35,12 @@ class PredictiveConfig:
     ledger_min_answers: int = 30  # below this the ledger's rate is too noisy to steer by
     set_point: float = 0.93  # share of the target the realised rate is steered to
     learning_rate: float = 0.004
-    theta_start: float = -0.5  # start cautious: the estimates and the ledger know nothing yet
+    theta_start: float = 0.0  # the margin the ledger throttle keeps while answers are few is caution enough
     theta_min: float = -3.0
     theta_max: float = 1.0
     max_step: float = 0.25
     throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
+    throttle_abandons: float = 2.0  # ...but never less than this margin, in abandons, below the target
     search_chunk: int = 24
     discrete_up_to: int = 10  # staffed agents up to which counts are treated as discrete (Poisson)
 
@@ -132,16 +133,19 @@ class PredictivePacer:
 
     def aim(self, view: PacingView) -> float:
         """The abandon rate to aim at now: calibrated, throttled as the ledger nears the target, and 0
-        (progressive dialing) once the ledger has reached it."""
+        (progressive dialing) once the ledger has reached it. The throttle zone is measured in abandons
+        left before the target and is at least `throttle_abandons` wide: early in a shift, or for a small
+        team, 12% of the target is less than one abandon, and a single one would flip to progressive."""
         cfg = self.config
         aim = cfg.aim * cfg.target * math.exp(self._theta)
         if view.ledger_answered < cfg.ledger_min_answers:
             return aim
         if view.ledger_rate >= cfg.target:
             return 0.0
-        throttle_from = cfg.throttle_from * cfg.target
-        if view.ledger_rate > throttle_from:
-            aim *= 1.0 - 0.75 * (view.ledger_rate - throttle_from) / (cfg.target - throttle_from)
+        margin = (cfg.target - view.ledger_rate) * view.ledger_answered  # abandons left before the target
+        throttle = max(cfg.throttle_abandons, (1.0 - cfg.throttle_from) * cfg.target * view.ledger_answered)
+        if margin < throttle:
+            aim *= 1.0 - 0.75 * (1.0 - margin / throttle)
         return aim
 
     def lines_to_dial(self, view: PacingView) -> int:
@@ -223,7 +227,9 @@ class PredictivePacer:
                 unserved = poisson_shortfall(others, free_mean[:-1] - certain[:-1], certain[:-1])
             else:
                 gap = free_mean[None, :-1] - others
-                sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + 1e-6)
+                # The live-answer probability is itself an estimate: its error moves all answers together.
+                p_var = self.answer.variance * ((d_mean[:, :-1] - view.waiting) / p) ** 2
+                sd = np.sqrt(np.maximum(free_var[None, :-1] + d_var[:, :-1] - self_var, 0.0) + p_var + 1e-6)
                 unserved = normal_cdf((0.5 - gap) / sd)
             abandons = (arrivals * unserved).sum(axis=1)
             # Abandons the k-th call adds (to itself and to the calls it competes with), per live answer.

@@ -85,8 +85,9 @@ class PstnSimulator:
                             time_scale=self.time_scale)
         self.clock = MediaClock()
         self.greeting = read_pcm(VOICES / "debtor-greeting.wav")
+        # A machine's line carries its silence while it records (the beep's end is heard by what follows it).
         self.machine = np.concatenate([read_pcm(VOICES / "machine-greeting.wav"), np.zeros(2400, np.int16),
-                                       tone(1000.0, 0.5)])
+                                       tone(1000.0, 0.5), np.zeros(8000 * 60, np.int16)])
 
     async def start(self, transport: SipTransport | None = None) -> None:
         """Start on UDP, or on `transport` (a stream transport bound to `self.ua.layer.receive`)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dunline.cli import admin, cases, compliance, db, serve, simulate
+from dunline.cli import admin, cases, compliance, db, screen, serve, simulate, transcribe
 from dunline.cli.context import CliContext, fail
 from dunline.settings import load_settings
 
@@ -26,6 +26,9 @@ app.add_typer(simulate.simulate_app, name="simulate")
 app.command("why")(compliance.why)
 app.command("demo-data")(admin.demo_data)
 app.command("serve")(serve.serve)
+app.command("transcribe")(transcribe.transcribe)
+app.command("screen")(screen.screen)
+app.add_typer(screen.findings_app, name="findings")
 
 
 @app.callback()

@@ -23,8 +23,19 @@ from dialer.media.wav import read_pcm
 from speech import grammars
 from speech.grammars import Kind
 from speech.models import ModelNotFound, find_model
-from speech.recognizer import (MIN_CONFIDENCE, UNK, GrammarError, Recognizer, Resampler, Utterance, load_model,
-                               model_rate, open_recognizer, recognise, unknown_word)
+from speech.recognizer import (
+    MIN_CONFIDENCE,
+    UNK,
+    GrammarError,
+    Recognizer,
+    Resampler,
+    Utterance,
+    load_model,
+    model_rate,
+    open_recognizer,
+    recognise,
+    unknown_word,
+)
 
 EN_REAL = Path("/work/shared/data/speech/en-real")
 FRAME = 160

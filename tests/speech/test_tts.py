@@ -20,8 +20,16 @@ import pytest
 from dialer.media.wav import read_pcm, tone, write_pcm
 from speech import spoken
 from speech.models import find_model
-from speech.tts import (DEFAULT_RATE, ENGINE, VOICES, PromptRenderer, Prompts, TtsError, TtsUnavailable,
-                        synthesize_in_child)
+from speech.tts import (
+    DEFAULT_RATE,
+    ENGINE,
+    VOICES,
+    PromptRenderer,
+    Prompts,
+    TtsError,
+    TtsUnavailable,
+    synthesize_in_child,
+)
 
 
 class CountingSynth:

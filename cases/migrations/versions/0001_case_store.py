@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-28 18:31:55.206357
 """
 
-from alembic import op
 import sqlalchemy as sa
-import cases.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import cases.models.base
 
 revision = '0001'
 down_revision = None

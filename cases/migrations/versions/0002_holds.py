@@ -5,10 +5,11 @@ Revises: 0001
 Create Date: 2026-11-28 18:47:16.767282
 """
 
-from alembic import op
 import sqlalchemy as sa
-import cases.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import cases.models.base
 
 revision = '0002'
 down_revision = '0001'

@@ -1,0 +1,154 @@
+"""The review queue: save a call's screening, place the holds it demands, list flagged calls, record decisions.
+
+Every change is audited in the caller's transaction. A cease request puts a cease hold on the debtor at once
+(the pre-dial gate then refuses every call to them); a reviewer who finds the request was not one releases
+the hold with `dunline holds release` like any other, so that lifting a hold stays a deliberate act.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cases.audit import record
+from cases.models import Account, Attempt, Hold, HoldKind, utcnow
+from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
+from compliance.holds import place_hold
+from compliance.screening.categories import Category, HoldPolicy, Policies, Severity, Speaker
+from compliance.screening.engine import CallScreening
+
+EXCERPT_IN_NOTE = 200
+
+
+class ScreeningError(ValueError):
+    """A screening that cannot be recorded or reviewed as asked."""
+
+
+@dataclass(frozen=True)
+class FlaggedCall:
+    attempt_id: int
+    account_id: int
+    agent_id: int | None
+    severity: Severity
+    categories: tuple[Category, ...]
+    open_findings: int
+    flagged_at: datetime  # when its oldest open finding was recorded
+
+
+@dataclass(frozen=True)
+class AgentTally:
+    agent_id: int | None
+    category: Category
+    confirmed: int
+    needs_coaching: int
+
+
+def _active_hold(session: Session, policy: HoldPolicy, account: Account) -> Hold | None:
+    scope = Hold.debtor_id == account.debtor_id if policy.scope == "debtor" else Hold.account_id == account.id
+    now = utcnow()
+    return session.execute(select(Hold).where(
+        Hold.kind == HoldKind(policy.kind), scope, Hold.released_at.is_(None), Hold.starts_at <= now,
+        (Hold.ends_at.is_(None)) | (Hold.ends_at > now)).limit(1)).scalar_one_or_none()
+
+
+def _hold(session: Session, policy: HoldPolicy, account: Account, attempt_id: int, excerpt: str, actor: str) -> Hold:
+    """The hold this finding demands: an active one already in force, or a new one."""
+    existing = _active_hold(session, policy, account)
+    if existing is not None:
+        return existing
+    scope = {"debtor_id": account.debtor_id} if policy.scope == "debtor" else {"account_id": account.id}
+    return place_hold(session, kind=HoldKind(policy.kind), actor=actor, source="screening",
+                      note=f"attempt {attempt_id}: {excerpt[:EXCERPT_IN_NOTE]}", **scope)
+
+
+def record_screening(session: Session, *, attempt_id: int, screening: CallScreening, policies: Policies,
+                     actor: str) -> list[ScreeningFinding]:
+    """Save a call's findings for the review queue and place the holds their categories demand."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise ScreeningError(f"no attempt {attempt_id}")
+    if session.execute(select(ScreeningFinding.id).where(ScreeningFinding.attempt_id == attempt_id).limit(1)).first():
+        raise ScreeningError(f"attempt {attempt_id} already has screening findings")
+    account = session.get(Account, attempt.account_id)
+    assert account is not None  # attempts.account_id is a foreign key
+    rows: list[ScreeningFinding] = []
+    for finding in screening.findings:
+        policy = policies[finding.category]
+        hold = _hold(session, policy.hold, account, attempt_id, finding.excerpt, actor) if policy.hold else None
+        rows.append(ScreeningFinding(
+            attempt_id=attempt_id, account_id=account.id, agent_id=attempt.agent_id, category=finding.category,
+            severity=finding.severity.label, severity_rank=int(finding.severity), speaker=finding.speaker.value,
+            utterance_id=finding.utterance_id, start_s=finding.start_s, end_s=finding.end_s,
+            span_start=finding.span_start, span_end=finding.span_end, excerpt=finding.excerpt, source=finding.source,
+            ruleset=screening.ruleset, hold_id=hold.id if hold else None))
+    session.add_all(rows)
+    session.flush()
+    record(session, actor=actor, action="screening.recorded", entity="attempt", entity_id=attempt_id, details={
+        "findings": dict(Counter(r.category for r in rows)), "finding_ids": [r.id for r in rows],
+        "holds": sorted({r.hold_id for r in rows if r.hold_id}), "ruleset": screening.ruleset})
+    return rows
+
+
+def flagged_calls(session: Session, *, limit: int = 100) -> list[FlaggedCall]:
+    """Calls with open findings, gravest first, then longest waiting."""
+    grouped = session.execute(
+        select(ScreeningFinding.attempt_id, func.min(ScreeningFinding.account_id), func.min(ScreeningFinding.agent_id),
+               func.max(ScreeningFinding.severity_rank).label("rank"), func.count(ScreeningFinding.id),
+               func.min(ScreeningFinding.created_at).label("since"))
+        .where(ScreeningFinding.status == FindingStatus.OPEN)
+        .group_by(ScreeningFinding.attempt_id)
+        .order_by(func.max(ScreeningFinding.severity_rank).desc(), func.min(ScreeningFinding.created_at), ScreeningFinding.attempt_id)
+        .limit(limit)).all()
+    found = session.execute(select(ScreeningFinding.attempt_id, ScreeningFinding.category).distinct().where(
+        ScreeningFinding.status == FindingStatus.OPEN, ScreeningFinding.attempt_id.in_([g[0] for g in grouped]))).all()
+    categories: dict[int, set[Category]] = {}
+    for attempt_id, category in found:
+        categories.setdefault(attempt_id, set()).add(category)
+    return [FlaggedCall(attempt_id, account_id, agent_id, Severity(rank),
+                        tuple(c for c in Category if c in categories.get(attempt_id, set())), count, since)
+            for attempt_id, account_id, agent_id, rank, count, since in grouped]
+
+
+def call_findings(session: Session, attempt_id: int) -> list[ScreeningFinding]:
+    """A call's findings in audio order, for the reviewer to jump through."""
+    return list(session.execute(select(ScreeningFinding).where(ScreeningFinding.attempt_id == attempt_id)
+                                .order_by(ScreeningFinding.start_s, ScreeningFinding.id)).scalars())
+
+
+def review_finding(session: Session, finding_id: int, *, reviewer: str, decision: Decision,
+                   note: str | None = None) -> ScreeningReview:
+    """Record a reviewer's decision; the finding's status follows the latest decision."""
+    finding = session.get(ScreeningFinding, finding_id)
+    if finding is None:
+        raise ScreeningError(f"no finding {finding_id}")
+    before = finding.status
+    review = ScreeningReview(finding_id=finding_id, reviewer=reviewer, decision=decision, note=note)
+    finding.status = FindingStatus(decision.value)
+    session.add(review)
+    session.flush()
+    record(session, actor=reviewer, action="screening.reviewed", entity="screening_finding", entity_id=finding_id,
+           details={"decision": decision.value, "previous_status": before.value, "note": note,
+                    "attempt_id": finding.attempt_id, "category": finding.category})
+    return review
+
+
+def agent_report(session: Session, *, since: datetime | None = None, until: datetime | None = None) -> list[AgentTally]:
+    """Per agent and category, the agent's own findings that reviewers confirmed or sent to coaching."""
+    query = (select(ScreeningFinding.agent_id, ScreeningFinding.category, ScreeningFinding.status, func.count())
+             .where(ScreeningFinding.speaker == Speaker.AGENT.value,
+                    ScreeningFinding.status.in_([FindingStatus.CONFIRMED, FindingStatus.NEEDS_COACHING]))
+             .group_by(ScreeningFinding.agent_id, ScreeningFinding.category, ScreeningFinding.status))
+    if since is not None:
+        query = query.where(ScreeningFinding.created_at >= since)
+    if until is not None:
+        query = query.where(ScreeningFinding.created_at < until)
+    tallies: dict[tuple[int | None, Category], list[int]] = {}
+    for agent_id, category, status, count in session.execute(query):
+        counts = tallies.setdefault((agent_id, category), [0, 0])
+        counts[0 if status is FindingStatus.CONFIRMED else 1] += count
+    return [AgentTally(agent, Category(category), c, n) for (agent, category), (c, n) in
+            sorted(tallies.items(), key=lambda item: (item[0][0] or 0, list(Category).index(item[0][1])))]

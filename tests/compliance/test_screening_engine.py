@@ -1,0 +1,105 @@
+"""The engine end to end: learned layer offline, speaker attribution, call-level disclosures, the dev set."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from compliance.screening import CallContext, Category, Screener, Speaker, Utterance
+from compliance.screening.dataset import DATA_DIR, flagged_scores, load_calls, load_examples, screen_examples
+from compliance.screening.model import load_layer
+
+
+@pytest.fixture(scope="module")
+def screener(monkeypatch_module: pytest.MonkeyPatch) -> Screener:
+    monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")  # the encoder ships inside its package
+    return Screener.load()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():  # type: ignore[no-untyped-def]
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_verdict_json_has_the_agreed_shape(screener: Screener) -> None:
+    verdict = screener.screen([Utterance("7", "Pay today or the police will come for you.", "en", "agent", 3.2, 5.9)])[0]
+    line = json.loads(json.dumps(verdict.to_json()))
+    assert {"id", "flagged", "categories", "severity", "spans"} <= set(line)
+    assert line["id"] == "7" and line["flagged"] and line["categories"] == ["false_legal_threat"]
+    assert line["severity"] == "high" and (line["start_s"], line["end_s"]) == (3.2, 5.9)
+    span = line["spans"][0]
+    assert "Pay today or the police will come for you."[span["start"]:span["end"]] == span["text"]
+
+
+def test_speaker_decides_the_finding(screener: Screener) -> None:
+    said = "I'll sue you and have you arrested."
+    agent, debtor = screener.screen([Utterance("a", said, "en", "agent"), Utterance("d", said, "en", "debtor")])
+    assert Category.FALSE_LEGAL_THREAT in agent.categories and agent.speaker is Speaker.AGENT
+    assert Category.FALSE_LEGAL_THREAT not in debtor.categories
+    threat = screener.screen([Utterance("t", "我知道你们公司在哪，明天我拿刀过去找你。", "zh", "debtor")])[0]
+    assert threat.categories == (Category.THREAT_VIOLENCE,) and threat.speaker is Speaker.DEBTOR
+
+
+def test_unknown_speaker_is_read_as_anyone(screener: Screener) -> None:
+    verdict = screener.screen([Utterance("x", "Stop calling me.", "en", "")])[0]
+    assert verdict.speaker is Speaker.UNKNOWN and Category.CEASE_REQUEST in verdict.categories
+
+
+def test_the_learned_layer_loads_offline_and_adds_paraphrases(screener: Screener) -> None:
+    layer = load_layer()
+    assert screener.layer is not None and layer.version in screener.ruleset
+    assert set(layer.categories) == set(Category) - {Category.MISSING_DISCLOSURE}
+    assert layer.weights.shape == (len(layer.categories), 512)
+    verdict = screener.screen([Utterance("p", "Honestly, you are the most brainless human I have spoken to.", "en", "agent")])[0]
+    assert [(s.category, s.source) for s in verdict.spans] == [(Category.HARASSMENT_ABUSE, f"model:{layer.version}")]
+    assert verdict.spans[0].score is not None and (verdict.spans[0].start, verdict.spans[0].end) == (0, len(verdict.utterance.text))
+    lexicons_only = Screener.load(learned=False)
+    assert not lexicons_only.screen([verdict.utterance])[0].flagged
+
+
+@pytest.mark.parametrize(("call_id", "missing"), [(c.id, c.missing) for c in load_calls()])
+def test_missing_disclosures_per_jurisdiction(screener: Screener, call_id: str, missing: frozenset[str]) -> None:
+    call = next(c for c in load_calls() if c.id == call_id)
+    findings = [f for f in screener.screen_call(call.utterances, call.context).findings
+                if f.category is Category.MISSING_DISCLOSURE]
+    assert {f.source.split(":", 1)[1] for f in findings} == set(missing)
+    for finding in findings:
+        assert finding.speaker is Speaker.AGENT and finding.start_s == call.utterances[0].start_s
+
+
+def test_no_disclosure_check_without_a_jurisdiction_or_an_agent(screener: Screener) -> None:
+    lines = [Utterance("1", "Hello?", "en", "debtor")]
+    assert not screener.screen_call(lines, CallContext()).findings
+    assert not screener.screen_call(lines, CallContext(jurisdiction="US")).findings
+
+
+def test_dev_set_composition() -> None:
+    examples = load_examples()
+    assert len(examples) >= 400
+    langs = Counter(e.utterance.lang for e in examples)
+    assert langs["en"] == langs["zh"]
+    for lang in ("en", "zh"):
+        counts = Counter(c for e in examples if e.utterance.lang == lang for c in e.categories)
+        assert all(counts[c] >= 25 for c in Category if c is not Category.MISSING_DISCLOSURE), counts
+        assert sum(e.kind == "hard_negative" for e in examples if e.utterance.lang == lang) >= 50
+    assert len({e.utterance.id for e in examples}) == len(examples)
+    splits = Counter(e.split for e in examples)
+    assert splits["train"] > splits["dev"] > 100
+
+
+def test_acceptance_on_the_dev_set(screener: Screener) -> None:
+    """Issue #8: flagged recall >= 0.95 and precision >= 0.90 overall and in each language."""
+    examples = load_examples()
+    verdicts = screen_examples(screener, examples)
+    for lang in ("en", "zh", None):
+        pick = [i for i, e in enumerate(examples) if lang is None or e.utterance.lang == lang]
+        scores = flagged_scores([examples[i] for i in pick], [verdicts[i] for i in pick])
+        assert scores.recall >= 0.95 and scores.precision >= 0.90, (lang, scores)
+
+
+def test_holdout_is_no_worse_than_measured(screener: Screener) -> None:
+    """The holdout set was written after the lexicons froze: this guards the figure reported in the datasheet."""
+    examples = load_examples(DATA_DIR / "holdout.jsonl")
+    scores = flagged_scores(examples, screen_examples(screener, examples))
+    assert scores.precision >= 0.85 and scores.recall >= 0.65, scores

