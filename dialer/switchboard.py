@@ -13,9 +13,10 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dialer import leg as legs
 from dialer.agent_leg import AgentLeg, AgentTarget, LegState
@@ -63,6 +64,7 @@ class Connection:
     agent: AgentLeg
     bridge: Bridge
     latency_s: float
+    context: Mapping[str, Any] = field(default_factory=dict)  # what the agent's screen pops (the IVR's findings)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -172,7 +174,7 @@ class Switchboard:
         return await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
                                caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder)
 
-    def connect(self, debtor: CallLeg, agent: AgentLeg) -> Connection:
+    def connect(self, debtor: CallLeg, agent: AgentLeg, context: Mapping[str, Any] | None = None) -> Connection:
         """Bridge an answered debtor into an idle agent's leg; undone when either side hangs up."""
         if agent.state is not LegState.IDLE or agent.current is None:
             raise RuntimeError(f"agent {agent.agent_id} is {agent.state}, not idle")
@@ -181,10 +183,18 @@ class Switchboard:
         debtor.media.stop_playback()
         bridge = Bridge(debtor.media.leg, agent.current.media.leg)
         agent.bridged(True)
-        connection = Connection(debtor, agent, bridge, time.monotonic() - debtor.answered_at)
+        connection = Connection(debtor, agent, bridge, time.monotonic() - debtor.answered_at, dict(context or {}))
         self.connections.add(connection)
         asyncio.get_running_loop().create_task(self._unbridge_when_over(connection, agent.current))
         return connection
+
+    def transfer_to_agent(self, debtor: CallLeg, context: Mapping[str, Any] | None = None) -> Connection | None:
+        """Hand a call (from the IVR) to the longest-connected idle agent, with what is known about it;
+        None when no agent is free (the caller decides: hold music, callback offer, safe-harbour)."""
+        idle = self.idle_agents()
+        if not idle:
+            return None
+        return self.connect(debtor, idle[0], context)
 
     async def _unbridge_when_over(self, connection: Connection, agent_call: CallLeg) -> None:
         debtor_gone = asyncio.ensure_future(connection.debtor.ended.wait())

@@ -115,3 +115,35 @@ async def test_a_caller_we_do_not_know_can_stop_our_calls(sqlite_store: Store, p
     with sqlite_store.session() as session:
         hold = session.scalars(select(Hold)).one()
         assert (hold.kind, hold.e164) == (HoldKind.CEASE, "+14155559999")
+
+
+async def test_pressing_zero_transfers_to_an_agent_with_the_flows_findings(
+        sqlite_store: Store, prompts: Prompts, phone_line) -> None:  # type: ignore[no-untyped-def]
+    from dialer.agent_leg import LegState
+    from dialer.simulate.agent_bot import AgentBot
+
+    pstn, board = phone_line
+    board.registrar.password_of = {"agent1": "pw"}.get
+    bot = AgentBot("agent1", "pw", board.address)
+    assert await bot.start()
+    agent = board.login("agent1")
+    await asyncio.wait_for(agent.up.wait(), 10)
+    account_id, _ = seed(sqlite_store)
+    pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300, answers=("2", f"{DOB}#", "0"))
+    debtor = await board.call_debtor(NUMBER)
+    connections = []
+
+    async def transfer(group: str, context) -> None:  # type: ignore[no-untyped-def]
+        connections.append(board.transfer_to_agent(debtor, {"group": group, **context}))
+    log, _ = await asyncio.wait_for(ivr_for(sqlite_store, prompts).handle(
+        debtor, hang_up=lambda: board.ua.hang_up(debtor.call), caller=NUMBER, account_id=account_id,
+        transfer=transfer), 150)
+    try:
+        assert log.outcome == "transferred" and connections[0] is not None
+        assert agent.state is LegState.BRIDGED
+        context = connections[0].context
+        assert context["account_id"] == account_id and context["verified"] is True and context["group"] == "collectors"
+        assert "dob" not in context  # sensitive inputs stay out of the screen pop
+    finally:
+        await board.ua.hang_up(debtor.call)
+        await bot.close()
