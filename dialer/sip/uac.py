@@ -138,12 +138,7 @@ class UserAgent:
         self._track(call)
         deadline = started + ring_timeout
 
-        def rebuild(request: SipRequest) -> SipRequest:
-            retry = copy.deepcopy(request)
-            retry.set("Via", self.via())
-            return retry
-
-        flow = auth_flow(invite, self.credentials, rebuild) if self.credentials else None
+        flow = auth_flow(invite, self.credentials, self._retry_of) if self.credentials else None
         request = next(flow) if flow else invite
         while True:
             call.invite = request
@@ -167,6 +162,12 @@ class UserAgent:
             return CallOutcome(CallResult.ANSWERED, final.status, call, ring)
         call.ended.set()
         return CallOutcome(result_for(final.status), final.status, call, ring)
+
+    def _retry_of(self, request: SipRequest) -> SipRequest:
+        """The same request as a new transaction (fresh branch), for the digest flow to sign."""
+        retry = copy.deepcopy(request)
+        retry.set("Via", self.via())
+        return retry
 
     @staticmethod
     def _retry_with_credentials(flow: AuthFlow | None, final: SipResponse) -> SipRequest | None:
@@ -260,12 +261,7 @@ class UserAgent:
         request.add("Contact", f"{self.contact()};expires={expires}")
         request.add("Expires", str(expires))
 
-        def rebuild(previous: SipRequest) -> SipRequest:
-            retry = copy.deepcopy(previous)
-            retry.set("Via", self.via())
-            return retry
-
-        flow = auth_flow(request, self.credentials, rebuild) if self.credentials else None
+        flow = auth_flow(request, self.credentials, self._retry_of) if self.credentials else None
         attempt = next(flow) if flow else request
         while True:
             response = await self._answered(self.layer.send_request(attempt, registrar), timeout)
