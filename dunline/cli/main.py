@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dunline.cli import admin, cases, compliance, db, screen, serve, simulate, transcribe
+from dunline.cli import admin, campaign, cases, compliance, db, screen, serve, simulate, transcribe
 from dunline.cli.context import CliContext, fail
 from dunline.settings import load_settings
 
@@ -23,6 +23,7 @@ app.add_typer(compliance.holds_app, name="holds")
 app.add_typer(compliance.dnc_app, name="dnc")
 app.add_typer(compliance.gate_app, name="gate")
 app.add_typer(simulate.simulate_app, name="simulate")
+app.add_typer(campaign.campaign_app, name="campaign")
 app.command("why")(compliance.why)
 app.command("demo-data")(admin.demo_data)
 app.command("serve")(serve.serve)

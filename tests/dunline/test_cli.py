@@ -107,3 +107,21 @@ def test_simulate_calls_runs_a_call_floor_over_real_sip(tmp_path) -> None:  # ty
                                       "--recordings", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "bridged" in result.output and list(tmp_path.glob("*.wav"))
+
+
+def test_campaign_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from dunline.cli.main import app
+
+    runner = CliRunner()
+    env = {"DUNLINE_DATA_DIR": str(tmp_path), "DUNLINE_USER": "manager"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    created = runner.invoke(app, ["campaign", "create", "late-payers", "--dpd", "31-60", "--mode", "predictive"], env=env)
+    assert created.exit_code == 0 and "draft" in created.output, created.output
+    assert "running" in runner.invoke(app, ["campaign", "start", "late-payers"], env=env).output
+    assert "paused" in runner.invoke(app, ["campaign", "pause", "late-payers"], env=env).output
+    status = runner.invoke(app, ["campaign", "status", "late-payers"], env=env)
+    assert status.exit_code == 0 and "paused" in status.output and "abandon rate" in status.output
+    refused = runner.invoke(app, ["campaign", "create", "ivr-only", "--mode", "agentless"], env=env)
+    assert refused.exit_code == 1 and "needs an IVR flow" in refused.output

@@ -1,0 +1,1 @@
+"""Campaigns: definition and lifecycle, lead selection (the hopper) and recovery after a crash."""

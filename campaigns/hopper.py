@@ -1,0 +1,89 @@
+"""The hopper: which case to dial next, on which number, and the claim that makes the dial lawful.
+
+Cases of the campaign's segment are ranked by a priority score — days past due times balance, raised for
+broken promises, lowered for a recent contact — and each case's numbers are tried in order: the debtor's
+mobile, home, work, then other numbers of the debtor, and reference contacts last (only where the rule pack
+allows, which the gate decides). The gate is asked for every candidate; the first number it allows is the
+lead. `claim` asks again and writes the in-flight attempt with its receipt in one locked transaction, so a
+lead that went stale between the two (another process dialled it) is simply not dialled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from cases import Store
+from cases.models import Account, Attempt, Phone, PhoneKind, PhoneOwner, PhoneStatus, Promise, PromiseStatus
+from cases.segments import Segment, case_query
+from compliance import CampaignFacts, ComplianceGate
+
+PHONE_ORDER = {PhoneKind.MOBILE: 0, PhoneKind.HOME: 1, PhoneKind.WORK: 2}
+RECENT_CONTACT = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Lead:
+    account_id: int
+    phone_id: int
+    e164: str
+    score: float
+
+
+def priority(days_past_due: int, balance: Decimal, broken_promises: int, contacted_recently: bool) -> float:
+    score = max(days_past_due, 1) * float(balance) * (1 + 0.5 * broken_promises)
+    return score / 4 if contacted_recently else score
+
+
+class Hopper:
+    def __init__(self, store: Store, gate: ComplianceGate, segment: Segment, facts: CampaignFacts) -> None:
+        self.store, self.gate, self.segment, self.facts = store, gate, segment, facts
+
+    def leads(self, now: datetime, limit: int, *, today: date | None = None,
+              exclude: frozenset[int] = frozenset()) -> list[Lead]:
+        """Up to `limit` dialable leads, best first; `exclude` holds accounts already in flight here."""
+        today = today or now.date()
+        with self.store.session() as session:
+            ids = [i for i in session.scalars(case_query(self.segment, today, now)) if i not in exclude]
+            if not ids:
+                return []
+            accounts = session.execute(select(Account.id, Account.debtor_id, Account.balance, Account.due_date)
+                                       .where(Account.id.in_(ids))).all()
+            broken = dict(session.execute(select(Promise.account_id, func.count())
+                                          .where(Promise.account_id.in_(ids), Promise.status == PromiseStatus.BROKEN)
+                                          .group_by(Promise.account_id)).all())
+            recent = set(session.scalars(select(Attempt.account_id).where(
+                Attempt.account_id.in_(ids), Attempt.started_at >= now - RECENT_CONTACT, Attempt.conversation)))
+            phones = session.execute(select(Phone.id, Phone.debtor_id, Phone.e164, Phone.kind, Phone.owner,
+                                            Phone.priority)
+                                     .where(Phone.debtor_id.in_({a.debtor_id for a in accounts}),
+                                            Phone.status == PhoneStatus.ACTIVE)).all()
+        by_debtor: dict[int, list] = {}  # type: ignore[type-arg]
+        for phone in sorted(phones, key=lambda p: (p.owner is not PhoneOwner.DEBTOR, PHONE_ORDER.get(p.kind, 3),
+                                                   p.priority, p.id)):
+            by_debtor.setdefault(phone.debtor_id, []).append(phone)
+        ranked = sorted(accounts, key=lambda a: -priority(
+            (today - a.due_date).days if a.due_date else 0, a.balance, broken.get(a.id, 0), a.id in recent))
+        leads: list[Lead] = []
+        for account in ranked:
+            candidates = by_debtor.get(account.debtor_id, [])
+            if not candidates:
+                continue
+            decisions = self.gate.check_many([(account.id, phone.id) for phone in candidates], now, self.facts)
+            for phone, decision in zip(candidates, decisions):
+                if decision.allowed:
+                    score = priority((today - account.due_date).days if account.due_date else 0, account.balance,
+                                     broken.get(account.id, 0), account.id in recent)
+                    leads.append(Lead(account.id, phone.id, phone.e164, score))
+                    break
+            if len(leads) >= limit:
+                break
+        return leads
+
+    def claim(self, lead: Lead, now: datetime) -> int | None:
+        """The in-flight attempt id, or None when the gate now refuses (the refusal is not dialled)."""
+        decision, attempt_id = self.gate.claim(lead.account_id, lead.phone_id, now, self.facts)
+        return attempt_id if decision.allowed else None

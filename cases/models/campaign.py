@@ -1,0 +1,40 @@
+"""Campaigns: a segment called under a rule pack, in a dial mode, by an agent group (or the IVR).
+
+The status is persisted so a restart resumes what was running; the definition (segment, mode, caller ID,
+schedule) is a JSON document validated by `campaigns.service` before it is stored.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cases.models.base import Base, JsonDocument, enum_column, utcnow
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[CampaignStatus] = enum_column(CampaignStatus, default=CampaignStatus.DRAFT, index=True)
+    dial_mode: Mapped[str] = mapped_column(String(16))
+    agent_group: Mapped[str | None] = mapped_column(String(64))
+    ivr_flow: Mapped[str | None] = mapped_column(String(100))
+    caller_id: Mapped[str | None] = mapped_column(String(32))
+    abandon_target: Mapped[float] = mapped_column(default=0.03)
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # segment, schedule, terms
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

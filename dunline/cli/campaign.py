@@ -1,0 +1,110 @@
+"""`dunline campaign create|start|pause|finish|status|list`: campaigns from the command line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from campaigns.service import (
+    CampaignError,
+    CampaignSpec,
+    campaign_report,
+    change_status,
+    create_campaign,
+    find_campaign,
+    segment_from_json,
+)
+from cases.models import Campaign
+from cases.segments import DPD_BUCKETS, Segment, UnknownBucket, count_cases
+from dialer.pacing.modes import DialMode
+from dunline.cli.context import CliContext, console, fail
+
+campaign_app = typer.Typer(help="Campaigns: a segment dialled under the rules.", no_args_is_help=True)
+
+
+@campaign_app.command("create")
+def create(ctx: typer.Context, name: str,
+           dpd: list[str] = typer.Option([], help=f"days-past-due bucket(s): {', '.join(DPD_BUCKETS)}"),
+           min_balance: Decimal | None = typer.Option(None), region: list[str] = typer.Option([]),
+           product: list[str] = typer.Option([]), language: list[str] = typer.Option([]),
+           jurisdiction: list[str] = typer.Option([]),
+           mode: DialMode = typer.Option(DialMode.PREDICTIVE), group: str | None = typer.Option("collectors"),
+           ivr: str | None = typer.Option(None, help="IVR flow (agentless campaigns, or transfers into the IVR)"),
+           caller_id: str | None = typer.Option(None), abandon_target: float = typer.Option(0.03)) -> None:
+    """Create a draft campaign on a segment."""
+    cli: CliContext = ctx.obj
+    try:
+        segment = Segment(dpd=tuple(dpd), min_balance=min_balance, regions=tuple(region), products=tuple(product),
+                          languages=tuple(language), jurisdictions=tuple(jurisdiction))
+        with cli.migrated_store().session() as session:
+            campaign = create_campaign(session, CampaignSpec(
+                name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target),
+                actor=cli.actor)
+            cases = count_cases(session, segment, datetime.now(timezone.utc).date())
+            console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), {cases} cases in its segment")
+    except (CampaignError, UnknownBucket) as error:
+        raise fail(str(error)) from None
+
+
+def _move(ctx: typer.Context, campaign: str, action: str) -> None:
+    cli: CliContext = ctx.obj
+    try:
+        with cli.migrated_store().session() as session:
+            moved = change_status(session, find_campaign(session, campaign).id, action, actor=cli.actor)
+            console.print(f"campaign {moved.name!r} is {moved.status.value}")
+    except CampaignError as error:
+        raise fail(str(error)) from None
+
+
+@campaign_app.command("start")
+def start(ctx: typer.Context, campaign: str) -> None:
+    """Start (or resume) a campaign."""
+    _move(ctx, campaign, "start")
+
+
+@campaign_app.command("pause")
+def pause(ctx: typer.Context, campaign: str) -> None:
+    _move(ctx, campaign, "pause")
+
+
+@campaign_app.command("finish")
+def finish(ctx: typer.Context, campaign: str) -> None:
+    _move(ctx, campaign, "finish")
+
+
+@campaign_app.command("status")
+def status(ctx: typer.Context, campaign: str) -> None:
+    """Where a campaign stands: attempts by outcome, calls in flight, abandon rate."""
+    cli: CliContext = ctx.obj
+    try:
+        with cli.migrated_store().session() as session:
+            found = find_campaign(session, campaign)
+            report = campaign_report(session, found)
+            cases = count_cases(session, segment_from_json(found.definition["segment"]),
+                                datetime.now(timezone.utc).date())
+    except CampaignError as error:
+        raise fail(str(error)) from None
+    table = Table(title=f"{report.name}: {report.status}, {report.dial_mode}, {cases} cases in segment")
+    table.add_column("outcome")
+    table.add_column("attempts", justify="right")
+    for outcome, count in sorted(report.outcomes.items()):
+        table.add_row(outcome, str(count))
+    console.print(table)
+    console.print(f"in flight {report.in_flight}; live answers {report.live_answers}; "
+                  f"abandon rate {report.abandon_rate:.2%}")
+
+
+@campaign_app.command("list")
+def list_campaigns(ctx: typer.Context) -> None:
+    cli: CliContext = ctx.obj
+    with cli.migrated_store().session() as session:
+        rows = session.scalars(select(Campaign).order_by(Campaign.id)).all()
+        table = Table("id", "name", "status", "mode", "group", "created")
+        for row in rows:
+            table.add_row(str(row.id), row.name, row.status.value, row.dial_mode, row.agent_group or "-",
+                          f"{row.created_at:%Y-%m-%d %H:%M}")
+    console.print(table)
