@@ -15,14 +15,36 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cases import Store
-from cases.models import Account, Attempt, Phone, PhoneKind, PhoneOwner, PhoneStatus, Promise, PromiseStatus
+from cases.models import (
+    Account,
+    Attempt,
+    AttemptOutcome,
+    Phone,
+    PhoneKind,
+    PhoneOwner,
+    PhoneStatus,
+    Promise,
+    PromiseStatus,
+)
 from cases.segments import Segment, case_query
 from compliance import CampaignFacts, ComplianceGate
 
 PHONE_ORDER = {PhoneKind.MOBILE: 0, PhoneKind.HOME: 1, PhoneKind.WORK: 2}
 RECENT_CONTACT = timedelta(days=3)
+# How long after its last attempt a case comes back to the hopper, by that attempt's outcome. The gate's
+# caps and cool-downs are the law; these are the campaign's own good sense (a busy line may free up in
+# minutes, an unanswered phone is better tried at another time of day).
+RECYCLE_AFTER: dict[AttemptOutcome, timedelta] = {
+    AttemptOutcome.BUSY: timedelta(minutes=15), AttemptOutcome.NO_ANSWER: timedelta(hours=2),
+    AttemptOutcome.CANCELLED: timedelta(hours=2), AttemptOutcome.UNAVAILABLE: timedelta(minutes=30),
+    AttemptOutcome.NETWORK_ERROR: timedelta(minutes=10), AttemptOutcome.INTERRUPTED: timedelta(minutes=10),
+    AttemptOutcome.MACHINE: timedelta(hours=4), AttemptOutcome.ABANDONED: timedelta(hours=1),
+    AttemptOutcome.REJECTED: timedelta(days=1), AttemptOutcome.ANSWERED: timedelta(days=1),
+    AttemptOutcome.INVALID_NUMBER: timedelta(days=365), AttemptOutcome.IN_FLIGHT: timedelta(days=365),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,8 @@ class Hopper:
         today = today or now.date()
         with self.store.session() as session:
             ids = [i for i in session.scalars(case_query(self.segment, today, now)) if i not in exclude]
+            resting = self._resting(session, ids, now)
+            ids = [i for i in ids if i not in resting]
             if not ids:
                 return []
             accounts = session.execute(select(Account.id, Account.debtor_id, Account.balance, Account.due_date)
@@ -82,6 +106,16 @@ class Hopper:
             if len(leads) >= limit:
                 break
         return leads
+
+    @staticmethod
+    def _resting(session: Session, ids: list[int], now: datetime) -> set[int]:
+        """Accounts whose last attempt is too recent for its outcome (RECYCLE_AFTER)."""
+        latest = (select(Attempt.account_id, func.max(Attempt.started_at).label("at"))
+                  .where(Attempt.account_id.in_(ids)).group_by(Attempt.account_id).subquery())
+        rows = session.execute(select(Attempt.account_id, Attempt.started_at, Attempt.outcome)
+                               .join(latest, (Attempt.account_id == latest.c.account_id)
+                                     & (Attempt.started_at == latest.c.at))).all()
+        return {row.account_id for row in rows if now - row.started_at < RECYCLE_AFTER.get(row.outcome, timedelta())}
 
     def claim(self, lead: Lead, now: datetime) -> int | None:
         """The in-flight attempt id, or None when the gate now refuses (the refusal is not dialled)."""

@@ -1,0 +1,273 @@
+"""A running campaign: the pacer decides how many lines, the hopper which leads, the gate whether each may
+be dialled (the attempt is written with its receipt before the INVITE leaves), the switchboard places
+and bridges the calls; every attempt is closed with its outcome, durations and recording.
+
+Routing of an answered call: answering-machine detection (when on) → a machine gets the limited-content
+voicemail after its beep, or is hung up on; a person goes to the longest-idle ready agent of the
+campaign's group, or, when none frees up within the no-agent timeout, is abandoned: the ledger counts it
+and the safe-harbour message is played. Agents go through the agent pool (reserved, on call, timed
+wrap-up, ready), which the pacer reads. The ledger is rebuilt from the attempts table at start, so a
+restart neither forgets abandons nor counts them twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaigns.hopper import Hopper, Lead
+from cases import Store
+from cases.audit import record
+from cases.models import Attempt, AttemptOutcome, Campaign
+from dialer.agent_leg import AgentLeg, LegState
+from dialer.agents import AgentEvent, AgentPool, AgentState
+from dialer.ledger import AbandonLedger
+from dialer.leg import CallLeg
+from dialer.pacing.view import PacingPolicy, PacingView
+from dialer.switchboard import Switchboard
+from speech.amd import AmdDetector, Verdict
+
+log = logging.getLogger(__name__)
+
+CallHook = Callable[[CallLeg], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    group: str = "collectors"
+    tick_s: float = 1.0
+    no_agent_timeout_s: float = 2.0
+    wrap_s: float = 5.0
+    ring_timeout_s: float = 25.0
+    amd: bool = True
+    amd_budget_s: float = 3.5
+    ledger_window_s: float = 30 * 24 * 3600
+    max_lines: int = 100
+    caller_id: str | None = None
+
+
+@dataclass
+class RunSummary:
+    dials: int = 0
+    refused_at_claim: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    connected: int = 0
+    abandoned: int = 0
+    bridge_latency_s: list[float] = field(default_factory=list)
+
+
+class CampaignRunner:
+    def __init__(self, *, store: Store, campaign: Campaign, hopper: Hopper, switchboard: Switchboard,
+                 policy: PacingPolicy, config: RunnerConfig = RunnerConfig(),
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 after_call: Callable[[int, Path], Awaitable[object]] | None = None,
+                 safe_harbour: CallHook | None = None, voicemail: CallHook | None = None,
+                 screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None) -> None:
+        self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
+        self.policy, self.config, self.clock = policy, config, clock
+        self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
+        self.pool = AgentPool()
+        self.ledger = AbandonLedger(str(campaign.id), config.ledger_window_s, campaign.abandon_target)
+        self.summary = RunSummary()
+        self._ringing: dict[int, float] = {}  # attempt id -> when dialled (monotonic)
+        self._waiting: set[int] = set()  # answered by a person, waiting for an agent
+        self._accounts_in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # Set-up ----------------------------------------------------------------------------------------------------
+    def _rebuild_ledger(self) -> None:
+        since = self.clock() - timedelta(seconds=self.config.ledger_window_s)
+        offset = time.monotonic() - self.clock().timestamp()
+        with self.store.session() as session:
+            rows = session.execute(select(Attempt.answered_at, Attempt.outcome).where(
+                Attempt.campaign_id == self.campaign_id, Attempt.answered_at >= since,
+                Attempt.outcome.in_([AttemptOutcome.ANSWERED, AttemptOutcome.ABANDONED]),
+                Attempt.conversation | (Attempt.outcome == AttemptOutcome.ABANDONED))).all()
+        for answered_at, outcome in sorted(rows):
+            self.ledger.record(answered_at.timestamp() + offset, outcome is AttemptOutcome.ABANDONED)
+
+    def _follow_agents(self) -> None:
+        now = time.monotonic()
+        for agent_id, leg in self.board.agents.items():
+            if agent_id not in self.pool.agents:
+                self.pool.add(agent_id, {self.config.group}, wrap_seconds=self.config.wrap_s)
+            agent = self.pool.agents[agent_id]
+            if leg.state is LegState.IDLE and agent.state is AgentState.LOGGED_OUT:
+                self.pool.login(agent_id, now)
+                self.pool.ready(agent_id, now)
+            elif leg.state in (LegState.DOWN, LegState.CONNECTING) and agent.state is AgentState.READY:
+                self.pool.pause(agent_id, now, "softphone leg down")
+            elif leg.state is LegState.IDLE and agent.state is AgentState.PAUSED \
+                    and agent.pause_reason == "softphone leg down":
+                self.pool.ready(agent_id, now)
+
+    # The loop --------------------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> RunSummary:
+        """Dial until `stop` is set (or the campaign has no leads left and no call is up); then wait for the
+        calls in progress to end."""
+        self._rebuild_ledger()
+        idle_ticks = 0
+        while not stop.is_set():
+            now = time.monotonic()
+            self._follow_agents()
+            self.pool.tick(now)
+            view = PacingView(now=now, agents=self.pool.snapshot(self.config.group, now),
+                              ringing_elapsed=tuple(now - t for t in self._ringing.values()),
+                              waiting=len(self._waiting), ledger_rate=self.ledger.rate(now),
+                              ledger_answered=self.ledger.counts(now)[1], total_answered=self.ledger.total_answered,
+                              total_abandoned=self.ledger.total_abandoned)
+            lines = min(self.policy.lines_to_dial(view), self.config.max_lines)
+            placed = await self._place(lines) if lines > 0 else 0
+            idle_ticks = idle_ticks + 1 if placed == 0 and not self._tasks else 0
+            if idle_ticks >= 3 and lines > 0:
+                break  # nothing left to dial: every lead is done or refused by the gate for now
+            try:
+                await asyncio.wait_for(stop.wait(), self.config.tick_s)
+            except asyncio.TimeoutError:
+                pass
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        return self.summary
+
+    async def _place(self, lines: int) -> int:
+        leads = await asyncio.to_thread(self.hopper.leads, self.clock(), lines,
+                                        exclude=frozenset(self._accounts_in_flight))
+        placed = 0
+        for lead in leads:
+            attempt_id = await asyncio.to_thread(self.hopper.claim, lead, self.clock())
+            if attempt_id is None:
+                self.summary.refused_at_claim += 1
+                continue
+            placed += 1
+            self.summary.dials += 1
+            self._accounts_in_flight.add(lead.account_id)
+            task = asyncio.ensure_future(self._call(lead, attempt_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return placed
+
+    # One call --------------------------------------------------------------------------------------------------
+    async def _call(self, lead: Lead, attempt_id: int) -> None:
+        self._ringing[attempt_id] = dialled = time.monotonic()
+        outcome, debtor = AttemptOutcome.NETWORK_ERROR, None
+        try:
+            debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
+                                                  ring_timeout=self.config.ring_timeout_s)
+            self._ringing.pop(attempt_id, None)
+            outcome = await self._after_answer(debtor, attempt_id, time.monotonic() - dialled)
+        except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
+            log.exception("call for attempt %s failed", attempt_id)
+        finally:
+            self._ringing.pop(attempt_id, None)
+            self._waiting.discard(attempt_id)
+            self._accounts_in_flight.discard(lead.account_id)
+            recording = await asyncio.to_thread(self._close, attempt_id, outcome, debtor)
+        self.summary.outcomes[outcome.value] = self.summary.outcomes.get(outcome.value, 0) + 1
+        if recording is not None and self.after_call is not None and outcome is AttemptOutcome.ANSWERED:
+            try:
+                await self.after_call(attempt_id, recording)
+            except Exception:
+                log.exception("after-call processing of attempt %s failed", attempt_id)
+
+    async def _after_answer(self, debtor: CallLeg, attempt_id: int, ring_s: float) -> AttemptOutcome:
+        if not debtor.answered:
+            self.policy.on_resolved(ring_s, False)
+            return debtor.result
+        if self.config.amd and await self._is_machine(debtor):
+            self.policy.on_resolved(ring_s, False)
+            if self.voicemail is not None:
+                await self.voicemail(debtor)
+            elif not debtor.ended.is_set():
+                await self.board.ua.hang_up(debtor.call)
+            return AttemptOutcome.MACHINE
+        self.policy.on_resolved(ring_s, True)
+        answered = time.monotonic()
+        self._waiting.add(attempt_id)
+        agent = await self._reserve(attempt_id, answered + self.config.no_agent_timeout_s, debtor)
+        self._waiting.discard(attempt_id)
+        if agent is None:
+            self.ledger.record(answered, True, str(attempt_id))
+            self.policy.on_abandoned(time.monotonic())
+            self.summary.abandoned += 1
+            if debtor.ended.is_set():
+                return AttemptOutcome.ABANDONED
+            if self.safe_harbour is not None:
+                await self.safe_harbour(debtor)
+            else:
+                await self.board.ua.hang_up(debtor.call)
+            return AttemptOutcome.ABANDONED
+        leg = self.board.agents[agent]
+        connection = self.board.connect(debtor, leg, {"attempt_id": attempt_id, "campaign_id": self.campaign_id})
+        self.pool.connect(agent, time.monotonic())
+        self.ledger.record(answered, False, str(attempt_id))
+        self.summary.connected += 1
+        self.summary.bridge_latency_s.append(connection.latency_s)
+        with self.store.session() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is not None:
+                attempt.conversation = True
+        if self.screen_pop is not None:
+            self.screen_pop(leg, connection.context)
+        talk_started = time.monotonic()
+        await connection.ended.wait()
+        self.pool.hang_up(agent, time.monotonic())
+        self.policy.on_talk_ended(time.monotonic() - talk_started)
+        return AttemptOutcome.ANSWERED
+
+    async def _is_machine(self, debtor: CallLeg) -> bool:
+        detector = AmdDetector()
+        frames = debtor.media.frames()
+        deadline = time.monotonic() + self.config.amd_budget_s
+        try:
+            while time.monotonic() < deadline and not debtor.ended.is_set():
+                try:
+                    frame = await asyncio.wait_for(anext(frames), max(0.01, deadline - time.monotonic()))
+                except (asyncio.TimeoutError, StopAsyncIteration):
+                    break
+                verdict = detector.feed(frame.pcm)
+                if verdict is not None:
+                    return verdict.kind in (Verdict.MACHINE, Verdict.MACHINE_BEEP)
+        finally:
+            await frames.aclose()
+        return False  # not sure: a person is never hung up on for a guess
+
+    async def _reserve(self, attempt_id: int, deadline: float, debtor: CallLeg) -> str | None:
+        while not debtor.ended.is_set():
+            self._follow_agents()
+            self.pool.tick(time.monotonic())
+            agent = self.pool.reserve_longest_idle(self.config.group, time.monotonic(), str(attempt_id))
+            if agent is not None:
+                if self.board.agents[agent.agent_id].state is LegState.IDLE:
+                    return agent.agent_id
+                self.pool.apply(agent.agent_id, AgentEvent.RELEASE, time.monotonic())  # its phone just dropped
+                self.pool.pause(agent.agent_id, time.monotonic(), "softphone leg down")
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+        return None
+
+    def _close(self, attempt_id: int, outcome: AttemptOutcome, debtor: CallLeg | None) -> Path | None:
+        now = self.clock()
+        recording = debtor.media.recorder.path if debtor and debtor.media.recorder and \
+            debtor.media.recorder.started is not None else None
+        with self.store.session() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None:
+                return None
+            attempt.outcome, attempt.ended_at = outcome, now
+            if debtor is not None:
+                attempt.sip_code = debtor.code
+                if debtor.answered:
+                    attempt.answered_at = now - timedelta(seconds=time.monotonic() - debtor.answered_at)
+            attempt.recording_path = str(recording) if recording else None
+            record(session, actor="dialer", action="attempt.closed", entity="attempt", entity_id=attempt_id,
+                   details={"outcome": outcome.value, "sip_code": attempt.sip_code,
+                            "conversation": attempt.conversation, "recording": attempt.recording_path})
+        return recording

@@ -1,0 +1,106 @@
+"""A small campaign over real SIP and RTP: the PSTN simulator as carrier and debtors, two agent bots (one of
+them threatening debtors with the police), progressive pacing, then transcription and screening.
+Asserted: every dial has an attempt with its receipt, the ledger is within target, answered calls have
+stereo recordings and transcripts, and the misbehaving agent's call is flagged with the right category
+and speaker."""
+
+import asyncio
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from campaigns.aftercall import AfterCall
+from campaigns.hopper import Hopper
+from campaigns.runner import CampaignRunner, RunnerConfig
+from campaigns.service import CampaignSpec, change_status, create_campaign
+from cases import Store
+from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phone, PhoneKind, Product, ScreeningFinding
+from cases.segments import Segment
+from compliance import CampaignFacts, ComplianceGate
+from compliance.screening import Screener
+from dialer.media.wav import read_pcm
+from dialer.pacing.modes import DialMode
+from dialer.pacing.view import ProgressivePacer
+from dialer.simulate.agent_bot import AgentBot
+from dialer.simulate.pstn import Persona, PstnSimulator, Script
+from dialer.switchboard import Switchboard, Trunk
+from recordings.transcripts import json_path
+from speech.transcribe import Transcriber
+from speech.tts import PromptRenderer
+from tests.audio import read_stereo, rms
+
+NOON_IN_CALIFORNIA = datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc)
+NUMBERS = ["+14155550101", "+14155550102", "+14155550103", "+14155550104", "+14155550105"]
+
+
+def seed(store: Store) -> None:
+    with store.session() as session:
+        for n, number in enumerate(NUMBERS):
+            debtor = Debtor(external_ref=f"D{n}", full_name=f"Debtor {n}", language="en")
+            debtor.addresses.append(Address(region="CA", country="US", timezone="America/Los_Angeles"))
+            debtor.phones.append(Phone(e164=number, kind=PhoneKind.MOBILE, consent_automated=True))
+            session.add(debtor)
+            session.flush()
+            session.add(Account(debtor_id=debtor.id, creditor="Acme", account_ref=f"A{n}", product=Product.CREDIT_CARD,
+                                currency="USD", principal=Decimal(1000), balance=Decimal(500 + 100 * n),
+                                overdue_amount=Decimal(200), due_date=date(2026, 9, 1), jurisdiction="US"))
+
+
+async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: Path) -> None:
+    seed(sqlite_store)
+    scripts = {number: Script(Persona.PERSON, ring_s=0.5, talk_s=6.0) for number in NUMBERS[:4]}
+    scripts[NUMBERS[4]] = Script(Persona.BUSY)
+    pstn = PstnSimulator(scripts=scripts)
+    await pstn.start()
+    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=2, keepalive_s=0),
+                        password_of={"polite": "p1", "rude": "p2"}.get, recordings=tmp_path / "recordings")
+    await board.start()
+    threat = PromptRenderer(tmp_path / "tts").render(
+        "If you do not pay today, the police will come to your house and arrest you.", "en")
+    bots = [AgentBot("polite", "p1", board.address),
+            AgentBot("rude", "p2", board.address, speech=np.concatenate([read_pcm(threat), np.zeros(4000, np.int16)]))]
+    try:
+        for bot in bots:
+            assert await bot.start()
+            board.login(bot.user)
+        await asyncio.wait_for(asyncio.gather(*(leg.up.wait() for leg in board.agents.values())), 10)
+        with sqlite_store.session() as session:
+            campaign = create_campaign(session, CampaignSpec("e2e", Segment(jurisdictions=("US",)), DialMode.PROGRESSIVE,
+                                                             agent_group="collectors"), actor="manager")
+            change_status(session, campaign.id, "start", actor="manager")
+            session.expunge(campaign)
+        hopper = Hopper(sqlite_store, ComplianceGate(sqlite_store), Segment(jurisdictions=("US",)),
+                        CampaignFacts(campaign_id=campaign.id))
+        runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board,
+                                policy=ProgressivePacer(), config=RunnerConfig(amd=False, ring_timeout_s=5),
+                                clock=lambda: NOON_IN_CALIFORNIA,
+                                after_call=AfterCall(sqlite_store, Transcriber("en"), Screener.load()))
+        summary = await asyncio.wait_for(runner.run(asyncio.Event()), 240)
+    finally:
+        for bot in bots:
+            await bot.close()
+        await board.close()
+        pstn.close()
+
+    assert summary.dials == 5 and summary.abandoned == 0 and summary.connected == 4
+    assert runner.ledger.rate(float("inf")) <= 0.03
+    with sqlite_store.session() as session:
+        attempts = session.scalars(select(Attempt).order_by(Attempt.id)).all()
+        assert len(attempts) == 5
+        for attempt in attempts:
+            assert attempt.receipt["verdict"] == "allowed" and attempt.campaign_id == campaign.id
+        outcomes = sorted(a.outcome.value for a in attempts)
+        assert outcomes == ["answered"] * 4 + ["busy"]
+        for attempt in attempts:
+            if attempt.outcome is AttemptOutcome.ANSWERED:
+                left, right, _ = read_stereo(Path(attempt.recording_path))
+                assert rms(left) > 100 and rms(right) > 100  # the debtor and the agent, both recorded
+                assert json_path(attempt.recording_path).exists()  # and transcribed
+        findings = session.scalars(select(ScreeningFinding)).all()
+        threats = [f for f in findings if f.category in ("false_legal_threat", "threat_violence") and f.speaker == "agent"]
+        assert threats, [(f.category, f.speaker, f.excerpt) for f in findings]
+        assert any("police" in f.excerpt.lower() for f in threats)
+        assert session.get(Account, threats[0].account_id) is not None
