@@ -18,7 +18,7 @@ from speech.vad import FRAME, FRAME_S
 
 RATE = 8000
 VOICES = Path(__file__).resolve().parents[2] / "dialer" / "simulate" / "voices"
-EN_REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech" / "en-real"
+TEN_OF_CLUBS = 8800  # agent-speech.wav opens with en-real 001.wav, "ten of clubs", 1.1 s
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -150,7 +150,7 @@ def test_not_beeps_short_tones_dtmf_and_speech() -> None:
 
 # The whole detector on recordings ---------------------------------------------------------------------------------
 def test_real_short_greeting_is_human() -> None:
-    greeting = read_pcm(EN_REAL / "001.wav")  # "ten of clubs", 1.1 s
+    greeting = read_pcm(VOICES / "agent-speech.wav")[:TEN_OF_CLUBS]  # "ten of clubs", 1.1 s
     [verdict] = verdicts(np.concatenate([silence(0.6), greeting, silence(2.0)]))
     assert verdict.kind is Verdict.HUMAN and verdict.at_s < 2.5
 
