@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DUNLINE := $(VENV)/bin/dunline
 DEMO_DIR := var/demo
+# The gates' simulated wall clock for the demo campaign: a Monday, 10:30 in Beijing.
+DEMO_CLOCK := 2026-11-30T02:30:00+00:00
 
 .PHONY: install demo test bench clean
 
@@ -24,8 +26,13 @@ demo: install
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) gate check EN00000005
 	$(DUNLINE) simulate pacing --agents 20 --answer-rate 0.2 --hours 1
 	$(DUNLINE) simulate calls --calls 16 --agents 4 --recordings $(DEMO_DIR)/recordings
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) campaign create demo-cn --jurisdiction CN --dpd 31-60 --dpd 61-90 --dpd 91-180 --mode predictive --caller-id 4008001234
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) campaign start demo-cn
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) campaign run demo-cn --seconds 90 --agents 5 --rude-agents 1 --at $(DEMO_CLOCK)
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) campaign status demo-cn
+	DUNLINE_DATA_DIR=$(DEMO_DIR) DUNLINE_USER=admin $(DUNLINE) findings list
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) audit verify
-	@echo "demo database: $(DEMO_DIR)/dunline.db, call recordings: $(DEMO_DIR)/recordings"
+	@echo "demo database: $(DEMO_DIR)/dunline.db; recordings and transcripts (*.transcript.json): $(DEMO_DIR)/recordings"
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -81,6 +81,14 @@ class CampaignRunner:
         self._accounts_in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def ringing(self) -> int:
+        return len(self._ringing)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
     # Set-up ----------------------------------------------------------------------------------------------------
     def _rebuild_ledger(self) -> None:
         since = self.clock() - timedelta(seconds=self.config.ledger_window_s)

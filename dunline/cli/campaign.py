@@ -18,7 +18,7 @@ from campaigns.service import (
     find_campaign,
     segment_from_json,
 )
-from cases.models import Campaign
+from cases.models import Campaign, CampaignStatus
 from cases.segments import DPD_BUCKETS, Segment, UnknownBucket, count_cases
 from dialer.pacing.modes import DialMode
 from dunline.cli.context import CliContext, console, fail
@@ -108,3 +108,47 @@ def list_campaigns(ctx: typer.Context) -> None:
             table.add_row(str(row.id), row.name, row.status.value, row.dial_mode, row.agent_group or "-",
                           f"{row.created_at:%Y-%m-%d %H:%M}")
     console.print(table)
+
+
+@campaign_app.command("run")
+def run(ctx: typer.Context, campaign: str,
+        simulated: bool = typer.Option(True, "--simulated/--live", help="the PSTN simulator and agent bots"),
+        seconds: float = typer.Option(60.0, min=1.0), agents: int = typer.Option(5, min=1),
+        rude_agents: int = typer.Option(1, min=0, help="agent bots that threaten (screening finds them)"),
+        at: str = typer.Option("", help="simulated wall clock for the gates, ISO UTC (default: now)"),
+        transcribe: bool = typer.Option(True, help="transcribe and screen each answered call"),
+        seed: int = typer.Option(1)) -> None:
+    """Run a running campaign: closes what a crash left in flight, dials, shows a live dashboard."""
+    import uvloop
+
+    from campaigns.recovery import close_interrupted
+    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+    from dunline.dashboard import Dashboard
+
+    cli: CliContext = ctx.obj
+    if not simulated:
+        raise fail("live campaigns run inside `dunline serve`; use --simulated here")
+    store = cli.migrated_store()
+    clock_at = datetime.fromisoformat(at).astimezone(timezone.utc) if at else None
+    started = datetime.now(timezone.utc)
+
+    def clock() -> datetime:
+        return clock_at + (datetime.now(timezone.utc) - started) if clock_at else datetime.now(timezone.utc)
+    try:
+        with store.session() as session:
+            found = find_campaign(session, campaign)
+            if found.status is not CampaignStatus.RUNNING:
+                raise CampaignError(f"campaign {found.name!r} is {found.status.value}; start it first")
+            session.expunge(found)
+    except CampaignError as error:
+        raise fail(str(error)) from None
+    interrupted = close_interrupted(store, clock())
+    if interrupted:
+        console.print(f"closed {len(interrupted)} attempt(s) left in flight by an earlier run as interrupted")
+    dashboard = Dashboard(console, found.name, seconds)
+    plan = FloorPlan(agents=agents, rude_agents=rude_agents, seconds=seconds, seed=seed, transcribe=transcribe)
+    with dashboard:
+        summary = uvloop.run(run_floor_campaign(store, found, plan, recordings=cli.settings.data_dir / "recordings",
+                                                clock=clock, on_runner=dashboard.follow))
+    console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}; "
+                  f"simulated clock {'from ' + at if at else 'real time'}")

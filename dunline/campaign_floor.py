@@ -1,0 +1,96 @@
+"""A campaign on a simulated floor: the real runner, switchboard, gates and after-call pipeline, with the
+PSTN simulator as carrier and debtors and agent bots as agents (some of them rude, so that screening has
+something real to find). `make demo`, the crash test and smoke runs use it.
+
+Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
+run at 3 a.m.; the debtors it calls are fictional, the calling window is not) and printed as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from campaigns.aftercall import AfterCall
+from campaigns.hopper import Hopper
+from campaigns.runner import CampaignRunner, RunnerConfig, RunSummary
+from campaigns.service import segment_from_json
+from cases import Store
+from cases.models import Campaign
+from compliance import CampaignFacts, ComplianceGate
+from dialer.media.wav import read_pcm
+from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
+from dialer.simulate.agent_bot import AgentBot
+from dialer.simulate.pstn import Persona, PstnSimulator
+from dialer.switchboard import Switchboard, Trunk
+from speech.tts import PromptRenderer
+
+RUDE_LINES = {
+    "en": "Listen, if you do not pay today the police will come to your house and arrest you.",
+    "zh": "你今天不还钱，我们就把你欠钱的事发给你通讯录里的所有人。",
+}
+FLOOR_MIX = {Persona.PERSON: 0.55, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.15, Persona.INVALID: 0.05,
+             Persona.REJECT: 0.05, Persona.SILENCE: 0.05}
+
+
+@dataclass(frozen=True)
+class FloorPlan:
+    agents: int = 5
+    rude_agents: int = 1
+    seconds: float = 60.0
+    seed: int = 1
+    ring_timeout_s: float = 15.0
+    transcribe: bool = True
+
+
+def policy_for(campaign: Campaign) -> PacingPolicy:
+    return pacer_for(DialMode(campaign.dial_mode), lines_per_agent=float(campaign.definition.get("lines_per_agent", 2)),
+                     predictive=PredictiveConfig(target=campaign.abandon_target))
+
+
+async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, *, recordings: Path,
+                             clock: Callable[[], datetime],
+                             on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
+    pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed)
+    await pstn.start()
+    passwords = {f"agent{n}": f"pw{n}" for n in range(1, plan.agents + 1)}
+    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=plan.ring_timeout_s, keepalive_s=0),
+                        password_of=passwords.get, recordings=recordings)
+    await board.start()
+    renderer = PromptRenderer(recordings.parent / "prompts")
+    rude = np.concatenate([read_pcm(renderer.render(RUDE_LINES["en"], "en")), np.zeros(4000, np.int16)])
+    bots = [AgentBot(user, password, board.address, **({"speech": rude} if n <= plan.rude_agents else {}))
+            for n, (user, password) in enumerate(passwords.items(), 1)]
+    try:
+        for bot in bots:
+            if not await bot.start():
+                raise RuntimeError(f"agent bot {bot.user} could not register")
+            board.login(bot.user)
+        await asyncio.wait_for(asyncio.gather(*(leg.up.wait() for leg in board.agents.values())), 15)
+        after_call = None
+        if plan.transcribe:
+            from compliance.screening import Screener
+            from speech.transcribe import Transcriber
+
+            after_call = AfterCall(store, Transcriber("en"), Screener.load())
+        segment = segment_from_json(campaign.definition["segment"])
+        hopper = Hopper(store, ComplianceGate(store), segment, CampaignFacts(campaign_id=campaign.id))
+        runner = CampaignRunner(store=store, campaign=campaign, hopper=hopper, switchboard=board,
+                                policy=policy_for(campaign), clock=clock, after_call=after_call,
+                                config=RunnerConfig(group=campaign.agent_group or "collectors", amd=False,
+                                                    ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id))
+        if on_runner is not None:
+            on_runner(runner)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(plan.seconds, stop.set)
+        return await runner.run(stop)
+    finally:
+        for bot in bots:
+            await bot.close()
+        await board.close()
+        pstn.close()
