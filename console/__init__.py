@@ -1,5 +1,6 @@
 """The web console and HTTP API (aiohttp)."""
 
-from console.app import StoreKey, build_app
+from console.app import build_app
+from console.common import StoreKey
 
 __all__ = ["StoreKey", "build_app"]

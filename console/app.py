@@ -1,4 +1,4 @@
-"""The aiohttp application: health and the read-only case API that exists so far.
+"""The aiohttp application: health, the read-only case API, campaigns, and the OpenAPI document.
 
 Handlers are plain functions; dependencies travel as typed `web.AppKey`s set by the composition root.
 Personal data leaves the API masked: unmasked access arrives with authenticated roles in the console issue.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,14 +19,10 @@ from sqlalchemy import text
 from cases import Store
 from cases.masking import mask_phone
 from cases.segments import CaseSummary, Segment, UnknownBucket, count_cases, list_cases
+from console import campaigns
+from console.common import RedisKey, StoreKey, error_response
 
-StoreKey = web.AppKey("store", Store)
-RedisKey = web.AppKey("redis", aioredis.Redis)
-
-
-def error_response(status: int, error_id: str, message: str, **details: Any) -> web.Response:
-    return web.json_response({"error_id": error_id, "message": message, "details": details}, status=status)
-
+OPENAPI = Path(__file__).parent / "openapi.yaml"
 
 async def health(request: web.Request) -> web.Response:
     store = request.app[StoreKey]
@@ -97,4 +94,10 @@ def build_app(*, store: Store, redis_client: aioredis.Redis) -> web.Application:
     app[RedisKey] = redis_client
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/cases", cases_index)
+    app.router.add_get("/api/openapi.yaml", openapi)
+    campaigns.add_routes(app)
     return app
+
+
+async def openapi(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(OPENAPI, headers={"Content-Type": "application/yaml"})

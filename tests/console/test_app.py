@@ -41,3 +41,40 @@ async def test_health_reports_a_dead_redis(sqlite_store: Store) -> None:
     async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=dead))) as client:
         response = await client.get("/healthz")
         assert response.status == 503 and (await response.json())["checks"]["redis"].startswith("error")
+
+
+async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) -> None:
+    import yaml
+
+    client_redis = aioredis.from_url(embedded_redis.url)
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis))) as client:
+        headers = {"X-Dunline-User": "mei"}
+        created = await client.post("/api/campaigns", headers=headers, json={
+            "name": "late", "segment": {"dpd": ["31-60"], "jurisdictions": ["CN"]}, "dial_mode": "predictive",
+            "agent_group": "collectors"})
+        assert created.status == 201
+        campaign = await created.json()
+        assert campaign["status"] == "draft" and campaign["segment"]["dpd"] == ["31-60"]
+        started = await client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
+        assert started.status == 200 and (await started.json())["status"] == "running"
+        shown = await (await client.get("/api/campaigns/late")).json()
+        assert shown["status"] == "running" and shown["attempts"] == 0 and shown["abandon_rate"] == 0
+        assert (await client.post("/api/campaigns/late/teleport")).status == 404
+        again = await client.post("/api/campaigns", json={"name": "late", "agent_group": "x"})
+        assert again.status == 409
+        missing = await client.post("/api/campaigns", json={"dial_mode": "predictive"})
+        assert missing.status == 400 and "'name'" in (await missing.json())["message"]
+        finished = await client.post("/api/campaigns/late/finish")
+        assert (await (await client.post("/api/campaigns/late/start")).json())["error_id"] == "bad_transition"
+        assert finished.status == 200
+        listed = await (await client.get("/api/campaigns")).json()
+        assert [c["name"] for c in listed["campaigns"]] == ["late"]
+        document = yaml.safe_load(await (await client.get("/api/openapi.yaml")).text())
+        assert "/api/campaigns/{campaign}/{action}" in document["paths"]
+    with sqlite_store.session() as session:
+        from sqlalchemy import select
+
+        from cases.models import AuditEntry
+        actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "campaign")))
+        assert actors == {"api:mei", "api:anonymous"}
+    await client_redis.aclose()
