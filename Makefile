@@ -18,7 +18,8 @@ demo: install
 	rm -rf $(DEMO_DIR)
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) db upgrade
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) users add admin --role admin --name "Demo Admin"
-	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) import cases examples/cases-1000.csv
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) demo-data $(DEMO_DIR)/cases-500.csv --count 500 --seed 7
+	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) import cases $(DEMO_DIR)/cases-500.csv
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases list --dpd 31-60 --min-balance 1000 --limit 10
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) cases show CN00000001
 	DUNLINE_DATA_DIR=$(DEMO_DIR) $(DUNLINE) holds add --kind dispute --account EN00000005 --note "demo: says already paid"

@@ -21,11 +21,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from campaigns.hopper import Hopper, Lead
 from cases import Store
 from cases.audit import record
-from cases.models import Attempt, AttemptOutcome, Campaign
+from cases.models import Account, Attempt, AttemptOutcome, Campaign, Promise, Source
 from dialer.agent_leg import AgentLeg, LegState
 from dialer.agents import AgentEvent, AgentPool, AgentState
 from dialer.ledger import AbandonLedger
@@ -37,6 +38,7 @@ from speech.amd import AmdDetector, Verdict
 log = logging.getLogger(__name__)
 
 CallHook = Callable[[CallLeg], Awaitable[object]]
+PROMISE_DISPOSITION = "promise_to_pay"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class RunSummary:
     outcomes: dict[str, int] = field(default_factory=dict)
     connected: int = 0
     abandoned: int = 0
+    promises: int = 0
     bridge_latency_s: list[float] = field(default_factory=list)
 
 
@@ -69,10 +72,13 @@ class CampaignRunner:
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  after_call: Callable[[int, Path], Awaitable[object]] | None = None,
                  safe_harbour: CallHook | None = None, voicemail: CallHook | None = None,
-                 screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None) -> None:
+                 screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None,
+                 disposition: Callable[[str], str] | None = None) -> None:
         self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
         self.policy, self.config, self.clock = policy, config, clock
         self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
+        self.disposition = disposition  # what the agent records after a call (agent id -> disposition)
+        self._dispositions: dict[int, str] = {}
         self.pool = AgentPool()
         self.ledger = AbandonLedger(str(campaign.id), config.ledger_window_s, campaign.abandon_target)
         self.summary = RunSummary()
@@ -168,7 +174,6 @@ class CampaignRunner:
         try:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
                                                   ring_timeout=self.config.ring_timeout_s)
-            self._ringing.pop(attempt_id, None)
             outcome = await self._after_answer(debtor, attempt_id, time.monotonic() - dialled)
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
@@ -185,10 +190,14 @@ class CampaignRunner:
                 log.exception("after-call processing of attempt %s failed", attempt_id)
 
     async def _after_answer(self, debtor: CallLeg, attempt_id: int, ring_s: float) -> AttemptOutcome:
+        """The pacer sees the call as ringing until it is known to be a person (after detection)."""
         if not debtor.answered:
+            self._ringing.pop(attempt_id, None)
             self.policy.on_resolved(ring_s, False)
             return debtor.result
-        if self.config.amd and await self._is_machine(debtor):
+        machine = self.config.amd and await self._is_machine(debtor)
+        self._ringing.pop(attempt_id, None)
+        if machine:
             self.policy.on_resolved(ring_s, False)
             if self.voicemail is not None:
                 await self.voicemail(debtor)
@@ -226,6 +235,8 @@ class CampaignRunner:
         talk_started = time.monotonic()
         await connection.ended.wait()
         self.pool.hang_up(agent, time.monotonic())
+        if self.disposition is not None:
+            self._dispositions[attempt_id] = self.disposition(agent)
         self.policy.on_talk_ended(time.monotonic() - talk_started)
         return AttemptOutcome.ANSWERED
 
@@ -261,6 +272,18 @@ class CampaignRunner:
             await asyncio.sleep(0.05)
         return None
 
+    def _promise(self, session: Session, attempt: Attempt, now: datetime) -> None:
+        """The agent's "promise to pay" disposition: the overdue amount, a week from now."""
+        account = session.get(Account, attempt.account_id)
+        assert account is not None
+        promise = Promise(account_id=account.id, attempt_id=attempt.id, amount=account.overdue_amount,
+                          promised_for=(now + timedelta(days=7)).date(), source=Source.AGENT)
+        session.add(promise)
+        session.flush()
+        self.summary.promises += 1
+        record(session, actor="dialer", action="promise.created", entity="promise", entity_id=promise.id,
+               details={"account_id": account.id, "amount": str(promise.amount), "source": "agent"})
+
     def _close(self, attempt_id: int, outcome: AttemptOutcome, debtor: CallLeg | None) -> Path | None:
         now = self.clock()
         recording = debtor.media.recorder.path if debtor and debtor.media.recorder and \
@@ -275,7 +298,10 @@ class CampaignRunner:
                 if debtor.answered:
                     attempt.answered_at = now - timedelta(seconds=time.monotonic() - debtor.answered_at)
             attempt.recording_path = str(recording) if recording else None
+            attempt.disposition = self._dispositions.pop(attempt_id, None)
+            if attempt.disposition == PROMISE_DISPOSITION:
+                self._promise(session, attempt, now)
             record(session, actor="dialer", action="attempt.closed", entity="attempt", entity_id=attempt_id,
-                   details={"outcome": outcome.value, "sip_code": attempt.sip_code,
+                   details={"outcome": outcome.value, "sip_code": attempt.sip_code, "disposition": attempt.disposition,
                             "conversation": attempt.conversation, "recording": attempt.recording_path})
         return recording

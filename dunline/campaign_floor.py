@@ -2,13 +2,16 @@
 PSTN simulator as carrier and debtors and agent bots as agents (some of them rude, so that screening has
 something real to find). `make demo`, the crash test and smoke runs use it.
 
-Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
+Answering-machine detection is on: machines get the limited-content voicemail after their beep, people
+the agents (who set a disposition after each call; a promise to pay is stored as a promise), and a person
+who finds no agent in time hears the safe-harbour message. Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
 run at 3 a.m.; the debtors it calls are fictional, the calling window is not) and printed as such.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,21 +24,26 @@ from campaigns.hopper import Hopper
 from campaigns.runner import CampaignRunner, RunnerConfig, RunSummary
 from campaigns.service import segment_from_json
 from cases import Store
-from cases.models import Campaign
-from compliance import CampaignFacts, ComplianceGate
+from cases.models import Campaign, HoldKind
+from compliance import CampaignFacts, ComplianceGate, place_hold
+from dialer.leg import CallLeg
 from dialer.media.wav import read_pcm
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dialer.simulate.agent_bot import AgentBot
-from dialer.simulate.pstn import Persona, PstnSimulator
+from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
 from dialer.switchboard import Switchboard, Trunk
+from ivr.delivery import safe_harbour, voicemail_after_beep
 from speech.tts import PromptRenderer
 
 RUDE_LINES = {
     "en": "Listen, if you do not pay today the police will come to your house and arrest you.",
     "zh": "你今天不还钱，我们就把你欠钱的事发给你通讯录里的所有人。",
 }
-FLOOR_MIX = {Persona.PERSON: 0.55, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.15, Persona.INVALID: 0.05,
-             Persona.REJECT: 0.05, Persona.SILENCE: 0.05}
+FLOOR_MIX = {Persona.PERSON: 0.5, Persona.MACHINE: 0.1, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.12,
+             Persona.INVALID: 0.05, Persona.REJECT: 0.05, Persona.SILENCE: 0.03}
+DISPOSITIONS = (("promise_to_pay", 0.3), ("callback", 0.2), ("refused", 0.2), ("hardship", 0.15), ("wrong_party", 0.15))
+COMPANY = {"company": "Dunline Services", "phone": "four zero zero, eight zero zero, one two three four",
+           "person": "Amy"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class FloorPlan:
     rude_agents: int = 1
     seconds: float = 60.0
     seed: int = 1
-    ring_timeout_s: float = 15.0
+    ring_timeout_s: float = 25.0
     transcribe: bool = True
 
 
@@ -56,7 +64,7 @@ def policy_for(campaign: Campaign) -> PacingPolicy:
 async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, *, recordings: Path,
                              clock: Callable[[], datetime],
                              on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
-    pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed)
+    pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav", ring_s=(4.0, 20.0))
     await pstn.start()
     passwords = {f"agent{n}": f"pw{n}" for n in range(1, plan.agents + 1)}
     board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=plan.ring_timeout_s, keepalive_s=0),
@@ -80,9 +88,27 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
             after_call = AfterCall(store, Transcriber("en"), Screener.load())
         segment = segment_from_json(campaign.definition["segment"])
         hopper = Hopper(store, ComplianceGate(store), segment, CampaignFacts(campaign_id=campaign.id))
+        def render(prompt: str, text: str, language: str) -> np.ndarray:
+            return read_pcm(renderer.render(text, language))
+
+        async def voicemail(leg: CallLeg) -> None:
+            await voicemail_after_beep(leg, render, COMPANY, "en", company=COMPANY["company"],
+                                       hang_up=lambda: board.ua.hang_up(leg.call))
+
+        async def safe_harbour_message(leg: CallLeg) -> None:
+            async def opt_out() -> None:
+                with store.session() as session:
+                    place_hold(session, kind=HoldKind.CEASE, actor="dialer", source="safe_harbour",
+                               e164=f"+{leg.call.invite.uri.split(':', 1)[1].split('@')[0].lstrip('+')}")
+            await safe_harbour(leg, render, COMPANY, "en", hang_up=lambda: board.ua.hang_up(leg.call), opt_out=opt_out)
+
+        agent_choices = random.Random(plan.seed)
         runner = CampaignRunner(store=store, campaign=campaign, hopper=hopper, switchboard=board,
                                 policy=policy_for(campaign), clock=clock, after_call=after_call,
-                                config=RunnerConfig(group=campaign.agent_group or "collectors", amd=False,
+                                voicemail=voicemail, safe_harbour=safe_harbour_message,
+                                disposition=lambda agent_id: agent_choices.choices(
+                                    [d for d, _ in DISPOSITIONS], [w for _, w in DISPOSITIONS])[0],
+                                config=RunnerConfig(group=campaign.agent_group or "collectors", amd=True,
                                                     ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id))
         if on_runner is not None:
             on_runner(runner)

@@ -34,18 +34,19 @@ class Dashboard:
         runner = self.runner
         left = max(0.0, self.seconds - (time.monotonic() - self._started))
         lines = Table(title=f"campaign {self.name} — {left:.0f} s left", title_justify="left")
-        for column in ("ringing", "waiting", "connected", "dials", "answer rate", "abandon rate", "bridge p50"):
+        for column in ("ringing", "waiting", "connected", "dials", "answer rate", "abandon rate", "promises",
+                       "bridge p50"):
             lines.add_column(column, justify="right")
         agents = Table(title="agents", title_justify="left")
         if runner is None:
-            lines.add_row(*["-"] * 7)
+            lines.add_row(*["-"] * 8)
             return Group(lines, agents)
         summary, ledger = runner.summary, runner.ledger
         answered = summary.connected + summary.abandoned
         latencies = sorted(summary.bridge_latency_s)
         lines.add_row(str(runner.ringing), str(runner.waiting), str(summary.connected), str(summary.dials),
                       f"{answered / summary.dials:.0%}" if summary.dials else "-",
-                      f"{ledger.rate(time.monotonic()):.2%}",
+                      f"{ledger.rate(time.monotonic()):.2%}", str(summary.promises),
                       f"{1000 * latencies[len(latencies) // 2]:.1f} ms" if latencies else "-")
         states = Counter(agent.state.value for agent in runner.pool.agents.values())
         for state in sorted(states):

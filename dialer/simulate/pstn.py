@@ -77,6 +77,8 @@ class PstnSimulator:
     port: int = 0
     time_scale: float = 1.0
     record_heard: Path | None = None  # per call: left what the debtor heard, right what they said
+    greeting_voice: Path = VOICES / "debtor-greeting.wav"  # what a person says on answering
+    ring_s: tuple[float, float] = (0.5, 3.0)  # how long a drawn person or machine lets it ring
     calls: list[SimulatedCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -84,7 +86,7 @@ class PstnSimulator:
         self.ua = UserAgent(host=self.host, port=self.port, display="pstn", on_incoming=self._incoming,
                             time_scale=self.time_scale)
         self.clock = MediaClock()
-        self.greeting = read_pcm(VOICES / "debtor-greeting.wav")
+        self.greeting = read_pcm(self.greeting_voice)
         # A machine's line carries its silence while it records (the beep's end is heard by what follows it).
         self.machine = np.concatenate([read_pcm(VOICES / "machine-greeting.wav"), np.zeros(2400, np.int16),
                                        tone(1000.0, 0.5), np.zeros(8000 * 60, np.int16)])
@@ -105,7 +107,7 @@ class PstnSimulator:
         if number in self.scripts:
             return self.scripts[number]
         personas, weights = zip(*self.mix.items())
-        return Script(self._random.choices(personas, weights)[0], ring_s=self._random.uniform(0.5, 3.0),
+        return Script(self._random.choices(personas, weights)[0], ring_s=self._random.uniform(*self.ring_s),
                       talk_s=self._random.uniform(4.0, 10.0))
 
     async def _incoming(self, call: Call) -> None:

@@ -150,5 +150,6 @@ def run(ctx: typer.Context, campaign: str,
     with dashboard:
         summary = uvloop.run(run_floor_campaign(store, found, plan, recordings=cli.settings.data_dir / "recordings",
                                                 clock=clock, on_runner=dashboard.follow))
-    console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}; "
+    console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}, "
+                  f"promises {summary.promises}; "
                   f"simulated clock {'from ' + at if at else 'real time'}")

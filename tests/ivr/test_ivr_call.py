@@ -19,8 +19,8 @@ from dialer.switchboard import Switchboard, Trunk
 from ivr.actions import CampaignTerms
 from ivr.service import IvrService
 from speech.transcribe import Transcriber
-from speech.wer import normalise
 from speech.tts import PromptRenderer, Prompts
+from speech.wer import normalise
 from tests.ivr.test_runtime import DOB, seed
 
 NUMBER = "+14155550100"
