@@ -73,11 +73,13 @@ class CampaignRunner:
                  after_call: Callable[[int, Path], Awaitable[object]] | None = None,
                  safe_harbour: CallHook | None = None, voicemail: CallHook | None = None,
                  screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None,
-                 disposition: Callable[[str], str] | None = None) -> None:
+                 disposition: Callable[[str], str] | None = None,
+                 ivr: Callable[[CallLeg, int], Awaitable[object]] | None = None) -> None:
         self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
         self.policy, self.config, self.clock = policy, config, clock
         self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
         self.disposition = disposition  # what the agent records after a call (agent id -> disposition)
+        self.ivr = ivr  # agentless campaigns: (answered leg, account id) -> the IVR flow runs on the call
         self._dispositions: dict[int, str] = {}
         self.pool = AgentPool()
         self.ledger = AbandonLedger(str(campaign.id), config.ledger_window_s, campaign.abandon_target)
@@ -174,7 +176,7 @@ class CampaignRunner:
         try:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
                                                   ring_timeout=self.config.ring_timeout_s)
-            outcome = await self._after_answer(debtor, attempt_id, time.monotonic() - dialled)
+            outcome = await self._after_answer(debtor, attempt_id, lead.account_id, time.monotonic() - dialled)
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
         finally:
@@ -189,8 +191,9 @@ class CampaignRunner:
             except Exception:
                 log.exception("after-call processing of attempt %s failed", attempt_id)
 
-    async def _after_answer(self, debtor: CallLeg, attempt_id: int, ring_s: float) -> AttemptOutcome:
-        """The pacer sees the call as ringing until it is known to be a person (after detection)."""
+    async def _after_answer(self, debtor: CallLeg, attempt_id: int, account_id: int, ring_s: float) -> AttemptOutcome:
+        """The pacer sees the call as ringing until it is known to be a person (after detection); a person
+        goes to the IVR on an agentless campaign, else to an agent."""
         if not debtor.answered:
             self._ringing.pop(attempt_id, None)
             self.policy.on_resolved(ring_s, False)
@@ -205,6 +208,14 @@ class CampaignRunner:
                 await self.board.ua.hang_up(debtor.call)
             return AttemptOutcome.MACHINE
         self.policy.on_resolved(ring_s, True)
+        if self.ivr is not None:
+            self._waiting.add(attempt_id)  # in the IVR: what an agentless pacer counts as in progress
+            with self.store.session() as session:
+                attempt = session.get(Attempt, attempt_id)
+                if attempt is not None:
+                    attempt.conversation = True
+            await self.ivr(debtor, account_id)
+            return AttemptOutcome.ANSWERED
         answered = time.monotonic()
         self._waiting.add(attempt_id)
         agent = await self._reserve(attempt_id, answered + self.config.no_agent_timeout_s, debtor)
