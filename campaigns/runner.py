@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.hopper import Hopper, Lead
+from campaigns.service import schedule_of
 from cases import Store
 from cases.audit import record
 from cases.models import Account, Attempt, AttemptOutcome, Campaign, Promise, Source
@@ -80,6 +81,7 @@ class CampaignRunner:
         self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
         self.disposition = disposition  # what the agent records after a call (agent id -> disposition)
         self.ivr = ivr  # agentless campaigns: (answered leg, account id) -> the IVR flow runs on the call
+        self.schedule = schedule_of(campaign)
         self._dispositions: dict[int, str] = {}
         self.pool = AgentPool()
         self.ledger = AbandonLedger(str(campaign.id), config.ledger_window_s, campaign.abandon_target)
@@ -88,6 +90,9 @@ class CampaignRunner:
         self._waiting: set[int] = set()  # answered by a person, waiting for an agent
         self._accounts_in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _open(self) -> bool:
+        return self.schedule is None or self.schedule.open_at(self.clock())
 
     @property
     def ringing(self) -> int:
@@ -139,11 +144,13 @@ class CampaignRunner:
                               waiting=len(self._waiting), ledger_rate=self.ledger.rate(now),
                               ledger_answered=self.ledger.counts(now)[1], total_answered=self.ledger.total_answered,
                               total_abandoned=self.ledger.total_abandoned)
-            lines = min(self.policy.lines_to_dial(view), self.config.max_lines)
+            lines = min(self.policy.lines_to_dial(view), self.config.max_lines) if self._open() else 0
             placed = await self._place(lines) if lines > 0 else 0
             idle_ticks = idle_ticks + 1 if placed == 0 and not self._tasks else 0
             if idle_ticks >= 3 and lines > 0:
                 break  # nothing left to dial: every lead is done or refused by the gate for now
+            if not self._open() and not self._tasks:
+                break  # outside the campaign's hours, with every call finished
             try:
                 await asyncio.wait_for(stop.wait(), self.config.tick_s)
             except asyncio.TimeoutError:

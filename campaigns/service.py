@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +48,37 @@ class CampaignSpec:
     abandon_target: float = MAX_ABANDON_TARGET
     lines_per_agent: float = 2.0  # power mode
     terms: dict[str, Any] = field(default_factory=dict)  # e.g. minimum promise, latest promise date
+    schedule: CampaignSchedule | None = None  # the floor's own hours; the gates still apply the debtor's
+
+
+@dataclass(frozen=True)
+class CampaignSchedule:
+    """When the campaign dials, in the contact centre's zone (the debtor's calling window is the gate's)."""
+
+    start: time
+    end: time
+    zone: str = "UTC"
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)  # Monday = 0
+
+    def open_at(self, now: datetime) -> bool:
+        local = now.astimezone(ZoneInfo(self.zone))
+        return local.weekday() in self.weekdays and self.start <= local.time() < self.end
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M"), "zone": self.zone,
+                "weekdays": list(self.weekdays)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CampaignSchedule:
+        try:
+            schedule = cls(time.fromisoformat(data["start"]), time.fromisoformat(data["end"]), data.get("zone", "UTC"),
+                           tuple(data.get("weekdays", range(7))))
+            ZoneInfo(schedule.zone)
+        except (KeyError, ValueError, ZoneInfoNotFoundError) as error:
+            raise CampaignError(f"bad schedule {data!r}: {error}") from error
+        if schedule.start >= schedule.end or not set(schedule.weekdays) <= set(range(7)):
+            raise CampaignError(f"bad schedule {data!r}: start must be before end, weekdays 0-6")
+        return schedule
 
 
 def segment_to_json(segment: Segment) -> dict[str, Any]:
@@ -77,7 +110,9 @@ def create_campaign(session: Session, spec: CampaignSpec, *, actor: str) -> Camp
     campaign = Campaign(name=spec.name, dial_mode=spec.dial_mode.value, agent_group=spec.agent_group,
                         ivr_flow=spec.ivr_flow, caller_id=spec.caller_id, abandon_target=spec.abandon_target,
                         definition={"segment": segment_to_json(spec.segment), "lines_per_agent": spec.lines_per_agent,
-                                    "terms": spec.terms}, created_by=actor)
+                                    "terms": spec.terms,
+                                    "schedule": spec.schedule.to_json() if spec.schedule else None},
+                        created_by=actor)
     session.add(campaign)
     session.flush()
     record(session, actor=actor, action="campaign.created", entity="campaign", entity_id=campaign.id,
@@ -97,6 +132,11 @@ def change_status(session: Session, campaign_id: int, action: str, *, actor: str
     record(session, actor=actor, action=f"campaign.{action}", entity="campaign", entity_id=campaign.id,
            details={"from": before.value, "to": target.value})
     return campaign
+
+
+def schedule_of(campaign: Campaign) -> CampaignSchedule | None:
+    data = campaign.definition.get("schedule")
+    return CampaignSchedule.from_json(data) if data else None
 
 
 def find_campaign(session: Session, name_or_id: str) -> Campaign:

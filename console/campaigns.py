@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from campaigns.service import (
     CampaignError,
+    CampaignSchedule,
     CampaignSpec,
     campaign_report,
     change_status,
@@ -36,6 +37,7 @@ def _campaign_json(campaign: Campaign) -> dict[str, Any]:
     return {"id": campaign.id, "name": campaign.name, "status": campaign.status.value, "dial_mode": campaign.dial_mode,
             "agent_group": campaign.agent_group, "ivr_flow": campaign.ivr_flow, "caller_id": campaign.caller_id,
             "abandon_target": campaign.abandon_target, "segment": campaign.definition.get("segment", {}),
+            "schedule": campaign.definition.get("schedule"),
             "created_at": campaign.created_at.isoformat()}
 
 
@@ -54,10 +56,11 @@ async def campaigns_create(request: web.Request) -> web.Response:
         spec = CampaignSpec(name=str(body["name"]), segment=segment_from_json(body.get("segment", {})),
                             dial_mode=DialMode(body.get("dial_mode", "predictive")),
                             agent_group=body.get("agent_group"), ivr_flow=body.get("ivr_flow"),
-                            caller_id=body.get("caller_id"), abandon_target=float(body.get("abandon_target", 0.03)))
+                            caller_id=body.get("caller_id"), abandon_target=float(body.get("abandon_target", 0.03)),
+                            schedule=CampaignSchedule.from_json(body["schedule"]) if body.get("schedule") else None)
     except KeyError as error:
         return error_response(400, "bad_campaign", f"field {error.args[0]!r} is missing")
-    except (ValueError, TypeError, UnknownBucket, InvalidOperation) as error:
+    except (ValueError, TypeError, UnknownBucket, InvalidOperation, CampaignError) as error:
         return error_response(400, "bad_campaign", str(error))
     store = request.app[StoreKey]
 

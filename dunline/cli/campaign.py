@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from campaigns.service import (
     CampaignError,
+    CampaignSchedule,
     CampaignSpec,
     campaign_report,
     change_status,
@@ -34,16 +35,22 @@ def create(ctx: typer.Context, name: str,
            jurisdiction: list[str] = typer.Option([]),
            mode: DialMode = typer.Option(DialMode.PREDICTIVE), group: str | None = typer.Option("collectors"),
            ivr: str | None = typer.Option(None, help="IVR flow (agentless campaigns, or transfers into the IVR)"),
-           caller_id: str | None = typer.Option(None), abandon_target: float = typer.Option(0.03)) -> None:
+           caller_id: str | None = typer.Option(None), abandon_target: float = typer.Option(0.03),
+           hours: str | None = typer.Option(None, help="the floor's dialling hours, e.g. 09:00-20:00"),
+           zone: str = typer.Option("Asia/Shanghai", help="the contact centre's time zone, for --hours")) -> None:
     """Create a draft campaign on a segment."""
     cli: CliContext = ctx.obj
     try:
+        schedule = None
+        if hours:
+            start, _, end = hours.partition("-")
+            schedule = CampaignSchedule.from_json({"start": start, "end": end, "zone": zone})
         segment = Segment(dpd=tuple(dpd), min_balance=min_balance, regions=tuple(region), products=tuple(product),
                           languages=tuple(language), jurisdictions=tuple(jurisdiction))
         with cli.migrated_store().session() as session:
             campaign = create_campaign(session, CampaignSpec(
-                name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target),
-                actor=cli.actor)
+                name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target,
+                schedule=schedule), actor=cli.actor)
             cases = count_cases(session, segment, datetime.now(timezone.utc).date())
             console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), {cases} cases in its segment")
     except (CampaignError, UnknownBucket) as error:

@@ -142,3 +142,18 @@ def test_recovery_closes_attempts_left_in_flight_and_the_caps_still_count_them(s
         report = campaign_report(session, session.get(type(campaign), campaign.id))
         assert report.outcomes == {"interrupted": 1} and report.in_flight == 0
     assert close_interrupted(store, NOW + timedelta(minutes=6)) == []
+
+
+def test_a_campaign_schedule_is_the_floors_hours_in_its_zone(store: Store) -> None:
+    from datetime import time as clock_time
+
+    from campaigns.service import CampaignSchedule, schedule_of
+
+    hours = CampaignSchedule(clock_time(9), clock_time(20), "Asia/Shanghai", (0, 1, 2, 3, 4))
+    assert not hours.open_at(NOW)  # a Saturday
+    assert hours.open_at(utc(2026, 11, 30, 6)) and not hours.open_at(utc(2026, 11, 30, 13))  # Monday 14:00, 21:00
+    with store.session() as session:
+        campaign = create_campaign(session, spec(schedule=hours), actor="m")
+        assert schedule_of(campaign) == hours
+    with pytest.raises(CampaignError, match="bad schedule"):
+        CampaignSchedule.from_json({"start": "20:00", "end": "09:00"})

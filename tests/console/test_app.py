@@ -51,10 +51,14 @@ async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) 
         headers = {"X-Dunline-User": "mei"}
         created = await client.post("/api/campaigns", headers=headers, json={
             "name": "late", "segment": {"dpd": ["31-60"], "jurisdictions": ["CN"]}, "dial_mode": "predictive",
-            "agent_group": "collectors"})
+            "agent_group": "collectors", "schedule": {"start": "09:00", "end": "20:00", "zone": "Asia/Shanghai"}})
         assert created.status == 201
         campaign = await created.json()
         assert campaign["status"] == "draft" and campaign["segment"]["dpd"] == ["31-60"]
+        assert campaign["schedule"]["zone"] == "Asia/Shanghai"
+        bad = await client.post("/api/campaigns", json={"name": "x", "agent_group": "g",
+                                                        "schedule": {"start": "20:00", "end": "09:00"}})
+        assert bad.status == 400 and "bad schedule" in (await bad.json())["message"]
         started = await client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
         assert started.status == 200 and (await started.json())["status"] == "running"
         shown = await (await client.get("/api/campaigns/late")).json()
