@@ -239,7 +239,8 @@ class CampaignRunner:
                 await self.board.ua.hang_up(debtor.call)
             return AttemptOutcome.ABANDONED
         leg = self.board.agents[agent]
-        connection = self.board.connect(debtor, leg, {"attempt_id": attempt_id, "campaign_id": self.campaign_id})
+        screen = {"attempt_id": attempt_id, "campaign_id": self.campaign_id, "account_id": account_id}
+        connection = self.board.connect(debtor, leg, screen)
         self.pool.connect(agent, time.monotonic())
         self.ledger.record(answered, False, str(attempt_id))
         self.summary.connected += 1

@@ -74,8 +74,10 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
             session.expunge(campaign)
         hopper = Hopper(sqlite_store, ComplianceGate(sqlite_store), Segment(jurisdictions=("US",)),
                         CampaignFacts(campaign_id=campaign.id))
+        pops: list[dict] = []  # type: ignore[type-arg]
         runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board,
                                 policy=ProgressivePacer(), config=RunnerConfig(amd=False, ring_timeout_s=5),
+                                screen_pop=lambda agent, context: pops.append({"agent": agent.agent_id, **context}),
                                 clock=lambda: NOON_IN_CALIFORNIA,
                                 after_call=AfterCall(sqlite_store, Transcriber("en"), Screener.load()))
         summary = await asyncio.wait_for(runner.run(asyncio.Event()), 240)
@@ -86,6 +88,7 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
         pstn.close()
 
     assert summary.dials == 5 and summary.abandoned == 0 and summary.connected == 4
+    assert len(pops) == 4 and {p["agent"] for p in pops} == {"polite", "rude"} and all(p["account_id"] for p in pops)
     assert runner.ledger.rate(float("inf")) <= 0.03
     with sqlite_store.session() as session:
         attempts = session.scalars(select(Attempt).order_by(Attempt.id)).all()
