@@ -1,6 +1,7 @@
 """A campaign on a simulated floor: the real runner, switchboard, gates and after-call pipeline, with the
-PSTN simulator as carrier and debtors and agent bots as agents (some of them rude, so that screening has
-something real to find). `make demo`, the crash test and smoke runs use it.
+PSTN simulator as carrier and debtors and agent bots as agents who talk (TTS): most identify themselves
+and give the recording notice and mini-Miranda, some threaten instead, so that screening has something
+real to find. `make demo`, the crash test and smoke runs use it.
 
 Answering-machine detection is on: machines get the limited-content voicemail after their beep, people
 the agents (who set a disposition after each call; a promise to pay is stored as a promise), and a person
@@ -35,10 +36,10 @@ from dialer.switchboard import Switchboard, Trunk
 from ivr.delivery import safe_harbour, voicemail_after_beep
 from speech.tts import PromptRenderer
 
-RUDE_LINES = {
-    "en": "Listen, if you do not pay today the police will come to your house and arrest you.",
-    "zh": "你今天不还钱，我们就把你欠钱的事发给你通讯录里的所有人。",
-}
+POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is recorded. This is an attempt to "
+               "collect a debt, and any information obtained will be used for that purpose. "
+               "Could we agree on a payment plan that works for you?")
+RUDE_LINE = "Listen, if you do not pay today the police will come to your house and arrest you."
 FLOOR_MIX = {Persona.PERSON: 0.5, Persona.MACHINE: 0.1, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.12,
              Persona.INVALID: 0.05, Persona.REJECT: 0.05, Persona.SILENCE: 0.03}
 DISPOSITIONS = (("promise_to_pay", 0.3), ("callback", 0.2), ("refused", 0.2), ("hardship", 0.15), ("wrong_party", 0.15))
@@ -71,8 +72,9 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
                         password_of=passwords.get, recordings=recordings)
     await board.start()
     renderer = PromptRenderer(recordings.parent / "prompts")
-    rude = np.concatenate([read_pcm(renderer.render(RUDE_LINES["en"], "en")), np.zeros(4000, np.int16)])
-    bots = [AgentBot(user, password, board.address, **({"speech": rude} if n <= plan.rude_agents else {}))
+    rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
+                    for line in (RUDE_LINE, POLITE_LINE))
+    bots = [AgentBot(user, password, board.address, speech=rude if n <= plan.rude_agents else polite)
             for n, (user, password) in enumerate(passwords.items(), 1)]
     try:
         for bot in bots:

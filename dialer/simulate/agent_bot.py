@@ -1,13 +1,15 @@
 """A softphone for agents in demos and tests: registers, auto-answers its nailed-up leg, talks, records.
 
 It registers `user` with digest credentials to the switchboard's registrar (and refreshes before expiry),
-answers every INVITE, says its speech over and over while the leg is up, and records each leg: left what
-it heard (the bridged debtors), right what it said.
+answers every INVITE, and says its speech from the top to each debtor bridged into its leg (it knows one
+has arrived when audio comes after a silence of the line), and records each leg: left what it heard (the
+bridged debtors), right what it said.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +19,11 @@ from dialer import leg as legs
 from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
+from dialer.media.rtp import RtpPacket
 from dialer.media.wav import read_pcm
 from dialer.simulate.pstn import VOICES
+
+NEW_CALLER_GAP_S = 1.0  # packets after this long without any mean someone new is on the line
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.transport import Address
@@ -74,6 +79,20 @@ class AgentBot:
         self.legs.append(leg)
         if self.record_to is not None:
             leg.media.record(StereoRecorder(self.record_to / f"{self.user}-{len(self.legs)}.wav"))
+        caller = asyncio.Event()
+        last_packet = [0.0]
+
+        def packet_in(packet: RtpPacket) -> None:
+            now = time.monotonic()
+            if now - last_packet[0] > NEW_CALLER_GAP_S:
+                caller.set()  # audio after a silence on the line: a debtor has been bridged in
+            last_packet[0] = now
+        leg.media.leg.listeners.append(packet_in)
+        ended = asyncio.ensure_future(leg.ended.wait())
         while not leg.ended.is_set():
-            await leg.media.play(self.speech)
-            await asyncio.sleep(0.3)
+            arrived = asyncio.ensure_future(caller.wait())
+            await asyncio.wait({arrived, ended}, return_when=asyncio.FIRST_COMPLETED)
+            arrived.cancel()
+            caller.clear()
+            leg.media.stop_playback()
+            leg.media.play(self.speech)  # from the top, for each new caller

@@ -139,7 +139,8 @@ class PstnSimulator:
 
     async def _behave(self, leg: CallLeg, script: Script) -> None:
         if script.persona is Persona.PERSON:
-            leg.media.play(self.greeting)
+            # A phone sends its line's (near) silence while its owner listens, as real phones do.
+            leg.media.play(np.concatenate([self.greeting, np.zeros(int(8000 * script.talk_s), np.int16)]))
             if script.answers:
                 await self._answer_prompts(leg, script)
             if script.digits:
