@@ -22,12 +22,12 @@ from dialer.media.recorder import StereoRecorder
 from dialer.media.rtp import RtpPacket
 from dialer.media.wav import read_pcm
 from dialer.simulate.pstn import VOICES
-
-NEW_CALLER_GAP_S = 1.0  # packets after this long without any mean someone new is on the line
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.transport import Address
 from dialer.sip.uac import UserAgent
+
+NEW_CALLER_GAP_S = 1.0  # packets after this long without any mean someone new is on the line
 
 
 @dataclass(eq=False)
