@@ -41,7 +41,6 @@ class PredictiveConfig:
     max_step: float = 0.25
     throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
     throttle_abandons: float = 2.0  # ...but never less than this margin, in abandons, below the target
-    ledger_allowance: float = 2.0  # abandons over the target tolerated before falling back to progressive
     search_chunk: int = 24
     discrete_up_to: int = 10  # staffed agents up to which counts are treated as discrete (Poisson)
 
@@ -141,12 +140,12 @@ class PredictivePacer:
         aim = cfg.aim * cfg.target * math.exp(self._theta)
         if view.ledger_answered < cfg.ledger_min_answers:
             return aim
-        margin = (cfg.target - view.ledger_rate) * view.ledger_answered  # abandons left before the target
-        if margin <= -cfg.ledger_allowance:
+        if view.ledger_rate >= cfg.target:
             return 0.0
+        margin = (cfg.target - view.ledger_rate) * view.ledger_answered  # abandons left before the target
         throttle = max(cfg.throttle_abandons, (1.0 - cfg.throttle_from) * cfg.target * view.ledger_answered)
         if margin < throttle:
-            aim *= 1.0 - 0.75 * min(1.0, 1.0 - margin / throttle)
+            aim *= 1.0 - 0.75 * (1.0 - margin / throttle)
         return aim
 
     def lines_to_dial(self, view: PacingView) -> int:
