@@ -30,7 +30,7 @@ class CallChannel:
                  messages: Path | None = None) -> None:
         self.leg, self.prompt_audio = leg, prompt_audio
         self._hang_up, self._transfer, self._listener, self._messages = hang_up, transfer, listener, messages
-        self.spoken: list[str] = []  # every prompt text played, in order (the run log shows what was said)
+        self.spoken: list[tuple[str, str]] = []  # (language, text) of every prompt played, in order
 
     @property
     def ended(self) -> bool:
@@ -38,7 +38,7 @@ class CallChannel:
 
     async def say(self, say: Say, text: str, language: str) -> None:
         pcm = await asyncio.to_thread(self.prompt_audio, say.prompt, text, language)
-        self.spoken.append(text)
+        self.spoken.append((language, text))
         played = self.leg.media.play(pcm)
         digit_waiting = asyncio.ensure_future(self._digit_pending())
         ended = asyncio.ensure_future(self.leg.ended.wait())
