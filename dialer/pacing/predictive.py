@@ -5,7 +5,8 @@ wrap-ups ending, and each talking agent's chance of finishing given how long the
 many people will answer (each ringing call's chance of being a live answer given how long it has rung, and
 the new calls' answer-time distribution). It then places the most new calls for which the expected
 abandons over the horizon stay under the aim: a share of the campaign's target, throttled by the ledger
-as the ledger nears the target, and replaced by progressive dialing when the ledger is at the target.
+as the ledger nears the target, and replaced by progressive dialing when the ledger is at the target (while
+its answers are few, past it by a small allowance of abandons).
 Answer-time, failure-time and talk-time distributions and the live-answer probability are learnt online.
 For small teams the counts are treated as Poisson (exact discrete sums); for large ones as normal.
 """
@@ -34,13 +35,15 @@ class PredictiveConfig:
     horizon_s: int = 30
     ledger_min_answers: int = 30  # below this the ledger's rate is too noisy to steer by
     set_point: float = 0.93  # share of the target the realised rate is steered to
-    learning_rate: float = 0.004
-    theta_start: float = 0.0  # the margin the ledger throttle keeps while answers are few is caution enough
+    learning_rate: float = 0.002  # per abandon the aim drops ~7%: a larger step makes the aim itself noisy
+    theta_start: float = -0.3  # start cautious: the early estimates are rough and the ledger has few answers
     theta_min: float = -3.0
     theta_max: float = 1.0
     max_step: float = 0.25
     throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
     throttle_abandons: float = 2.0  # ...but never less than this margin, in abandons, below the target
+    ledger_allowance: float = 2.0  # abandons past the target tolerated before falling back to progressive...
+    allowance_answers: int = 500  # ...while the ledger has fewer answers than this (a noisy abandon count)
     search_chunk: int = 24
     discrete_up_to: int = 10  # staffed agents up to which counts are treated as discrete (Poisson)
 
@@ -135,17 +138,21 @@ class PredictivePacer:
         """The abandon rate to aim at now: calibrated, throttled as the ledger nears the target, and 0
         (progressive dialing) once the ledger has reached it. The throttle zone is measured in abandons
         left before the target and is at least `throttle_abandons` wide: early in a shift, or for a small
-        team, 12% of the target is less than one abandon, and a single one would flip to progressive."""
+        team, 12% of the target is less than one abandon, and a single one would flip to progressive.
+        While the ledger has few answers the fallback waits until it is `ledger_allowance` abandons past
+        the target: an unlucky abandon or two would otherwise cost minutes of progressive dialing, and the
+        calibration still steers the shift below the target."""
         cfg = self.config
         aim = cfg.aim * cfg.target * math.exp(self._theta)
         if view.ledger_answered < cfg.ledger_min_answers:
             return aim
-        if view.ledger_rate >= cfg.target:
-            return 0.0
         margin = (cfg.target - view.ledger_rate) * view.ledger_answered  # abandons left before the target
+        allowance = cfg.ledger_allowance if view.ledger_answered < cfg.allowance_answers else 0.0
+        if margin <= -allowance:
+            return 0.0
         throttle = max(cfg.throttle_abandons, (1.0 - cfg.throttle_from) * cfg.target * view.ledger_answered)
         if margin < throttle:
-            aim *= 1.0 - 0.75 * (1.0 - margin / throttle)
+            aim *= 1.0 - 0.75 * min(1.0, 1.0 - margin / throttle)
         return aim
 
     def lines_to_dial(self, view: PacingView) -> int:
