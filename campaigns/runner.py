@@ -13,6 +13,7 @@ restart neither forgets abandons nor counts them twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -151,10 +152,8 @@ class CampaignRunner:
                 break  # nothing left to dial: every lead is done or refused by the gate for now
             if not self._open() and not self._tasks:
                 break  # outside the campaign's hours, with every call finished
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):  # the next tick, unless told to stop first
                 await asyncio.wait_for(stop.wait(), self.config.tick_s)
-            except asyncio.TimeoutError:
-                pass
         if self._tasks:
             await asyncio.wait(self._tasks)
         return self.summary

@@ -9,6 +9,7 @@ a prompt stops it (barge-in) and stays queued for the node that reads digits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,8 @@ class CallChannel:
             async for frame in self.leg.media.frames():
                 frames.append(frame.pcm)
         task = asyncio.ensure_future(gather())
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):  # the message ends with the call or at max_s
             await asyncio.wait_for(asyncio.shield(self.leg.ended.wait()), max_s)
-        except asyncio.TimeoutError:
-            pass
         task.cancel()
         if not frames:
             return None

@@ -10,6 +10,7 @@ machine detection hears it), so the whole of it is on the tape, and is skipped i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import numpy as np
@@ -75,10 +76,8 @@ async def voicemail_after_beep(leg: CallLeg, render: RenderText, values: Mapping
             if verdict.kind is Verdict.MACHINE_BEEP:
                 beeped = True
                 return
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):  # no beep in time: no message (beeped stays False)
         await asyncio.wait_for(wait_for_beep(), BEEP_WAIT_S)
-    except asyncio.TimeoutError:
-        pass
     if beeped and not leg.ended.is_set():
         await leg.media.play(pcm)
     if not leg.ended.is_set():
