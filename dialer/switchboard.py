@@ -160,7 +160,7 @@ class Switchboard:
             return
         if self.recordings is not None:
             leg.media.record(StereoRecorder(self.recordings / f"{uuid.uuid4().hex}.wav"))
-        caller = parse_name_addr(call.invite.get("From") or "").uri.split(":", 1)[-1].split("@")[0]
+        caller = parse_name_addr(call.invite.get("From") or "").user
         await self.inbound(leg, caller)
 
     async def call_debtor(self, number: str, *, caller_id: str | None = None, ring_timeout: float | None = None,

@@ -111,7 +111,7 @@ class PstnSimulator:
                       talk_s=self._random.uniform(4.0, 10.0))
 
     async def _incoming(self, call: Call) -> None:
-        number = parse_name_addr(f"<{call.invite.uri}>").uri.split(":", 1)[-1].split("@")[0]
+        number = parse_name_addr(f"<{call.invite.uri}>").user
         script = self.script_for(number)
         record = SimulatedCall(number, script.persona)
         self.calls.append(record)

@@ -83,6 +83,12 @@ class NameAddr:
     def tag(self) -> str | None:
         return self.params.get("tag")
 
+    @property
+    def user(self) -> str:
+        """The user part of the URI (`sip:+8613800000001@host` -> `+8613800000001`), or "" when none."""
+        rest = self.uri.split(":", 1)[-1]
+        return rest.split("@")[0] if "@" in rest else ""
+
     def __str__(self) -> str:
         display = f'"{self.display}" ' if self.display else ""
         return f"{display}<{self.uri}>{format_params(self.params)}"

@@ -58,7 +58,7 @@ class Registrar:
             txn.respond(response)
             return
         try:
-            to_user = parse_name_addr(request.get("To") or "").uri.split(":", 1)[-1].split("@")[0]
+            to_user = parse_name_addr(request.get("To") or "").user
             cseq = int((request.get("CSeq") or "0").split()[0])
         except (SipParseError, ValueError):
             txn.respond(response_to(request, 400, "Bad Request", "reg"))

@@ -56,3 +56,11 @@ def test_uas_dialog_checks_remote_cseq_and_refreshes_target() -> None:
     older = invite()
     older.set("CSeq", "314000 INVITE")
     assert not dialog.accept_remote_request(older)
+
+
+def test_the_user_part_of_a_uri() -> None:
+    from dialer.sip.headers import parse_name_addr
+
+    assert parse_name_addr("<sip:+8613800000001@trunk.example:5060;user=phone>;tag=1").user == "+8613800000001"
+    assert parse_name_addr("sip:agent1@127.0.0.1").user == "agent1"
+    assert parse_name_addr("<sip:127.0.0.1:5060>").user == ""
