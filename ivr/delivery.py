@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import numpy as np
 
@@ -24,11 +24,6 @@ OPT_OUT_GRACE_S = 3.0
 BEEP_WAIT_S = 30.0
 
 RenderText = Callable[[str, str, str], np.ndarray]  # (prompt id, text, language) -> 8 kHz PCM
-
-
-async def _pcm(leg: CallLeg) -> AsyncIterator[np.ndarray]:
-    async for frame in leg.media.frames():
-        yield frame.pcm
 
 
 async def safe_harbour(leg: CallLeg, render: RenderText, values: Mapping[str, str], language: str, *,
@@ -72,7 +67,7 @@ async def voicemail_after_beep(leg: CallLeg, render: RenderText, values: Mapping
 
     async def wait_for_beep() -> None:
         nonlocal beeped
-        async for verdict in detect(_pcm(leg), detector):
+        async for verdict in detect(leg.media.pcm(), detector):
             if verdict.kind is Verdict.MACHINE_BEEP:
                 beeped = True
                 return

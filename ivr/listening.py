@@ -13,11 +13,6 @@ from speech import grammars
 from speech.recognizer import open_recognizer, recognise
 
 
-async def _pcm(leg: CallLeg) -> AsyncIterator[np.ndarray]:
-    async for frame in leg.media.frames():
-        yield frame.pcm
-
-
 async def hear_answer(frames: AsyncIterator[np.ndarray], grammar: str, language: str,
                       timeout_s: float) -> Any | None:
     kind = grammars.Kind(grammar)
@@ -31,4 +26,4 @@ async def hear_answer(frames: AsyncIterator[np.ndarray], grammar: str, language:
 
 async def vosk_listener(leg: CallLeg, grammar: str, language: str, timeout_s: float) -> Any | None:
     """The `Listener` a `CallChannel` takes."""
-    return await hear_answer(_pcm(leg), grammar, language, timeout_s)
+    return await hear_answer(leg.media.pcm(), grammar, language, timeout_s)

@@ -154,6 +154,11 @@ class MediaSession:
         finally:
             self._listeners.remove(queue)
 
+    async def pcm(self) -> AsyncIterator[np.ndarray]:
+        """The far end's audio as bare 20 ms arrays, for the speech package (which knows no RTP)."""
+        async for frame in self.frames():
+            yield frame.pcm
+
     # Recording -------------------------------------------------------------------------------------------------
     def record(self, recorder: StereoRecorder) -> None:
         """Left: what this leg receives; right: what it sends (prompts, or the other leg when bridged)."""
