@@ -30,7 +30,7 @@ from dialer.media.wav import read_pcm, write_pcm  # noqa: E402
 from speech.transcribe import SPEAKERS, Transcriber, telephone_band  # noqa: E402
 from speech.wer import corpus_wer, word_errors  # noqa: E402
 
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "en-real"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "speech" / "en-real"  # a copy of ../shared's
 RATE = 8000
 MIN_SECONDS = 100.0
 NOISE_RMS = 33.0  # int16, about -60 dBFS
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="also write the built call to this WAV file")
     args = parser.parse_args()
     if not (SPEECH / "manifest.json").exists():
-        sys.exit(f"no test speech at {SPEECH} (../shared/data/speech/en-real); nothing to measure")
+        sys.exit(f"no test speech at {SPEECH} (a copy of ../shared/data/speech/en-real); nothing to measure")
 
     clips = load_clips()
     frames, references = build_call(clips)

@@ -8,6 +8,7 @@ DUNLINE_TEST_REQUIRE_SERVERS=1 (set by .ci/run when the servers run), which turn
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,13 @@ from cases import Store, migrate
 PG_URL = os.environ.get("DUNLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DUNLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVERS = os.environ.get("DUNLINE_TEST_REQUIRE_SERVERS") == "1"
+
+
+def require(*programs: str) -> None:
+    """A peer or tool that setup installs (deploy/apt-packages.txt): missing, the setup is broken; not a skip."""
+    missing = [program for program in programs if shutil.which(program) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not installed: run `make install` as root (deploy/apt-packages.txt)")
 
 
 def server_missing(what: str, error: Exception) -> None:

@@ -6,15 +6,14 @@ model shipped in a package, see speech.models) with word timestamps, and screene
 module lands, its recorded test call replaces this synthetic one.
 """
 
-import shutil
 import subprocess
 import wave
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from compliance.screening import CallContext, Category, Screener, Speaker, Utterance
+from tests.conftest import require
 
 RATE = 8000
 PLAN = [  # (channel, start second, text, voice)
@@ -65,15 +64,8 @@ def transcribe(path: Path) -> list[Utterance]:
     return sorted(utterances, key=lambda u: u.start_s or 0.0)
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng (deploy/apt-packages.txt) is not installed")
 def test_recorded_call_findings_have_speaker_and_time(tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper")
-    from speech.models import ModelNotFound, find_model
-
-    try:
-        find_model("whisper", "en")
-    except ModelNotFound as error:
-        pytest.skip(str(error))
+    require("espeak-ng")
     recording = tmp_path / "call.wav"
     record_call(recording)
     utterances = transcribe(recording)

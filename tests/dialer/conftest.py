@@ -1,18 +1,18 @@
 """Fixtures shared by the dialer's tests: a self-signed TLS certificate for SIP over TLS."""
 
-import shutil
 import ssl
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
+
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost (the `cryptography` package is not installed)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+    require("openssl")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

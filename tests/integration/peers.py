@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -163,6 +162,3 @@ def phone(script: str, *args: str) -> Process:
     """A scripted debtor phone from `phones/` (it prints READY when it can take a call)."""
     return Process(sys.executable, str(PHONES / script), *args, ready="READY", timeout=15)
 
-
-def installed(*programs: str) -> bool:
-    return all(shutil.which(program) for program in programs)

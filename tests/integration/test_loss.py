@@ -9,7 +9,6 @@ timers in a second or two; SIPp retransmits its own 200s, 486 and BYE every 100 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from dialer.sip.uac import UserAgent
 from tests.integration.lossy import TO_PEER, TO_UA, Datagram, LossyRelay, Predicate, request, response
 from tests.integration.test_sipp_peer import SCENARIOS, SDP, Sipp
 
-pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) not installed")
+pytestmark = pytest.mark.usefixtures("sipp_installed")
 TIME_SCALE = 0.05
 LONGEST_TIMER = 64 * T1 * TIME_SCALE  # B, F, H, J, L, M; D (32 s) is shorter, I and K (T4) shorter still
 SLACK = 1.0

@@ -18,7 +18,8 @@ from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dialer.sip.outcome import CallResult
 from dialer.switchboard import Switchboard, Trunk
 from tests.audio import contains_part_of, read_stereo, similarity
-from tests.integration.peers import Baresip, Kamailio, free_port, free_port_range, installed, phone
+from tests.conftest import require
+from tests.integration.peers import Baresip, Kamailio, free_port, free_port_range, phone
 
 GREETING = read_pcm(VOICES / "debtor-greeting.wav")
 AGENT_SPEECH = read_pcm(VOICES / "agent-speech.wav")
@@ -53,9 +54,9 @@ async def bridge_one_debtor(board: Switchboard, agent_id: str) -> None:
     assert contains_part_of(heard_by_debtor, AGENT_SPEECH.astype(float)) > 0.8  # the agent, through us
 
 
-@pytest.mark.skipif(not installed("baresip"), reason="baresip (Debian baresip-core) not installed")
 async def test_baresip_agent_registers_to_us_answers_its_leg_and_hears_the_debtor(pstn: PstnSimulator,
                                                                                     tmp_path: Path) -> None:
+    require("baresip")
     board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=1.0), password_of={"agent1": "pw-1"}.get,
                         recordings=tmp_path / "recordings")
     await board.start()
@@ -71,8 +72,8 @@ async def test_baresip_agent_registers_to_us_answers_its_leg_and_hears_the_debto
         await board.close()
 
 
-@pytest.mark.skipif(not installed("baresip", "kamailio"), reason="baresip and kamailio (Debian) not installed")
 async def test_agent_registered_at_kamailio_is_reached_through_it(pstn: PstnSimulator, tmp_path: Path) -> None:
+    require("baresip", "kamailio")
     board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=1.0), recordings=tmp_path / "recordings")
     await board.start()
     try:

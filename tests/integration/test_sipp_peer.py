@@ -1,8 +1,6 @@
 """Against a real, independent SIP peer: SIPp (Debian `sip-tester`) playing the trunk and the debtor's phone."""
 
 import asyncio
-import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,17 +9,12 @@ import pytest
 from dialer.sip.digest import Credentials
 from dialer.sip.outcome import CallResult
 from dialer.sip.uac import UserAgent
+from tests.integration.peers import free_port
 
-pytestmark = pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (Debian sip-tester) not installed")
+pytestmark = pytest.mark.usefixtures("sipp_installed")
 SCENARIOS = Path(__file__).parent / "sipp"
 SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        b"m=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Sipp:
