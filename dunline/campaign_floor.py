@@ -30,10 +30,9 @@ from compliance import CampaignFacts, ComplianceGate, place_hold
 from dialer.leg import CallLeg
 from dialer.media.wav import read_pcm
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
-from dialer.simulate.agent_bot import AgentBot
+from dialer.simulate.floor import simulated_floor
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
 from dialer.sip.headers import parse_name_addr
-from dialer.switchboard import Switchboard, Trunk
 from ivr.delivery import safe_harbour, voicemail_after_beep
 from speech.tts import PromptRenderer
 
@@ -67,22 +66,11 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
                              clock: Callable[[], datetime],
                              on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
     pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav", ring_s=(4.0, 20.0))
-    await pstn.start()
-    passwords = {f"agent{n}": f"pw{n}" for n in range(1, plan.agents + 1)}
-    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=plan.ring_timeout_s, keepalive_s=0),
-                        password_of=passwords.get, recordings=recordings)
-    await board.start()
     renderer = PromptRenderer(recordings.parent / "prompts")
     rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
                     for line in (RUDE_LINE, POLITE_LINE))
-    bots = [AgentBot(user, password, board.address, speech=rude if n <= plan.rude_agents else polite)
-            for n, (user, password) in enumerate(passwords.items(), 1)]
-    try:
-        for bot in bots:
-            if not await bot.start():
-                raise RuntimeError(f"agent bot {bot.user} could not register")
-            board.login(bot.user)
-        await asyncio.wait_for(asyncio.gather(*(leg.up.wait() for leg in board.agents.values())), 15)
+    speeches = [rude if n < plan.rude_agents else polite for n in range(plan.agents)]
+    async with simulated_floor(pstn, speeches, recordings=recordings, ring_timeout_s=plan.ring_timeout_s) as board:
         after_call = None
         if plan.transcribe:
             from compliance.screening import Screener
@@ -118,8 +106,3 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(plan.seconds, stop.set)
         return await runner.run(stop)
-    finally:
-        for bot in bots:
-            await bot.close()
-        await board.close()
-        pstn.close()

@@ -11,8 +11,12 @@ import asyncio
 import secrets
 import statistics
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from dialer.agent_leg import LegState
 from dialer.leg import CallLeg
@@ -42,25 +46,39 @@ class FloorReport:
         return max(self.latencies_ms, default=0.0)
 
 
+@asynccontextmanager
+async def simulated_floor(pstn: PstnSimulator, speeches: Sequence[np.ndarray | None], *, recordings: Path | None,
+                          ring_timeout_s: float) -> AsyncIterator[Switchboard]:
+    """The PSTN simulator as trunk, and one agent bot per entry of `speeches` (None: the bot's own voice),
+    registered and logged in with its nailed-up leg up; everything is closed on the way out."""
+    await pstn.start()
+    passwords = {f"agent{n}": secrets.token_hex(8) for n in range(1, len(speeches) + 1)}
+    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=ring_timeout_s, keepalive_s=0),
+                        password_of=passwords.get, recordings=recordings)
+    await board.start()
+    bots = [AgentBot(user, password, board.address, **({"speech": speech} if speech is not None else {}))
+            for (user, password), speech in zip(passwords.items(), speeches)]
+    try:
+        for bot in bots:
+            if not await bot.start():
+                raise RuntimeError(f"agent bot {bot.user} could not register")
+            board.login(bot.user)
+        await asyncio.wait_for(asyncio.gather(*(leg.up.wait() for leg in board.agents.values())), 15)
+        yield board
+    finally:
+        for bot in bots:
+            await bot.close()
+        await board.close()
+        pstn.close()
+
+
 async def run_floor(calls: int, agents: int, recordings: Path, *, seed: int = 1, calls_per_second: float = 10.0,
                     lines_per_agent: int = 2, ring_timeout_s: float = 15.0,
                     mix: dict[Persona, float] | None = None) -> FloorReport:
     """Power dialing: at most `lines_per_agent` calls in flight per agent, placed at `calls_per_second`."""
-    pstn = PstnSimulator(mix=mix or DEFAULT_MIX, seed=seed)
-    await pstn.start()
-    passwords = {f"agent{n}": secrets.token_hex(8) for n in range(1, agents + 1)}
-    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=ring_timeout_s, keepalive_s=0),
-                        password_of=passwords.get, recordings=recordings)
-    await board.start()
-    bots = [AgentBot(user, password, board.address) for user, password in passwords.items()]
     report = FloorReport()
-    try:
-        for bot in bots:
-            if not await bot.start():
-                raise RuntimeError(f"{bot.user} could not register")
-            board.login(bot.user)
-        await asyncio.wait_for(asyncio.gather(*(leg.up.wait() for leg in board.agents.values())), 10)
-
+    pstn = PstnSimulator(mix=mix or DEFAULT_MIX, seed=seed)
+    async with simulated_floor(pstn, [None] * agents, recordings=recordings, ring_timeout_s=ring_timeout_s) as board:
         lines = asyncio.Semaphore(agents * lines_per_agent)
 
         async def one(n: int) -> None:
@@ -77,11 +95,6 @@ async def run_floor(calls: int, agents: int, recordings: Path, *, seed: int = 1,
             tasks.append(asyncio.ensure_future(one(n)))
             await asyncio.sleep(1 / calls_per_second)
         await asyncio.gather(*tasks)
-    finally:
-        for bot in bots:
-            await bot.close()
-        await board.close()
-        pstn.close()
     report.recordings = sorted(recordings.glob("*.wav"))
     return report
 
