@@ -89,20 +89,17 @@ class Hopper:
         for phone in sorted(phones, key=lambda p: (p.owner is not PhoneOwner.DEBTOR, PHONE_ORDER.get(p.kind, 3),
                                                    p.priority, p.id)):
             by_debtor.setdefault(phone.debtor_id, []).append(phone)
-        ranked = sorted(accounts, key=lambda a: -priority(
-            (today - a.due_date).days if a.due_date else 0, a.balance, broken.get(a.id, 0), a.id in recent))
+        score = {a.id: priority((today - a.due_date).days if a.due_date else 0, a.balance, broken.get(a.id, 0),
+                                a.id in recent) for a in accounts}
         leads: list[Lead] = []
-        for account in ranked:
+        for account in sorted(accounts, key=lambda a: -score[a.id]):
             candidates = by_debtor.get(account.debtor_id, [])
             if not candidates:
                 continue
             decisions = self.gate.check_many([(account.id, phone.id) for phone in candidates], now, self.facts)
-            for phone, decision in zip(candidates, decisions):
-                if decision.allowed:
-                    score = priority((today - account.due_date).days if account.due_date else 0, account.balance,
-                                     broken.get(account.id, 0), account.id in recent)
-                    leads.append(Lead(account.id, phone.id, phone.e164, score))
-                    break
+            allowed = next((phone for phone, decision in zip(candidates, decisions) if decision.allowed), None)
+            if allowed is not None:
+                leads.append(Lead(account.id, allowed.id, allowed.e164, score[account.id]))
             if len(leads) >= limit:
                 break
         return leads
