@@ -61,7 +61,9 @@ def rms(pcm: np.ndarray) -> float:
 def whisper():
     from faster_whisper import WhisperModel
 
-    return WhisperModel(str(find_model("whisper", "en")), device="cpu", compute_type="int8", cpu_threads=1)
+    # float32, the model's own precision: int8 kernels differ between CPUs, and on some tiny.en's int8 hearing
+    # of espeak's "balance" flips to "Madeleine"; the listener is an instrument here, not the product.
+    return WhisperModel(str(find_model("whisper", "en")), device="cpu", compute_type="float32", cpu_threads=1)
 
 
 def transcribe(model, path: Path) -> str:
