@@ -4,8 +4,9 @@
 
 Accuracy: "flagged" precision and recall per language and overall, and per-category recall and precision,
 on the development set (dev.jsonl: both splits, then the train split the learned layer saw and the dev split
-it did not), on the holdout set written after the lexicons were frozen (holdout.jsonl), and for
-missing_disclosure on the labelled calls (calls.jsonl). Throughput: utterances screened per second on one
+it did not), on the holdout set written after the lexicons were frozen (holdout.jsonl), on the blind holdout written by
+another hand from the label guide alone (holdout-b.jsonl, never trained on nor read by the screener's
+author), and for missing_disclosure on the labelled calls (calls.jsonl). Throughput: utterances screened per second on one
 thread (BLAS limited to one thread) after the model is loaded, with and without the learned layer.
 """
 
@@ -94,6 +95,8 @@ def main() -> None:
         "dev_set_dev_split_lexicons_only": accuracy(lexicons_only, [e for e in dev if e.split == "dev"]),
         "holdout": accuracy(screener, load_examples(DATA_DIR / "holdout.jsonl")),
         "holdout_lexicons_only": accuracy(lexicons_only, load_examples(DATA_DIR / "holdout.jsonl")),
+        "holdout_b": accuracy(screener, load_examples(DATA_DIR / "holdout-b.jsonl")),
+        "holdout_b_lexicons_only": accuracy(lexicons_only, load_examples(DATA_DIR / "holdout-b.jsonl")),
         "missing_disclosure": disclosures(screener),
         "throughput_per_core": round(throughput(screener, dev, args.rounds)),
         "throughput_per_core_lexicons_only": round(throughput(lexicons_only, dev, args.rounds)),
@@ -104,13 +107,13 @@ def main() -> None:
     print(f"ruleset: {report['ruleset']}")
     print(f"model load: {report['model_load_s']} s")
     for name in ("dev_set", "dev_set_train_split", "dev_set_dev_split", "dev_set_dev_split_lexicons_only", "holdout",
-                 "holdout_lexicons_only"):
+                 "holdout_lexicons_only", "holdout_b", "holdout_b_lexicons_only"):
         r = report[name]
         print(f"\n{name} ({r['utterances']} utterances) flagged:")
         for lang in ("en", "zh", "all"):
             print(f"  {lang:3}  precision {r[lang]['precision']:.3f}  recall {r[lang]['recall']:.3f}"
                   f"  (tp {r[lang]['tp']}, fp {r[lang]['fp']}, fn {r[lang]['fn']})")
-        if name in ("dev_set", "holdout"):
+        if name in ("dev_set", "holdout", "holdout_b"):
             for category, s in r["categories"].items():
                 print(f"    {category:24} recall {s['recall']:.3f}  precision {s['precision']:.3f}  (n={s['support']})")
     d = report["missing_disclosure"]

