@@ -15,7 +15,7 @@ from compliance.screening.categories import Category, Policies, Severity, Speake
 from compliance.screening.disclosure import Disclosures, load_disclosures
 from compliance.screening.lexicon import LANGUAGES, LanguageLexicon, load_lexicons
 from compliance.screening.matcher import find_hits
-from compliance.screening.model import Embedder, LearnedLayer, UseEmbedder, load_layer
+from compliance.screening.model import Detection, Embedder, LearnedLayer, UseEmbedder, load_layer
 from compliance.screening.normalize import Normalized, normalise
 
 EXCERPT_CHARS = 1000
@@ -148,12 +148,12 @@ class Screener:
             findings += self._missing_disclosures(verdicts, context)
         return CallScreening(tuple(verdicts), tuple(findings), self.ruleset)
 
-    def _learned(self, texts: list[str], langs: list[str]) -> list[dict[Category, float]]:
+    def _learned(self, texts: list[str], langs: list[str]) -> list[dict[Category, Detection]]:
         if self.layer is None or self.embedder is None:
             return [{} for _ in texts]
         return self.layer.detect(texts, langs, self.embedder)
 
-    def _verdict(self, utterance: Utterance, lang: str, norm: Normalized, learned: dict[Category, float],
+    def _verdict(self, utterance: Utterance, lang: str, norm: Normalized, learned: dict[Category, Detection],
                  context: CallContext) -> Verdict:
         speaker = resolve_speaker(utterance.speaker)
         spans: list[Span] = []
@@ -161,10 +161,11 @@ class Screener:
             start, end = norm.original_span(hit.start, hit.end)
             spans.append(Span(hit.category, start, end, utterance.text[start:end], f"lexicon:{hit.rule}"))
         found = {s.category for s in spans}
-        for category, score in learned.items():
+        for category, detection in learned.items():
             if category not in found and self.layer is not None:
-                spans.append(Span(category, 0, len(utterance.text), utterance.text,
-                                  f"model:{self.layer.version}", score))
+                start, end = norm.original_span(detection.start, detection.end)
+                spans.append(Span(category, start, end, utterance.text[start:end],
+                                  f"model:{self.layer.version}", detection.score))
         spans = [s for s in spans if not self.policies[s.category].call_level
                  and self.policies[s.category].applies_to(speaker)]
         categories = tuple(c for c in Category if any(s.category is c for s in spans))

@@ -51,6 +51,13 @@ class UseEmbedder:
         return np.asarray(self._use.encode(list(texts)), dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Detection:
+    score: float
+    start: int  # the passage that scored it, in the normalised text
+    end: int
+
+
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
@@ -73,21 +80,21 @@ class LearnedLayer:
         vocabulary = sigmoid(hashed_rows(texts, langs).dot(self.ngram_weights) + self.ngram_bias)
         return (meaning + vocabulary) / 2
 
-    def scores(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> np.ndarray:
-        """Each category's highest passage score per utterance: (utterances, categories)."""
+    def detect(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> list[dict[Category, Detection]]:
+        """Per utterance (normalised text), the categories whose best passage reaches their threshold."""
         groups = [passages(text, lang) for text, lang in zip(texts, langs)]
-        owners = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
         flat = [p for group in groups for p in group]
-        per_passage = self.passage_scores(embedder.encode(flat), flat, [langs[i] for i in owners])
-        best = np.zeros((len(groups), len(self.categories)))
-        np.maximum.at(best, owners, per_passage)
-        return best
-
-    def detect(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> list[dict[Category, float]]:
-        """Per utterance, the categories whose score reaches their threshold, with the score."""
-        scores = self.scores(texts, langs, embedder)
-        over = scores >= self.thresholds
-        return [{self.categories[j]: float(row[j]) for j in np.flatnonzero(hit)} for row, hit in zip(scores, over)]
+        scores = self.passage_scores(embedder.encode([p.text for p in flat]), [p.text for p in flat],
+                                     [lang for group, lang in zip(groups, langs) for _ in group])
+        found: list[dict[Category, Detection]] = []
+        at = 0
+        for group in groups:
+            block = scores[at:at + len(group)]
+            at += len(group)
+            best = block.argmax(axis=0)
+            found.append({c: Detection(float(block[best[j], j]), group[best[j]].start, group[best[j]].end)
+                          for j, c in enumerate(self.categories) if block[best[j], j] >= self.thresholds[j]})
+        return found
 
 
 def save_layer(layer: LearnedLayer, path: Path = LAYER_PATH) -> None:

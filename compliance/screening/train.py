@@ -104,7 +104,7 @@ class Corpus:
         texts = [normalise(e.utterance.text).text for e in examples]
         groups = [passages(text, lang) for text, lang in zip(texts, langs)]
         owners = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-        flat = [p for group in groups for p in group]
+        flat = [p.text for group in groups for p in group]
         flat_langs = [langs[i] for i in owners]
         return cls(DenseRows(embedder.encode(texts)), hashed_rows(texts, langs),
                    DenseRows(embedder.encode(flat)), hashed_rows(flat, flat_langs), owners)

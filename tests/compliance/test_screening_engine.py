@@ -130,6 +130,8 @@ def test_abuse_buried_in_a_long_turn_is_found(screener: Screener) -> None:
     assert not Screener.load(learned=False).screen([Utterance("w", text, "en", "agent")])[0].flagged
     verdict = screener.screen([Utterance("w", text, "en", "agent")])[0]
     assert verdict.categories == (Category.HARASSMENT_ABUSE,) and verdict.spans[0].source.startswith("model:")
+    span = verdict.spans[0]  # the window that scored it, for the reviewer to jump to
+    assert 0 < span.start < text.index("dumbest") < span.end < len(text) and text[span.start:span.end] == span.text
     assert not screener.screen([Utterance("r", routine + routine, "en", "agent")])[0].flagged
 
 

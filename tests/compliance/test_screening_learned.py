@@ -33,14 +33,16 @@ def test_hashed_rows_match_the_dense_product() -> None:
 
 
 def test_passages_are_the_whole_turn_then_overlapping_windows() -> None:
-    assert passages("stop calling me", "en") == ["stop calling me"]
-    words = [f"w{i}" for i in range(30)]
-    got = passages(" ".join(words), "en")
-    assert got[0] == " ".join(words) and all(len(p.split()) <= WINDOW_WORDS for p in got[1:])
-    assert {w for p in got[1:] for w in p.split()} == set(words)  # every word is in some window
+    assert [p.text for p in passages("stop calling me", "en")] == ["stop calling me"]
+    text = " ".join(f"w{i}" for i in range(30))
+    got = passages(text, "en")
+    assert (got[0].text, got[0].start, got[0].end) == (text, 0, len(text))
+    assert all(p.text == text[p.start:p.end] and len(p.text.split()) <= WINDOW_WORDS for p in got[1:])
+    assert {w for p in got[1:] for w in p.text.split()} == set(text.split())  # every word is in some window
     text = "一" * 20 + "我知道你住哪" + "二" * 20
-    assert any("我知道你住哪" in p for p in passages(text, "zh")[1:])
-    assert all(len(p) <= WINDOW_CHARS for p in passages(text, "zh")[1:])
+    windows = passages(text, "zh")[1:]
+    assert any("我知道你住哪" in p.text for p in windows)
+    assert all(p.text == text[p.start:p.end] and len(p.text) <= WINDOW_CHARS for p in windows)
 
 
 def test_fit_separates_both_feature_families() -> None:
