@@ -4,10 +4,11 @@
 
 Accuracy: "flagged" precision and recall per language and overall, and per-category recall and precision,
 on the development set (dev.jsonl: both splits, then the train split the learned layer saw and the dev split
-it did not), on the holdout set written after the lexicons were frozen (holdout.jsonl), on the blind holdout written by
-another hand from the label guide alone (holdout-b.jsonl, never trained on nor read by the screener's
-author), and for missing_disclosure on the labelled calls (calls.jsonl). Throughput: utterances screened per second on one
-thread (BLAS limited to one thread) after the model is loaded, with and without the learned layer.
+it did not), on the holdout set written after the lexicons were frozen (holdout.jsonl), on the blind holdout
+written by another hand from the label guide alone (holdout-b.jsonl, never trained on nor read by the
+screener's author), and for missing_disclosure on the labelled calls (calls.jsonl), with how many of those
+calls' utterances are flagged. Throughput: utterances screened per second on one thread (BLAS limited to one
+thread) after the model is loaded, with and without the learned layer.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def disclosures(screener: Screener) -> dict[str, Any]:
             "missing_elements": tp + fn}
 
 
+def call_talk_flagged(screener: Screener) -> dict[str, int]:
+    """How many utterances of the labelled calls are flagged. None of them is labelled: they are mostly ordinary
+    call talk (a few agents are brusque by design), the base rate a reviewer lives with."""
+    verdicts = [v for call in load_calls() for v in screener.screen(call.utterances, call.context)]
+    return {"utterances": len(verdicts), "flagged": sum(v.flagged for v in verdicts)}
+
+
 def throughput(screener: Screener, examples: list[Example], rounds: int) -> float:
     utterances = [e.utterance for e in examples]
     screener.screen(utterances[:16])  # warm caches
@@ -98,6 +106,7 @@ def main() -> None:
         "holdout_b": accuracy(screener, load_examples(DATA_DIR / "holdout-b.jsonl")),
         "holdout_b_lexicons_only": accuracy(lexicons_only, load_examples(DATA_DIR / "holdout-b.jsonl")),
         "missing_disclosure": disclosures(screener),
+        "call_talk_flagged": call_talk_flagged(screener),
         "throughput_per_core": round(throughput(screener, dev, args.rounds)),
         "throughput_per_core_lexicons_only": round(throughput(lexicons_only, dev, args.rounds)),
     }
@@ -119,6 +128,8 @@ def main() -> None:
     d = report["missing_disclosure"]
     print(f"\nmissing_disclosure on {d['calls']} calls: recall {d['recall']:.3f} precision {d['precision']:.3f}"
           f" ({d['missing_elements']} missing elements)")
+    talk = report["call_talk_flagged"]
+    print(f"utterances of those calls flagged (unlabelled, mostly ordinary talk): {talk['flagged']} of {talk['utterances']}")
     print(f"\nthroughput, one core: {report['throughput_per_core']} utterances/s "
           f"(lexicons only: {report['throughput_per_core_lexicons_only']}/s)")
 

@@ -19,8 +19,8 @@ from compliance.screening.engine import CallContext, Screener, Utterance, Verdic
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "screening"
 TRAIN_SHARE = 6  # of 10: train; the rest: dev
-# Learned-layer training data beyond dev.jsonl's train split: ours, then three other writers' (see DATASHEET.md).
-TRAINING_FILES = ("train.jsonl", "train-b.jsonl", "train-c.jsonl", "train-d.jsonl")
+# Learned-layer training data beyond dev.jsonl's train split: ours, then four other writers' (see DATASHEET.md).
+TRAINING_FILES = ("train.jsonl", "train-b.jsonl", "train-c.jsonl", "train-d.jsonl", "train-e.jsonl")
 
 
 @dataclass(frozen=True)

@@ -147,9 +147,15 @@ def pick_threshold(scores: np.ndarray, y: np.ndarray, clean: np.ndarray) -> tupl
 
 
 def training_examples(data: Path = DATA_DIR) -> list[Example]:
-    """The train split of dev.jsonl and all of the training files."""
-    return ([e for e in load_examples(data / "dev.jsonl") if e.split == "train"]
-            + [e for name in TRAINING_FILES for e in load_examples(data / name)])
+    """The train split of dev.jsonl and all of the training files, less utterances labelled under a call context.
+
+    The layer reads only the words: "we'll take you to court" is a false threat on a time-barred account and
+    lawful otherwise, and "it's about your overdue card" is a disclosure only to a third party. Learned as
+    positives, such lines teach it to flag every mention of a debt; the lexicons' `when` rules judge them.
+    """
+    examples = ([e for e in load_examples(data / "dev.jsonl") if e.split == "train"]
+                + [e for name in TRAINING_FILES for e in load_examples(data / name)])
+    return [e for e in examples if not e.context.flags]
 
 
 def train(examples: list[Example], corpus: Corpus, version: str, data_digest: str) -> LearnedLayer:

@@ -146,3 +146,13 @@ def test_training_files_never_hold_an_evaluated_utterance() -> None:
     assert len({e.utterance.id for e in trained}) == len(trained) > 1400
     evaluated = [e for e in load_examples() if e.split == "dev"] + load_examples(DATA_DIR / "holdout.jsonl")
     assert not texts(trained) & texts(evaluated + load_examples(DATA_DIR / "holdout-b.jsonl"))
+
+
+def test_ordinary_call_talk_is_rarely_flagged(screener: Screener) -> None:
+    """The labelled calls' utterances are mostly ordinary talk (a few agents brusque by design) and were never
+    trained on: this guards the 9 of 82 reported in the datasheet (19 before ordinary talk was trained on)."""
+    verdicts = [v for call in load_calls() for v in screener.screen(call.utterances, call.context)]
+    assert len(verdicts) == 82 and sum(v.flagged for v in verdicts) <= 10
+    plain = ("Okay.", "好的。", "是我。", "我下周还。", "本次通话将会录音。", "麻烦您转告他回个电话，谢谢。")
+    assert sum(v.utterance.text in plain for v in verdicts) == 8  # "Okay." and "好的。" twice
+    assert not any(v.flagged for v in verdicts if v.utterance.text in plain)
