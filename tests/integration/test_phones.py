@@ -106,7 +106,10 @@ async def test_pjsua2_debtor_phone_answers_sends_digits_and_hangs_up(tmp_path: P
         try:
             debtor = await board.call_debtor(DEBTOR)
             assert (debtor.result, debtor.code) == (CallResult.ANSWERED, 200) and 180 in debtor.call.provisional
-            digits = [await asyncio.wait_for(debtor.media.digits.get(), 5) for _ in range(3)]
+            try:
+                digits = [await asyncio.wait_for(debtor.media.digits.get(), 5) for _ in range(3)]
+            except TimeoutError:
+                raise AssertionError(f"digits missing; the phone said:\n{debtor_phone.output()}") from None
             assert digits == ["1", "2", "#"]
             await asyncio.wait_for(debtor.ended.wait(), 10)
             assert debtor.call.ended_by_peer
