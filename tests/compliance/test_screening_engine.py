@@ -6,9 +6,17 @@ from collections import Counter
 import pytest
 
 from compliance.screening import CallContext, Category, Screener, Speaker, Utterance
-from compliance.screening.dataset import DATA_DIR, flagged_scores, load_calls, load_examples, screen_examples
+from compliance.screening.dataset import (
+    DATA_DIR,
+    TRAINING_FILES,
+    flagged_scores,
+    load_calls,
+    load_examples,
+    screen_examples,
+)
 from compliance.screening.model import load_layer
 from compliance.screening.ngrams import NGRAM_DIM
+from compliance.screening.normalize import normalise
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +144,6 @@ def test_abuse_buried_in_a_long_turn_is_found(screener: Screener) -> None:
 
 
 def test_training_files_never_hold_an_evaluated_utterance() -> None:
-    from compliance.screening.dataset import TRAINING_FILES
-    from compliance.screening.normalize import normalise
-
     def texts(examples: list) -> set[str]:  # type: ignore[type-arg]
         return {" ".join(normalise(e.utterance.text).text.split()) for e in examples}
 
