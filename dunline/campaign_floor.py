@@ -32,7 +32,7 @@ from dialer.media.wav import read_pcm
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dialer.simulate.floor import simulated_floor
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
-from dialer.sip.headers import parse_name_addr
+from dialer.sip.headers import uri_user
 from ivr.delivery import safe_harbour, voicemail_after_beep
 from speech.tts import PromptRenderer
 
@@ -90,7 +90,7 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
             async def opt_out() -> None:
                 with store.session() as session:
                     place_hold(session, kind=HoldKind.CEASE, actor="dialer", source="safe_harbour",
-                               e164="+" + parse_name_addr(f"<{leg.call.invite.uri}>").user.lstrip("+"))
+                               e164="+" + uri_user(leg.call.invite.uri).lstrip("+"))
             await safe_harbour(leg, render, COMPANY, "en", hang_up=lambda: board.ua.hang_up(leg.call), opt_out=opt_out)
 
         agent_choices = random.Random(plan.seed)

@@ -24,7 +24,7 @@ from dialer.media.recorder import StereoRecorder
 from dialer.media.session import AudioFrame
 from dialer.media.wav import read_pcm, tone
 from dialer.sip.call import Call
-from dialer.sip.headers import parse_name_addr
+from dialer.sip.headers import uri_user
 from dialer.sip.transport import SipTransport
 from dialer.sip.uac import UserAgent
 
@@ -111,7 +111,7 @@ class PstnSimulator:
                       talk_s=self._random.uniform(4.0, 10.0))
 
     async def _incoming(self, call: Call) -> None:
-        number = parse_name_addr(f"<{call.invite.uri}>").user
+        number = uri_user(call.invite.uri)
         script = self.script_for(number)
         record = SimulatedCall(number, script.persona)
         self.calls.append(record)

@@ -73,6 +73,12 @@ def split_hostport(text: str) -> tuple[str, int | None]:
     return host, None
 
 
+def uri_user(uri: str) -> str:
+    """The user part of a SIP URI (`sip:+8613800000001@host` -> `+8613800000001`), or "" when none."""
+    rest = uri.split(":", 1)[-1]
+    return rest.split("@")[0] if "@" in rest else ""
+
+
 @dataclass
 class NameAddr:
     uri: str
@@ -85,9 +91,7 @@ class NameAddr:
 
     @property
     def user(self) -> str:
-        """The user part of the URI (`sip:+8613800000001@host` -> `+8613800000001`), or "" when none."""
-        rest = self.uri.split(":", 1)[-1]
-        return rest.split("@")[0] if "@" in rest else ""
+        return uri_user(self.uri)
 
     def __str__(self) -> str:
         display = f'"{self.display}" ' if self.display else ""
