@@ -8,7 +8,7 @@ prompt can disclose it to the wrong person: the templates that speak amounts hav
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from cases import Store
 from cases.audit import record
-from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source
+from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source, utcnow
 from compliance.holds import place_hold
 from ivr.runtime import Action, RunState
 
@@ -34,10 +34,11 @@ class CampaignTerms:
 
 
 def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
-                       today: date | None = None) -> Mapping[str, Action]:
-    """The actions, bound to a case store. Variables in: caller (E.164), account_id (when the call was ours)."""
+                       clock: Callable[[], datetime] = utcnow) -> Mapping[str, Action]:
+    """The actions, bound to a case store. Variables in: caller (E.164), account_id (when the call was ours).
+    `clock` is the wall clock (aware): promise dates, plan schedules and holds are placed by it."""
     def now_date() -> date:
-        return today or date.today()
+        return clock().date()
 
     async def identify(state: RunState) -> str:
         variables = state.variables
@@ -83,7 +84,7 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
             return "invalid_amount"
         if amount < terms.min_promise or amount > Decimal(str(state.variables["balance"])):
             return "invalid_amount"
-        promised = _keyed_date(str(state.variables.get("promise_date_digits", "")))
+        promised = _keyed_date(str(state.variables.get("promise_date_digits", "")), now_date().year)
         if promised is None or not now_date() <= promised <= now_date() + timedelta(days=terms.latest_promise_days):
             return "invalid_date"
         state.variables.update(promise_amount=amount, promise_date=promised)
@@ -145,7 +146,7 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         account_id = _verified(state)
         with store.session() as session:
             place_hold(session, kind=HoldKind.DISPUTE, actor=ACTOR, source="ivr", account_id=account_id,
-                       note="the debtor disputes the debt (IVR)")
+                       starts_at=clock(), note="the debtor disputes the debt (IVR)")
         return "ok"
 
     async def cease(state: RunState) -> str:
@@ -156,10 +157,10 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
             if account_id is not None:
                 debtor_id = session.get(Account, account_id).debtor_id  # type: ignore[union-attr]
                 place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr", debtor_id=debtor_id,
-                           note="the debtor asked us to stop calling (IVR)")
+                           starts_at=clock(), note="the debtor asked us to stop calling (IVR)")
             else:
                 place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr",
-                           e164=str(state.variables.get("caller", "")), note="stop calling this number (IVR)")
+                           e164=str(state.variables.get("caller", "")), starts_at=clock(), note="stop calling this number (IVR)")
         return "ok"
 
     return {"identify": identify, "verify_identity": verify_identity, "load_account": load_account,
@@ -181,13 +182,13 @@ def _matches(debtor: Debtor, answer: str) -> bool:
     return False
 
 
-def _keyed_date(digits: str) -> date | None:
-    """YYYYMMDD or MMDD (this year) typed on the keypad."""
+def _keyed_date(digits: str, year: int) -> date | None:
+    """YYYYMMDD or MMDD (of `year`) typed on the keypad."""
     try:
         if len(digits) == 8:
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         if len(digits) == 4:
-            return date(date.today().year, int(digits[:2]), int(digits[2:]))
+            return date(year, int(digits[:2]), int(digits[2:]))
     except ValueError:
         return None
     return None

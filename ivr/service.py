@@ -4,11 +4,12 @@ the run (path, masked inputs, duration, outcome) to the audit log."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from cases import Store
 from cases.audit import record
-from cases.models import Account
+from cases.models import Account, utcnow
 from dialer.leg import CallLeg
 from ivr.actions import CampaignTerms, collection_actions
 from ivr.call_channel import CallChannel, Listener, PromptAudio, Transfer
@@ -21,9 +22,9 @@ DEFAULT_FLOW = Path(__file__).parent / "flows" / "collections.yaml"
 class IvrService:
     def __init__(self, store: Store, prompt_audio: PromptAudio, *, flow: Flow | None = None,
                  terms: CampaignTerms = CampaignTerms(), listener: Listener | None = None,
-                 messages: Path | None = None) -> None:
+                 messages: Path | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.store, self.prompt_audio, self.listener, self.messages = store, prompt_audio, listener, messages
-        self.actions = collection_actions(store, terms)
+        self.actions = collection_actions(store, terms, clock=clock)
         self.flow = flow or load_flow(DEFAULT_FLOW, self.actions)
         check_actions(self.flow, self.actions)
 

@@ -32,7 +32,7 @@ from ivr.flow import Say, load_flow
 from ivr.runtime import FlowRunner
 from ivr.service import DEFAULT_FLOW
 
-TODAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 18, tzinfo=timezone.utc)  # the flow's wall clock
 DOB = "19850312"
 
 
@@ -86,7 +86,7 @@ def seed(store: Store, language: Language = Language.EN) -> tuple[int, int]:
 
 async def run(store: Store, keys: str, *, account_id: int | None = None, caller: str = "+14155550100",
               language: str = "en") -> tuple[Keypad, Any]:
-    actions = collection_actions(store, CampaignTerms(min_promise=Decimal("10")), today=TODAY)
+    actions = collection_actions(store, CampaignTerms(min_promise=Decimal("10")), clock=lambda: NOW)
     keypad = Keypad(keys)
     variables = {"caller": caller, **({"account_id": account_id} if account_id else {})}
     log = await FlowRunner(load_flow(DEFAULT_FLOW, actions), keypad, actions, language=language,
