@@ -42,9 +42,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "dunline_read_only"
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    """Take the write lock at BEGIN so two writers queue instead of failing mid-transaction."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Writers take the write lock at BEGIN so two writers queue instead of failing mid-transaction; readers
+    (`Store.reading`) begin deferred and, under WAL, read a snapshot without ever waiting for a writer."""
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Store:
@@ -54,6 +59,7 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -63,6 +69,13 @@ class Store:
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: it never takes SQLite's write lock, so a long import or any other writer
+        cannot stall the API or the SIP registrar. Whatever it changes is rolled back."""
+        with self.readers() as session:
             yield session
 
     def dispose(self) -> None:
