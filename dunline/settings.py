@@ -1,8 +1,9 @@
 """One typed settings object: environment (`DUNLINE_*`), an optional TOML file, embedded defaults.
 
 Precedence, highest first: explicit keyword arguments, environment variables, the TOML file named by
-`DUNLINE_CONFIG` (or passed to `load_settings`), then the defaults below, which run everything embedded
-under `./var/` (SQLite file, an embedded Redis-compatible server on a unix socket).
+`DUNLINE_CONFIG` (or passed to `load_settings`), the secrets `dunline db upgrade` generated under data_dir
+(`dunline.installation`), then the defaults below, which run everything embedded under `./var/` (SQLite
+file, an embedded Redis-compatible server on a unix socket).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from dunline.installation import InstallationSecretsSource
 
 
 class Settings(BaseSettings):
@@ -46,6 +49,12 @@ class Settings(BaseSettings):
     trunk_outbound_proxy: str | None = Field(None, description="host:port every trunk request goes through")
     trunk_caller_id: str | None = Field(None, description="Default caller ID; campaigns may set their own")
     ring_timeout_s: float = Field(25.0, description="Never below the rule pack's minimum ring time")
+    sip_auth_max_failures: int = Field(10, ge=1, description="Wrong digest answers from one address before the "
+                                       "registrar blocks it")
+    sip_auth_max_user_failures: int = Field(20, ge=1, description="Wrong digest answers for one user, from "
+                                            "anywhere, before it is blocked (its registered phones excepted)")
+    sip_auth_block_s: float = Field(300.0, gt=0, description="First block after too many wrong answers; each "
+                                    "further one before a success doubles it")
 
     @classmethod
     def settings_customise_sources(
@@ -60,6 +69,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        sources.append(InstallationSecretsSource(settings_cls, tuple(sources)))
         return tuple(sources)
 
     @property

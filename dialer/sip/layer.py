@@ -5,6 +5,15 @@ what `transaction.step` returns, and hands the transaction user (UAC/UAS cores) 
 responses to its requests, new requests with their server transaction, ACKs for 2xx and stray 2xx
 retransmissions (both belong to dialogs, not transactions). A transaction is forgotten as soon as it
 terminates, so none outlives its timers.
+
+Every message leaves through `send_raw`, which refuses to reflect (issue 14, item 9): over a datagram
+transport, where a request's source address can be forged, a response larger than the request it answers
+plus REPLY_ALLOWANCE_BYTES is withheld, its retransmissions with it (they are the same message). The
+allowance covers what a tiny request legitimately draws: a 401's WWW-Authenticate (~150 bytes), a 2xx's
+Contact and SDP answer (~350 bytes), a to-tag and a longer reason phrase. So a forged source receives at
+most (request + 512 bytes) per copy, in the dozen copies the RFC's timers bound (100 Trying, the final
+response and its Timer G retransmissions until Timer H). Stream transports are not bounded: a TCP
+handshake proves the source address.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from dialer.sip.transaction import (
 from dialer.sip.transport import Address, SipTransport
 
 log = logging.getLogger(__name__)
+REPLY_ALLOWANCE_BYTES = 512
 TIMER_OF = {Action.RESTART_A: Event.TIMER_A, Action.RESTART_E: Event.TIMER_E, Action.RESTART_G: Event.TIMER_G,
             Action.START_D: Event.TIMER_D, Action.START_K: Event.TIMER_K, Action.START_H: Event.TIMER_H,
             Action.START_G: Event.TIMER_G, Action.START_I: Event.TIMER_I, Action.START_J: Event.TIMER_J,
@@ -109,7 +119,12 @@ class TransactionLayer:
 
     def send_raw(self, message: SipRequest | SipResponse, peer: Address) -> None:
         assert self.transport is not None, "transaction layer has no transport"
-        self.transport.send(message.to_bytes(), peer)
+        data = message.to_bytes()
+        if isinstance(message, SipResponse) and not self._reliable and reflects(len(data), message.request_size):
+            log.info("withheld a %d response of %d bytes to a %d-byte request", message.status, len(data),
+                     message.request_size)
+            return
+        self.transport.send(data, peer)
 
     @property
     def _reliable(self) -> bool:
@@ -216,9 +231,14 @@ class TransactionLayer:
         table.pop(txn.key, None)
 
 
+def reflects(response_size: int, request_size: int | None) -> bool:
+    """Would sending this response amplify its request? (None: a request built here, never received.)"""
+    return request_size is not None and response_size > request_size + REPLY_ALLOWANCE_BYTES
+
+
 def response_to(request: SipRequest, status: int, reason: str, to_tag: str | None = None) -> SipResponse:
     """A response copying Via, From, To, Call-ID and CSeq from the request (§8.2.6.2)."""
-    response = SipResponse(status=status, reason=reason)
+    response = SipResponse(status=status, reason=reason, request_size=request.wire_size)
     for value in request.get_all("Via"):
         response.add("Via", value)
     response.add("From", request.get("From") or "")

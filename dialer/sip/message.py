@@ -4,7 +4,13 @@ A message is a start line, an ordered multi-map of headers and a body. Header na
 case-insensitively and compact forms (§7.3.3) are expanded; comma-separated values of list headers
 (Via, Route, Record-Route, Contact, ...) are split (§7.3.1) outside quoted strings and angle brackets;
 line folding (§7.3.1) is unfolded. Anything malformed raises `SipParseError` with what was wrong, so the
-transport can answer 400 or drop the datagram, and never crash.
+transport can drop the datagram (or close the stream), and never crash.
+
+Size caps (issue 14, item 9). A response copies its request's Vias (§8.2.6.2), so a request with a thousand
+Vias from a forged source address would be reflected, retransmitted, at many times its size. Header fields
+are therefore counted after list splitting (a comma list in one line is as many fields as it has values):
+at most MAX_HEADERS fields and MAX_VIAS Vias (70: the Max-Forwards default, so about as many proxies as a
+request may pass), in at most MAX_MESSAGE_BYTES. What is sent back is bounded too, in `layer.send_raw`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_BYTES = 65_535
 MAX_HEADERS = 256
+MAX_VIAS = 70
 
 COMPACT = {"i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length", "c": "Content-Type",
            "f": "From", "s": "Subject", "k": "Supported", "t": "To", "v": "Via", "o": "Event", "r": "Refer-To",
@@ -70,6 +77,7 @@ def split_list(value: str) -> list[str]:
 class SipMessage:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    wire_size: int | None = field(default=None, compare=False, repr=False)  # bytes it came in; None: built here
 
     def get(self, name: str) -> str | None:
         wanted = canonical_name(name).lower()
@@ -121,6 +129,7 @@ class SipRequest(SipMessage):
 class SipResponse(SipMessage):
     status: int = 200
     reason: str = "OK"
+    request_size: int | None = field(default=None, compare=False, repr=False)  # wire_size of what it answers
 
     def start_line(self) -> str:
         return f"{SIP_VERSION} {self.status} {self.reason}"
@@ -128,8 +137,9 @@ class SipResponse(SipMessage):
 
 def parse(data: bytes, stream: bool = False) -> SipRequest | SipResponse:
     """Parse one message. With `stream` (TCP) a Content-Length header is mandatory (§18.3)."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise SipParseError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    wire_size = len(data)
+    if wire_size > MAX_MESSAGE_BYTES:
+        raise SipParseError(f"message of {wire_size} bytes exceeds {MAX_MESSAGE_BYTES}")
     data = data.lstrip(b"\r\n")  # keep-alive CRLFs before a message are allowed (§7.5)
     head, separator, body = data.partition(b"\r\n\r\n")
     if not separator:
@@ -149,7 +159,7 @@ def parse(data: bytes, stream: bool = False) -> SipRequest | SipResponse:
         message = SipResponse(status=int(match.group(1)), reason=match.group(2))
     else:
         raise SipParseError(f"bad start line {start[:80]!r}")
-    message.headers = _parse_headers(header_lines)
+    message.headers, message.wire_size = _parse_headers(header_lines), wire_size
     declared = message.get("Content-Length")
     if declared is None:
         if stream:
@@ -181,19 +191,21 @@ def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
             unfolded[-1] += " " + line.strip()
         elif line.strip():
             unfolded.append(line)
-    if len(unfolded) > MAX_HEADERS:
-        raise SipParseError(f"more than {MAX_HEADERS} headers")
     headers: list[tuple[str, str]] = []
+    vias = 0
     for line in unfolded:
         name, colon, value = line.partition(":")
         name = name.strip()
         if not colon or not _TOKEN.match(name):
             raise SipParseError(f"bad header line {line[:80]!r}")
         name, value = canonical_name(name), value.strip()
-        if name.lower() in LIST_HEADERS:
-            headers.extend((name, part) for part in split_list(value))
-        else:
-            headers.append((name, value))
+        values = split_list(value) if name.lower() in LIST_HEADERS else [value]
+        headers.extend((name, part) for part in values)
+        vias += len(values) if name == "Via" else 0
+        if vias > MAX_VIAS:
+            raise SipParseError(f"more than {MAX_VIAS} Via header fields")
+        if len(headers) > MAX_HEADERS:
+            raise SipParseError(f"more than {MAX_HEADERS} header fields")
     return headers
 
 

@@ -1,8 +1,9 @@
 """Transports (RFC 3261 §18): the only SIP code that touches sockets.
 
 A transport delivers parsed messages with their source address to one handler and sends bytes. Datagrams
-that do not parse are counted and dropped (a malformed packet must never crash the server); a parse
-error on a request with enough headers to answer is reported to the handler so it can send 400.
+that do not parse, oversized ones included (`message.MAX_VIAS`, `MAX_HEADERS`, `MAX_MESSAGE_BYTES`), are
+counted and dropped unanswered: a malformed packet must never crash the server, and an unanswered one
+cannot be used to reflect traffic at a forged source address.
 """
 
 from __future__ import annotations

@@ -6,16 +6,19 @@ import typer
 
 from cases import migrate
 from dunline.cli.context import CliContext, console
+from dunline.installation import ensure_secrets
 
 app = typer.Typer(help="Case store schema (Alembic migrations).", no_args_is_help=True)
 
 
 @app.command()
 def upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
-    """Apply migrations up to REVISION (default: newest)."""
+    """Apply migrations up to REVISION (default: newest); the first time, generate the installation's secrets."""
     cli: CliContext = ctx.obj
     migrate.upgrade(cli.store.engine, revision)
     console.print(f"schema at revision [bold]{migrate.current_revision(cli.store.engine)}[/bold] ({cli.store.backend})")
+    if (written := ensure_secrets(cli.settings.data_dir)) is not None:
+        console.print(f"generated this installation's secrets into {written} (owner-only)")
 
 
 @app.command()

@@ -13,7 +13,8 @@ import uvloop
 from aiohttp import web
 
 from console import build_app
-from dunline.cli.context import CliContext, console
+from dunline.cli.context import CliContext, console, fail
+from dunline.installation import MIN_SECRET_CHARS, secrets_path, weak_secrets
 from dunline.logs import configure_logging
 from dunline.redis_server import EmbeddedRedis
 from dunline.telephony import build_switchboard
@@ -22,6 +23,7 @@ from dunline.telephony import build_switchboard
 def serve(ctx: typer.Context) -> None:
     """Run the server until interrupted (SIGINT/SIGTERM)."""
     cli: CliContext = ctx.obj
+    refuse_weak_secrets(cli)
     configure_logging(cli.settings.log_level)
     store = cli.migrated_store()
     embedded = None
@@ -35,6 +37,19 @@ def serve(ctx: typer.Context) -> None:
     finally:
         if embedded:
             embedded.stop()
+
+
+def refuse_weak_secrets(cli: CliContext) -> None:
+    """Never serve on a shipped or short secret: from the shipped `agent_sip_secret` anyone derives every
+    agent's SIP password offline (`dunline.installation`)."""
+    weak = weak_secrets(cli.settings)
+    if weak:
+        problems = "; ".join(f"{name} {why}" for name, why in weak.items())
+        variables = ", ".join(f"DUNLINE_{name.upper()}" for name in weak)
+        raise fail(f"refusing to serve: {problems}. Set {variables} (or the same keys in the config file) to "
+                   f"random values of at least {MIN_SECRET_CHARS} characters, the same on every node; or leave "
+                   f"them unset and run `dunline db upgrade`, which generates them into "
+                   f"{secrets_path(cli.settings.data_dir)}.")
 
 
 async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,18 @@
 """The transaction layer over the loopback transport: retransmission under loss, absorption, no leaks."""
 
 import asyncio
+import socket
 
 from dialer.sip.dialog import new_branch, new_tag
-from dialer.sip.layer import ServerTransaction, TransactionLayer, TransactionTimeout, response_to
-from dialer.sip.message import SipRequest
-from dialer.sip.transport import loopback_pair
+from dialer.sip.layer import (
+    REPLY_ALLOWANCE_BYTES,
+    ServerTransaction,
+    TransactionLayer,
+    TransactionTimeout,
+    response_to,
+)
+from dialer.sip.message import SipRequest, parse
+from dialer.sip.transport import UdpTransport, loopback_pair
 
 SCALE = 0.02  # RFC timers at 2% speed: Timer A 10 ms, Timer B 0.64 s
 
@@ -89,3 +96,48 @@ async def test_failure_is_acked_and_transactions_end() -> None:
     assert final.status == 486
     await asyncio.sleep(32 * SCALE + 0.2)
     assert client.live == 0 and server.live == 0  # the ACK confirmed the server transaction
+
+
+async def test_probe_9_no_datagram_response_outgrows_its_request_by_more_than_the_allowance() -> None:
+    """The guard at the layer's edge, over real UDP: whatever a handler answers, a response (first copy and
+    every Timer G retransmission) is at most the request's size plus REPLY_ALLOWANCE_BYTES, else withheld."""
+    padding: dict[str, int] = {}
+
+    def answer(txn: ServerTransaction | None, request: SipRequest, source) -> None:  # type: ignore[no-untyped-def]
+        if txn is not None:
+            response = response_to(request, 486, "Busy Here", "t")
+            response.add("Warning", "399 dunline " + "x" * padding[request.get("Call-ID") or ""])
+            txn.respond(response)
+
+    layer = TransactionLayer(answer, time_scale=SCALE)
+    layer.transport = transport = await UdpTransport.bind("127.0.0.1", 0, layer.receive)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    sender.setblocking(False)
+    loop = asyncio.get_running_loop()
+
+    async def replies_to(call_id: str, pad: int) -> tuple[int, list[bytes]]:
+        request = invite()
+        request.set("Call-ID", call_id)
+        padding[call_id] = pad
+        data = request.to_bytes()
+        sender.sendto(data, transport.local)
+        got: list[bytes] = []
+        deadline = loop.time() + 64 * 0.5 * SCALE + 0.3  # Timer G retransmissions until Timer H
+        while (left := deadline - loop.time()) > 0:
+            try:
+                got.append(await asyncio.wait_for(loop.sock_recv(sender, 65535), left))
+            except asyncio.TimeoutError:
+                break
+        return len(data), got
+
+    try:
+        size, within = await replies_to("within", 100)
+        assert [parse(r).status for r in within][:2] == [100, 486] and len(within) > 3  # retransmitted
+        assert max(map(len, within)) <= size + REPLY_ALLOWANCE_BYTES
+        size, beyond = await replies_to("beyond", size + REPLY_ALLOWANCE_BYTES)
+        assert [parse(r).status for r in beyond] == [100]  # the 486 and its retransmissions withheld
+        assert len(beyond[0]) <= size
+    finally:
+        sender.close()
+        transport.close()

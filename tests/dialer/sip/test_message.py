@@ -6,7 +6,16 @@ from pathlib import Path
 import pytest
 
 from dialer.sip.headers import parse_name_addr, parse_via
-from dialer.sip.message import SipParseError, SipRequest, SipResponse, parse, parse_cseq, split_list
+from dialer.sip.message import (
+    MAX_HEADERS,
+    MAX_VIAS,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    parse,
+    parse_cseq,
+    split_list,
+)
 
 WIRE = Path(__file__).parent / "wire"
 
@@ -81,3 +90,27 @@ def test_random_bytes_and_truncations_only_ever_raise_parse_errors() -> None:
 
 def test_split_list_respects_quotes_and_brackets() -> None:
     assert split_list('"a, b" <sip:x@h>, <sip:y@h;p=1,2>') == ['"a, b" <sip:x@h>', "<sip:y@h;p=1,2>"]
+
+
+def amplifying_invite(vias: int, *, one_line: bool) -> bytes:
+    """The probe's request: an INVITE whose Vias a naive answer would echo back, many times over."""
+    values = [f"SIP/2.0/UDP 198.51.100.{n % 250};branch=z9hG4bK{n}" for n in range(vias)]
+    via_lines = ["Via: " + ", ".join(values)] if one_line else [f"Via: {value}" for value in values]
+    lines = ["INVITE sip:+861@dunline.test SIP/2.0", *via_lines, "From: <sip:a@198.51.100.1>;tag=1",
+             "To: <sip:+861@dunline.test>", "Call-ID: amplify", "CSeq: 1 INVITE", "Max-Forwards: 70",
+             "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("vias, one_line", [(1001, True), (200, False), (71, True)])
+def test_probe_9_via_count_is_capped_however_the_vias_are_written(vias: int, one_line: bool) -> None:
+    with pytest.raises(SipParseError, match="Via"):
+        parse(amplifying_invite(vias, one_line=one_line))
+    assert len(parse(amplifying_invite(MAX_VIAS, one_line=one_line)).get_all("Via")) == MAX_VIAS
+
+
+def test_probe_9_header_fields_are_counted_after_list_splitting() -> None:
+    routes = ", ".join(f"<sip:p{n}.example;lr>" for n in range(MAX_HEADERS))
+    text = wire("response_486.sip").replace(b"Content-Length: 0\r\n", f"Record-Route: {routes}\r\n".encode())
+    with pytest.raises(SipParseError, match="header fields"):
+        parse(text)

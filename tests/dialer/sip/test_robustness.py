@@ -5,8 +5,11 @@ import random
 import socket
 from pathlib import Path
 
+import pytest
+
 from dialer.sip.message import parse
 from dialer.sip.uac import UserAgent
+from tests.dialer.sip.test_message import amplifying_invite
 
 WIRE = Path(__file__).parent / "wire"
 
@@ -79,5 +82,33 @@ async def test_torture_calls_to_an_answering_endpoint_leave_no_dialog_or_transac
         assert agent.calls == {} and agent.layer.live == 0
     finally:
         reader.cancel()
+        sender.close()
+        agent.close()
+
+
+@pytest.mark.parametrize("vias, one_line", [(1001, True), (200, False)])
+async def test_probe_9_many_via_invite_is_not_reflected_larger_than_it_came(vias: int, one_line: bool) -> None:
+    """The probe: one INVITE with 1,001 Vias (one header line) drew 12 replies, 13.6 times its size. Listen
+    through every retransmission the server would make (Timer G up to Timer H, 64*T1) and count."""
+    agent = UserAgent(time_scale=0.02)
+    await agent.start()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    sender.setblocking(False)
+    loop = asyncio.get_running_loop()
+    request = amplifying_invite(vias, one_line=one_line)
+    replies: list[bytes] = []
+    try:
+        sender.sendto(request, (agent.host, agent.port))
+        deadline = loop.time() + 64 * 0.5 * 0.02 + 0.5
+        while (left := deadline - loop.time()) > 0:
+            try:
+                replies.append(await asyncio.wait_for(loop.sock_recv(sender, 65535), left))
+            except asyncio.TimeoutError:
+                break
+        assert sum(map(len, replies)) <= len(request), f"{len(replies)} replies, {sum(map(len, replies))} bytes"
+        assert len(replies) <= 1
+        assert agent.layer.live == 0
+    finally:
         sender.close()
         agent.close()
