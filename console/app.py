@@ -1,6 +1,7 @@
 """The aiohttp application: health, the read-only case API, campaigns, and the OpenAPI document.
 
 Handlers are plain functions; dependencies travel as typed `web.AppKey`s set by the composition root.
+Inputs are bounded by `console.validation`; every failure leaves as JSON through `console.middleware`.
 Personal data leaves the API masked: unmasked access arrives with authenticated roles in the console issue.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,17 @@ from sqlalchemy import text
 
 from cases import Store
 from cases.masking import mask_phone
-from cases.segments import CaseSummary, Segment, UnknownBucket, count_cases, list_cases
+from cases.segments import CaseSummary, count_cases, list_cases
 from console import campaigns
-from console.common import RedisKey, StoreKey, error_response
+from console.common import RedisKey, StoreKey
+from console.middleware import error_middleware
+from console.segments import segment_from_query
+from console.validation import MAX_BODY_BYTES, integer
 
 OPENAPI = Path(__file__).parent / "openapi.yaml"
+MAX_PAGE = 500
+MAX_OFFSET = 10_000_000  # past the largest portfolio planned for; deeper paging wants a narrower segment
+
 
 async def health(request: web.Request) -> web.Response:
     store = request.app[StoreKey]
@@ -47,18 +53,6 @@ def _ping_database(store: Store) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def _segment_from_query(query: Any) -> Segment:
-    def many(name: str) -> tuple[str, ...]:
-        return tuple(v for value in query.getall(name, []) for v in value.split(",") if v)
-
-    def amount(name: str) -> Decimal | None:
-        return Decimal(query[name]) if name in query else None
-
-    return Segment(dpd=many("dpd"), regions=many("region"), products=many("product"), languages=many("language"),
-                   jurisdictions=many("jurisdiction"), min_balance=amount("min_balance"),
-                   max_balance=amount("max_balance"))
-
-
 def _case_json(case: CaseSummary) -> dict[str, Any]:
     return {
         "account_id": case.account_id, "account_ref": case.account_ref, "creditor": case.creditor,
@@ -71,16 +65,13 @@ def _case_json(case: CaseSummary) -> dict[str, Any]:
 
 
 async def cases_index(request: web.Request) -> web.Response:
-    try:
-        segment = _segment_from_query(request.query)
-        limit = min(int(request.query.get("limit", "50")), 500)
-        offset = int(request.query.get("offset", "0"))
-    except (UnknownBucket, InvalidOperation, ValueError) as error:
-        return error_response(400, "bad_segment", str(error))
+    segment = segment_from_query(request.query)
+    limit = integer(request.query.get("limit", "50"), "limit", minimum=0, maximum=MAX_PAGE)
+    offset = integer(request.query.get("offset", "0"), "offset", minimum=0, maximum=MAX_OFFSET)
     store = request.app[StoreKey]
 
     def query() -> tuple[int, list[CaseSummary]]:
-        with store.session() as session:
+        with store.reading() as session:
             today = date.today()
             return count_cases(session, segment, today), list_cases(session, segment, today, limit=limit, offset=offset)
 
@@ -89,7 +80,7 @@ async def cases_index(request: web.Request) -> web.Response:
 
 
 def build_app(*, store: Store, redis_client: aioredis.Redis) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
     app[StoreKey] = store
     app[RedisKey] = redis_client
     app.router.add_get("/healthz", health)

@@ -1,11 +1,12 @@
 """Campaign operations over HTTP (JSON): list, create, show, start/pause/finish — the same service calls
 as `dunline campaign`, documented in `console/openapi.yaml`. The acting user comes in `X-Dunline-User`
-until console sign-in exists; every change is audited under that name."""
+until console sign-in exists; every change is audited under that name.
+
+Text fields are bounded by the columns that store them, so a body the API accepts is one the database takes."""
 
 from __future__ import annotations
 
 import asyncio
-from decimal import InvalidOperation
 from typing import Any
 
 from aiohttp import web
@@ -19,18 +20,72 @@ from campaigns.service import (
     change_status,
     create_campaign,
     find_campaign,
-    segment_from_json,
 )
-from cases.models import Campaign
-from cases.segments import UnknownBucket
-from console.common import StoreKey, error_response
+from cases.models import AuditEntry, Campaign
+from console.common import StoreKey, error_response, json_body
+from console.segments import segment_from_body
+from console.validation import (
+    choice,
+    integer,
+    items,
+    json_object,
+    number,
+    optional_text,
+    required,
+    text,
+)
 from dialer.pacing.modes import DialMode
 
 ACTIONS = ("start", "pause", "finish")
+ACTOR_PREFIX = "api:"
+USER_HEADER = "X-Dunline-User"
+FIELDS = ("name", "segment", "dial_mode", "agent_group", "ivr_flow", "caller_id", "abandon_target", "schedule")
+SCHEDULE_FIELDS = ("start", "end", "zone", "weekdays")
+MAX_CAMPAIGN_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; a larger id would fail in the database, not here
+
+
+def _length(column: Any) -> int:
+    return int(column.type.length)
 
 
 def _actor(request: web.Request) -> str:
-    return f"api:{request.headers.get('X-Dunline-User', 'anonymous')}"
+    user = text(request.headers.get(USER_HEADER, "anonymous"), USER_HEADER, min_length=1,
+                max_length=_length(AuditEntry.actor) - len(ACTOR_PREFIX))
+    return ACTOR_PREFIX + user
+
+
+def _reference(request: web.Request) -> str:
+    """A campaign's id or name from the path, as `find_campaign` reads it (all digits: an id)."""
+    reference = text(request.match_info["campaign"], "campaign", min_length=1, max_length=_length(Campaign.name))
+    if reference.isdigit():
+        integer(reference, "campaign", minimum=1, maximum=MAX_CAMPAIGN_ID)
+    return reference
+
+
+def _schedule(raw: object) -> CampaignSchedule:
+    data = json_object(raw, "schedule", fields=SCHEDULE_FIELDS)
+    checked: dict[str, Any] = {key: text(required(data, key), f"schedule.{key}", max_length=8)
+                               for key in ("start", "end")}
+    if data.get("zone") is not None:
+        checked["zone"] = text(data["zone"], "schedule.zone", max_length=64)
+    if data.get("weekdays") is not None:
+        checked["weekdays"] = [integer(day, "schedule.weekdays", minimum=0, maximum=6)
+                               for day in items(data["weekdays"], "schedule.weekdays", max_items=7)]
+    return CampaignSchedule.from_json(checked)
+
+
+def _spec(body: dict[str, Any]) -> CampaignSpec:
+    json_object(body, "", fields=FIELDS)
+    return CampaignSpec(
+        name=text(required(body, "name"), "name", max_length=_length(Campaign.name)),
+        segment=segment_from_body({} if body.get("segment") is None else body["segment"]),
+        dial_mode=DialMode(choice(body.get("dial_mode", DialMode.PREDICTIVE.value), "dial_mode",
+                                  [mode.value for mode in DialMode])),
+        agent_group=optional_text(body.get("agent_group"), "agent_group", max_length=_length(Campaign.agent_group)),
+        ivr_flow=optional_text(body.get("ivr_flow"), "ivr_flow", max_length=_length(Campaign.ivr_flow)),
+        caller_id=optional_text(body.get("caller_id"), "caller_id", max_length=_length(Campaign.caller_id)),
+        abandon_target=number(body.get("abandon_target", 0.03), "abandon_target", minimum=0, maximum=1),
+        schedule=None if body.get("schedule") is None else _schedule(body["schedule"]))
 
 
 def _campaign_json(campaign: Campaign) -> dict[str, Any]:
@@ -45,28 +100,23 @@ async def campaigns_index(request: web.Request) -> web.Response:
     store = request.app[StoreKey]
 
     def query() -> list[dict[str, Any]]:
-        with store.session() as session:
+        with store.reading() as session:
             return [_campaign_json(c) for c in session.scalars(select(Campaign).order_by(Campaign.id))]
     return web.json_response({"campaigns": await asyncio.to_thread(query)})
 
 
 async def campaigns_create(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    body = await json_body(request)
     try:
-        body = await request.json()
-        spec = CampaignSpec(name=str(body["name"]), segment=segment_from_json(body.get("segment", {})),
-                            dial_mode=DialMode(body.get("dial_mode", "predictive")),
-                            agent_group=body.get("agent_group"), ivr_flow=body.get("ivr_flow"),
-                            caller_id=body.get("caller_id"), abandon_target=float(body.get("abandon_target", 0.03)),
-                            schedule=CampaignSchedule.from_json(body["schedule"]) if body.get("schedule") else None)
-    except KeyError as error:
-        return error_response(400, "bad_campaign", f"field {error.args[0]!r} is missing")
-    except (ValueError, TypeError, UnknownBucket, InvalidOperation, CampaignError) as error:
+        spec = _spec(body)
+    except CampaignError as error:
         return error_response(400, "bad_campaign", str(error))
     store = request.app[StoreKey]
 
     def create() -> dict[str, Any]:
         with store.session() as session:
-            return _campaign_json(create_campaign(session, spec, actor=_actor(request)))
+            return _campaign_json(create_campaign(session, spec, actor=actor))
     try:
         return web.json_response(await asyncio.to_thread(create), status=201)
     except CampaignError as error:
@@ -74,11 +124,12 @@ async def campaigns_create(request: web.Request) -> web.Response:
 
 
 async def campaigns_show(request: web.Request) -> web.Response:
+    reference = _reference(request)
     store = request.app[StoreKey]
 
     def show() -> dict[str, Any]:
-        with store.session() as session:
-            campaign = find_campaign(session, request.match_info["campaign"])
+        with store.reading() as session:
+            campaign = find_campaign(session, reference)
             report = campaign_report(session, campaign)
             return {**_campaign_json(campaign), "attempts": report.attempts, "outcomes": report.outcomes,
                     "in_flight": report.in_flight, "live_answers": report.live_answers,
@@ -92,13 +143,14 @@ async def campaigns_show(request: web.Request) -> web.Response:
 async def campaigns_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ACTIONS:
-        return error_response(404, "no_action", f"unknown action {action!r}", actions=list(ACTIONS))
+        return error_response(404, "no_action", f"unknown action {action[:32]!r}", actions=list(ACTIONS))
+    reference, actor = _reference(request), _actor(request)
     store = request.app[StoreKey]
 
     def move() -> dict[str, Any]:
         with store.session() as session:
-            campaign = find_campaign(session, request.match_info["campaign"])
-            return _campaign_json(change_status(session, campaign.id, action, actor=_actor(request)))
+            campaign = find_campaign(session, reference)
+            return _campaign_json(change_status(session, campaign.id, action, actor=actor))
     try:
         return web.json_response(await asyncio.to_thread(move))
     except CampaignError as error:
@@ -111,4 +163,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/campaigns", campaigns_create)
     app.router.add_get("/api/campaigns/{campaign}", campaigns_show)
     app.router.add_post("/api/campaigns/{campaign}/{action}", campaigns_action)
-

@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -9,12 +8,6 @@ from cases.demo_data import generate_cases, write_csv
 from cases.importer import CaseImporter
 from console import build_app
 from dunline.redis_server import EmbeddedRedis
-
-
-@pytest.fixture
-def embedded_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with EmbeddedRedis(Path("/tmp") / f"dl-{tmp_path.name}.sock", tmp_path / "redis") as server:
-        yield server
 
 
 async def test_health_and_case_api(sqlite_store: Store, tmp_path: Path, embedded_redis: EmbeddedRedis) -> None:
@@ -82,3 +75,25 @@ async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) 
         actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "campaign")))
         assert actors == {"api:mei", "api:anonymous"}
     await client_redis.aclose()
+
+
+async def _refused(response, parameter: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    body = await response.json()
+    assert response.status == 400, body
+    assert body["error_id"] == "bad_parameter" and body["details"]["parameter"] == parameter, body
+    return body  # type: ignore[no-any-return]
+
+
+async def test_probe_15_case_list_parameters_are_bounded(api: TestClient) -> None:
+    await _refused(await api.get("/api/cases", params={"limit": "-1"}), "limit")  # was: every case, cap bypassed
+    await _refused(await api.get("/api/cases", params={"limit": "501"}), "limit")
+    await _refused(await api.get("/api/cases", params={"limit": "ten"}), "limit")
+    await _refused(await api.get("/api/cases", params={"offset": "99999999999999999999"}), "offset")  # was: 500
+    await _refused(await api.get("/api/cases", params={"offset": "-3"}), "offset")
+    for amount in ("sNaN", "NaN", "Infinity", "1e999999", "0.000001", "10000000000000"):  # sNaN was: 500
+        await _refused(await api.get("/api/cases", params={"max_balance": amount}), "max_balance")
+    await _refused(await api.get("/api/cases", params={"region": "x" * 65}), "region")
+    await _refused(await api.get("/api/cases", params={"product": ",".join(["p"] * 51)}), "product")
+    fine = await api.get("/api/cases", params={"limit": "500", "offset": "0", "min_balance": "0.5",
+                                                "max_balance": "1000000", "region": "Guangdong"})
+    assert fine.status == 200 and (await fine.json())["total"] == 0

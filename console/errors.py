@@ -1,0 +1,35 @@
+"""Errors that reach the HTTP API. Each carries a stable `error_id`, an HTTP status and `details`; the error
+middleware (`console.middleware`) writes them as the JSON body `{error_id, message, details}`.
+
+    ApiError
+    ├── BadParameter   400 bad_parameter  a query parameter, header or body field out of bounds; details name it
+    └── BadJson        400 bad_json       a body that is not one bounded JSON object
+
+Failures that are not ApiErrors get their ids from the middleware: database_unavailable (503), internal
+(500, with a reference that is logged), and not_found / method_not_allowed / body_too_large for aiohttp's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status = 400
+    error_id = "bad_request"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadParameter(ApiError):
+    error_id = "bad_parameter"
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter!r}: {problem}", parameter=parameter)
+
+
+class BadJson(ApiError):
+    error_id = "bad_json"
