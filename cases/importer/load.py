@@ -6,6 +6,11 @@ no ORM unit of work, so memory stays flat); any invalid row stops the writing an
 report is complete. Accounts are upserted by (creditor, account_ref); debtors by their creditor
 customer reference (else national ID, else the account). An import never touches the compliance state
 of a number already on file (DNC, consent, status): those change through their own audited paths.
+
+An account on file stays with its debtor: holds and the dial history hang on the debtor, and moving an
+account to another one would escape them. A row for such an account is matched to that debtor whatever
+identity columns it lacks; a row that names a different debtor (customer reference or national ID) is
+an error. Updates write only the fields a row carries (`CaseRecord.given`): blanks never wipe.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from cases.bulk import BulkInsert
 from cases.db import Store
 from cases.importer.fields import ColumnMapping
 from cases.importer.reader import Table, open_table
-from cases.importer.record import CaseRecord, FieldError, parse_row
+from cases.importer.record import CaseRecord, FieldError, flaw_errors, parse_row
 from cases.masking import mask_phone
 from cases.models import (
     Account,
@@ -42,6 +47,8 @@ ACCOUNTS, DEBTORS, ADDRESSES, PHONES = (Account.__table__, Debtor.__table__, Add
 ACCOUNT_FIELDS = ("product", "currency", "principal", "balance", "overdue_amount", "due_date", "credit_limit",
                   "jurisdiction", "charged_off", "time_barred")
 DEBTOR_FIELDS = ("full_name", "national_id", "birth_date", "language", "email")
+ADDRESS_FIELDS = {"line1": "address", "city": "city", "region": "region", "postal_code": "postal_code",
+                  "country": "country", "timezone": "timezone"}  # column -> import field
 MAX_KEPT_ERRORS = 10_000
 ParsedRow = CaseRecord | list[FieldError]
 
@@ -58,6 +65,11 @@ class ImportReport:
     committed: bool = False
     dry_run: bool = False
     import_id: int | None = None
+    encoding: str | None = None  # how a text file was decoded
+
+    def reject(self, errors: list[FieldError]) -> None:
+        self.invalid_rows += 1
+        self.errors.extend(errors[: max(0, MAX_KEPT_ERRORS - len(self.errors))])
 
     @property
     def skipped(self) -> int:
@@ -85,7 +97,11 @@ class CaseImporter:
         mapping = mapping or ColumnMapping()
         table = open_table(path)
         index = mapping.resolve(table.headers)
-        report = ImportReport(file_name=path.name, dry_run=dry_run)
+        report = ImportReport(file_name=path.name, dry_run=dry_run, encoding=table.encoding)
+
+        def column(name: str) -> str:
+            return table.headers[index[name]] if name in index else f"{name} (default)"
+
         first_row_of: dict[tuple[str, str], int] = {}
         with self.store.sessions() as session:
             run = ImportRun(file_name=path.name, file_sha256=file_sha256(path), actor=self.actor)
@@ -98,25 +114,21 @@ class CaseImporter:
                 if isinstance(parsed, CaseRecord):
                     key = (parsed.creditor, parsed.account_ref)
                     if key in first_row_of:
-                        column = table.headers[index["account_ref"]] if "account_ref" in index else "account_ref"
-                        parsed = [FieldError(parsed.row, column, parsed.account_ref,
+                        parsed = [FieldError(parsed.row, column("account_ref"), parsed.account_ref,
                                              f"duplicate account in this file (first at row {first_row_of[key]})")]
                     else:
                         first_row_of[key] = parsed.row
                 if isinstance(parsed, list):
-                    report.invalid_rows += 1
-                    report.errors.extend(parsed[: max(0, MAX_KEPT_ERRORS - len(report.errors))])
+                    report.reject(parsed)
                     continue
-                if report.invalid_rows and not skip_invalid:
-                    continue  # the import will be rolled back; keep validating for a full report
                 batch.append(parsed)
                 if len(batch) >= self.batch_size:
-                    self._write(session, batch, run.id, report)
+                    self._flush(session, batch, run.id, report, column, write=skip_invalid or not report.invalid_rows)
                     batch = []
                     if progress:
                         progress(report.rows, table.total)
-            if batch and (skip_invalid or not report.invalid_rows):
-                self._write(session, batch, run.id, report)
+            if batch:
+                self._flush(session, batch, run.id, report, column, write=skip_invalid or not report.invalid_rows)
             if progress:
                 progress(report.rows, table.total)
             if dry_run or (report.invalid_rows and not skip_invalid):
@@ -133,8 +145,39 @@ class CaseImporter:
         return report
 
     def _parse(self, table: Table, index: dict[str, int], mapping: ColumnMapping) -> Iterator[ParsedRow]:
-        for number, cells in table.rows:
-            yield parse_row(number, cells, index, table.headers, mapping, self.default_region, self.today)
+        for number, cells, flaws in table.rows:
+            parsed = parse_row(number, cells, index, table.headers, mapping, self.default_region, self.today)
+            if flaws:
+                damage = flaw_errors(number, cells, table.headers, flaws, table.encoding or "text")
+                parsed = damage + (parsed if isinstance(parsed, list) else [])
+            yield parsed
+
+    def _flush(self, session: Any, batch: list[CaseRecord], import_id: int, report: ImportReport,
+               column: Callable[[str], str], *, write: bool) -> None:
+        """Match a batch to the accounts on file, reject rows naming another debtor, write the rest if `write`.
+
+        The matching runs even when nothing will be written (an earlier row was invalid), so the report
+        names every such row."""
+        conn = session.connection()
+        on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
+            select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
+            .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)
+            .where(ACCOUNTS.c.account_ref.in_([r.account_ref for r in batch])))}
+        kept = []
+        for record in batch:
+            old = on_file.get((record.creditor, record.account_ref))
+            if old is not None:
+                conflict = _names_another_debtor(record, old.debtor_ref, old.debtor_nid)
+                if conflict:
+                    name, value = conflict
+                    report.reject([FieldError(record.row, column(name), value,
+                                              f"account {record.account_ref} is on file under another debtor; "
+                                              "an import never moves an account between debtors")])
+                    continue
+                record.debtor_ref = old.debtor_ref  # its debtor, whatever reference the row would make up
+            kept.append(record)
+        if write:
+            self._write(session, kept, on_file, import_id, report)
 
     def _insert(self, conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         """Multi-row INSERT of `rows` (all with the same keys) through a statement compiled once per import."""
@@ -145,35 +188,31 @@ class CaseImporter:
             self._inserts[key] = BulkInsert(conn, table, key[1])
         self._inserts[key].execute(conn, rows)
 
-    def _write(self, session: Any, batch: list[CaseRecord], import_id: int, report: ImportReport) -> None:
+    def _write(self, session: Any, batch: list[CaseRecord], existing: dict[tuple[str, str], Any], import_id: int,
+               report: ImportReport) -> None:
         conn = session.connection()
         audit: list[AuditDraft] = []
         debtor_ids = self._upsert_debtors(conn, batch, audit)
         self._add_phones(conn, batch, debtor_ids, audit)
 
-        refs = [r.account_ref for r in batch]
-        existing = {
-            (row.creditor, row.account_ref): row
-            for row in conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.account_ref.in_(refs)))
-        }
         new_rows, changed_rows = [], []
         now = utcnow()
         for record in batch:
-            values = {name: getattr(record, name) for name in ACCOUNT_FIELDS}
             old = existing.get((record.creditor, record.account_ref))
             if old is None:
-                new_rows.append({**values, "creditor": record.creditor, "account_ref": record.account_ref,
+                new_rows.append({**{name: getattr(record, name) for name in ACCOUNT_FIELDS},
+                                 "creditor": record.creditor, "account_ref": record.account_ref,
                                  "debtor_id": debtor_ids[record.debtor_ref], "import_id": import_id,
                                  "status": AccountStatus.OPEN, "created_at": now, "updated_at": now})
                 continue
+            values = _carried(record, old, ACCOUNT_FIELDS)
+            if "overdue_amount" not in record.given and values["overdue_amount"] > values["balance"]:
+                values["overdue_amount"] = values["balance"]  # never more overdue than owed
             changes = {k: [_plain(getattr(old, k)), _plain(v)] for k, v in values.items() if _plain(getattr(old, k)) != _plain(v)}
-            if old.debtor_id != debtor_ids[record.debtor_ref]:
-                changes["debtor_id"] = [old.debtor_id, debtor_ids[record.debtor_ref]]
             if not changes:
                 report.unchanged += 1
                 continue
-            changed_rows.append({**values, "debtor_id": debtor_ids[record.debtor_ref], "b_id": old.id,
-                                 "import_id": import_id, "updated_at": utcnow()})
+            changed_rows.append({**values, "b_id": old.id, "import_id": import_id, "updated_at": utcnow()})
             audit.append(AuditDraft(self.actor, "account.updated_by_import", "account", old.id,
                                     {"import_id": import_id, "changes": changes}))
         if new_rows:
@@ -201,24 +240,41 @@ class CaseImporter:
                 select(DEBTORS.c.external_ref, DEBTORS.c.id).where(DEBTORS.c.external_ref.in_([r.debtor_ref for r in fresh]))))
         changed = []
         for ref, row in found.items():
-            record = latest[ref]
-            names = [k for k in DEBTOR_FIELDS if _plain(getattr(row, k)) != _plain(getattr(record, k))]
+            values = _carried(latest[ref], row, DEBTOR_FIELDS)
+            names = [k for k in DEBTOR_FIELDS if _plain(getattr(row, k)) != _plain(values[k])]
             if names:
-                changed.append({"b_id": row.id, "updated_at": utcnow(), **{k: getattr(record, k) for k in DEBTOR_FIELDS}})
+                changed.append({"b_id": row.id, "updated_at": utcnow(), **values})
                 # Field names only: the audit log must not become a second copy of personal data.
                 audit.append(AuditDraft(self.actor, "debtor.updated_by_import", "debtor", row.id, {"fields": names}))
         if changed:
             conn.execute(update(DEBTORS).where(DEBTORS.c.id == bindparam("b_id")), changed)
-        if found:
-            conn.execute(delete(ADDRESSES).where(ADDRESSES.c.debtor_id.in_([row.id for row in found.values()]),
-                                                 ADDRESSES.c.kind == AddressKind.HOME.value))
-        addresses = [
-            {"debtor_id": ids[ref], "kind": AddressKind.HOME, "line1": r.address, "city": r.city, "region": r.region,
-             "postal_code": r.postal_code, "country": r.country, "timezone": r.timezone}
-            for ref, r in latest.items()
-        ]
-        self._insert(conn, ADDRESSES, addresses)
+        self._replace_addresses(conn, [latest[ref] for ref in found], ids)
+        self._insert(conn, ADDRESSES, [
+            {"debtor_id": ids[r.debtor_ref], "kind": AddressKind.HOME,
+             **{column: getattr(r, name) for column, name in ADDRESS_FIELDS.items()}} for r in fresh
+        ])
         return ids
+
+    def _replace_addresses(self, conn: Any, records: list[CaseRecord], ids: dict[str, int]) -> None:
+        """The home address of debtors on file, for rows that carry any part of it; the rest is kept."""
+        records = [r for r in records if r.given & set(ADDRESS_FIELDS.values())]
+        if not records:
+            return
+        debtor_ids = [ids[r.debtor_ref] for r in records]
+        stored: dict[int, Any] = {}
+        for row in conn.execute(select(ADDRESSES).where(ADDRESSES.c.debtor_id.in_(debtor_ids),
+                                                        ADDRESSES.c.kind == AddressKind.HOME.value)
+                                .order_by(ADDRESSES.c.id.desc())):
+            stored[row.debtor_id] = row  # the oldest wins
+        conn.execute(delete(ADDRESSES).where(ADDRESSES.c.debtor_id.in_(debtor_ids),
+                                             ADDRESSES.c.kind == AddressKind.HOME.value))
+        rows = []
+        for record in records:
+            old = stored.get(ids[record.debtor_ref])
+            rows.append({"debtor_id": ids[record.debtor_ref], "kind": AddressKind.HOME, **{
+                column: getattr(record, name) if old is None or name in record.given else getattr(old, column)
+                for column, name in ADDRESS_FIELDS.items()}})
+        self._insert(conn, ADDRESSES, rows)
 
     def _add_phones(self, conn: Any, batch: Iterable[CaseRecord], debtor_ids: dict[str, int],
                     audit: list[AuditDraft]) -> None:
@@ -244,6 +300,23 @@ class CaseImporter:
         audit.extend(AuditDraft(self.actor, "phone.added_by_import", "debtor", v["debtor_id"],
                                 {"number": mask_phone(v["e164"]), "owner": str(v["owner"])})
                      for v in new if v["debtor_id"] in known_debtors)
+
+
+def _names_another_debtor(record: CaseRecord, debtor_ref: str, national_id: str | None) -> tuple[str, str] | None:
+    """(field, value) by which `record` names a debtor other than its account's debtor on file, if it does.
+
+    A national ID fills an empty one on file; a customer reference must be the one the debtor is filed
+    under (a debtor filed without one is not assumed to be the one named now)."""
+    if "customer_ref" in record.given and record.debtor_ref != debtor_ref:
+        return "customer_ref", record.debtor_ref
+    if "national_id" in record.given and national_id and record.national_id != national_id:
+        return "national_id", record.national_id or ""
+    return None
+
+
+def _carried(record: CaseRecord, old: Any, names: Iterable[str]) -> dict[str, Any]:
+    """Values for an update: the record's where its row carries the field, else those on file."""
+    return {name: getattr(record, name) if name in record.given else getattr(old, name) for name in names}
 
 
 def _plain(value: Any) -> Any:

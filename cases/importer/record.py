@@ -1,4 +1,9 @@
-"""One import row turned into a validated `CaseRecord`, or into `FieldError`s naming each bad cell."""
+"""One import row turned into a validated `CaseRecord`, or into `FieldError`s naming each bad cell.
+
+A record says which fields its row carries (`given`): a new case takes every value, defaults and
+derivations included, but an update writes only what the row carries, so a partial file (balances only)
+never wipes identity data or resets account fields to their defaults.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cases.importer.fields import ColumnMapping
+from cases.importer.reader import Flaw
 from cases.models import Language, PhoneKind, PhoneOwner, Product
 from cases.phones import InvalidPhoneNumber, to_e164
 
@@ -89,6 +95,7 @@ class CaseRecord:
     charged_off: bool
     time_barred: bool
     phones: tuple[PhoneRecord, ...]
+    given: frozenset[str]  # the fields the row carries (a cell or a mapping default), derived ones included
 
 
 class _Row:
@@ -200,7 +207,7 @@ class _Row:
 def known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "US" names a folder of zones: IsADirectoryError
         return False
     return True
 
@@ -211,6 +218,19 @@ def cn_id_checksum_ok(value: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _CN_ID_WEIGHTS))
     return "10X98765432"[total % 11] == value[17].upper()
+
+
+def flaw_errors(number: int, cells: list[Any], headers: list[str], flaws: tuple[Flaw, ...],
+                encoding: str) -> list[FieldError]:
+    """One error per undecodable spot, on the cell that holds what it was read as (U+FFFD, or a NUL)."""
+    damaged: list[int | None] = [i for i, cell in enumerate(cells) if isinstance(cell, str)
+                                 and ("\ufffd" in cell or "\0" in cell)] or [None]
+    errors = []
+    for n, flaw in enumerate(flaws):
+        i = damaged[min(n, len(damaged) - 1)]
+        column = headers[i] if i is not None and i < len(headers) else ""
+        errors.append(FieldError(number, column, "" if i is None else str(cells[i]), flaw.describe(encoding)))
+    return errors
 
 
 def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: list[str],
@@ -226,6 +246,10 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
     currency_default, zone_default, jurisdiction_default = COUNTRY_DEFAULTS.get(country, ("", None, country))
     region = row.text("region")
     timezone = row.text("timezone") or (US_STATE_ZONES.get((region or "").upper()) if country == "US" else zone_default)
+    # Time zone and jurisdiction follow from the country, and from the state in the US only: the row carries
+    # them when it carries those, else an update keeps the ones on file.
+    derived = "country" in row.values and (country != "US" or "region" in row.values)
+    given = frozenset(row.values) | ({"timezone", "jurisdiction"} if derived else frozenset())
     if timezone and not known_zone(timezone):
         row.fail("timezone", "unknown IANA time zone")
 
@@ -308,5 +332,5 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
         principal=principal if principal is not None else balance, balance=balance,
         overdue_amount=overdue if overdue is not None else balance, due_date=due_date,
         credit_limit=credit_limit, jurisdiction=jurisdiction, charged_off=charged_off, time_barred=time_barred,
-        phones=tuple(phones),
+        phones=tuple(phones), given=given,
     )

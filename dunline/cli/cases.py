@@ -69,7 +69,8 @@ def _print_import_report(report: ImportReport, errors_csv: Path | None) -> None:
             writer.writerows((e.row, e.column, e.value, e.reason) for e in report.errors)
     verdict = ("dry run, nothing written" if report.dry_run else
                "committed" if report.committed else "[red]nothing imported[/red] (fix the rows or use --skip-invalid)")
-    console.print(f"{report.file_name}: {report.rows} rows, {report.inserted} new, {report.updated} updated, "
+    read_as = f" (read as {report.encoding})" if report.encoding else ""
+    console.print(f"{report.file_name}{read_as}: {report.rows} rows, {report.inserted} new, {report.updated} updated, "
                   f"{report.unchanged} unchanged, {report.invalid_rows} invalid - {verdict}")
 
 
