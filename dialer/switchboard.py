@@ -27,6 +27,7 @@ from dialer.media.relay import Bridge
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import parse_name_addr
+from dialer.sip.lockout import AuthLimits
 from dialer.sip.registrar import Registrar
 from dialer.sip.stream import StreamTransport
 from dialer.sip.transport import Address
@@ -72,9 +73,10 @@ class Switchboard:
     def __init__(self, *, trunk: Trunk | None = None, host: str = "127.0.0.1", port: int = 0,
                  realm: str = "dunline", password_of: Callable[[str], str | None] = lambda user: None,
                  recordings: Path | None = None, time_scale: float = 1.0,
-                 inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None) -> None:
+                 inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None,
+                 auth_limits: AuthLimits = AuthLimits()) -> None:
         self.trunk = trunk
-        self.registrar = Registrar(realm, password_of)
+        self.registrar = Registrar(realm, password_of, limits=auth_limits)
         self.inbound = inbound  # (answered leg, caller's number): debtors calling us back, e.g. into the IVR
         self.ua = UserAgent(host=host, port=port, display="dunline", time_scale=time_scale,
                             credentials=trunk.credentials if trunk else None, registrar=self.registrar,
@@ -122,6 +124,7 @@ class Switchboard:
         for agent in list(self.agents.values()):
             await agent.stop()
         self.clock.close()
+        self.registrar.close()
         self.ua.close()
         if self.trunk_ua is not self.ua:
             self.trunk_ua.close()
@@ -164,13 +167,15 @@ class Switchboard:
         await self.inbound(leg, caller)
 
     async def call_debtor(self, number: str, *, caller_id: str | None = None, ring_timeout: float | None = None,
-                          record: bool = True) -> CallLeg:
+                          record: bool = True, recording: Path | None = None) -> CallLeg:
+        """`recording`: where the recording goes (the caller links it to its attempt before the INVITE);
+        default, a fresh name under `recordings`."""
         if self.trunk is None:
             raise RuntimeError("no trunk configured")
         timeout = max(ring_timeout or self.trunk.ring_timeout_s, self.trunk.min_ring_s)
         recorder = None
         if record and self.recordings is not None:
-            recorder = StereoRecorder(self.recordings / f"{uuid.uuid4().hex}.wav")
+            recorder = StereoRecorder(recording or self.recordings / f"{uuid.uuid4().hex}.wav")
         return await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
                                caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder)
 

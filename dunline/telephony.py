@@ -3,6 +3,8 @@
 An agent's SIP password is derived from `agent_sip_secret` and the username (HMAC-SHA256), so no SIP
 secret is stored per user and rotating the one secret re-keys every phone; `dunline users sip-password`
 shows it to an administrator for provisioning. Only active users with an operator role may register.
+The lookup is a read-only session: it never waits for a writer's lock on SQLite (an import), and the
+registrar runs it off the event loop in any case.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cases import Store
 from cases.models import Role, User
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import split_hostport
+from dialer.sip.lockout import AuthLimits
 from dialer.switchboard import Switchboard, Trunk
 from dunline.settings import Settings
 
@@ -30,7 +33,7 @@ def agent_sip_password(settings: Settings, username: str) -> str:
 
 def phone_passwords(settings: Settings, store: Store) -> Callable[[str], str | None]:
     def password_of(username: str) -> str | None:
-        with store.session() as session:
+        with store.reading() as session:
             user = session.scalar(select(User).where(User.username == username))
         if user is None or not user.active or user.role not in ROLES_WITH_PHONES:
             return None
@@ -55,4 +58,7 @@ def trunk_from(settings: Settings) -> Trunk | None:
 def build_switchboard(settings: Settings, store: Store) -> Switchboard:
     return Switchboard(trunk=trunk_from(settings), host=settings.sip_host, port=settings.sip_port,
                        realm=settings.sip_realm, password_of=phone_passwords(settings, store),
-                       recordings=settings.data_dir / "recordings")
+                       recordings=settings.data_dir / "recordings",
+                       auth_limits=AuthLimits(max_failures_per_source=settings.sip_auth_max_failures,
+                                              max_failures_per_user=settings.sip_auth_max_user_failures,
+                                              block_s=settings.sip_auth_block_s))

@@ -142,26 +142,52 @@ def make_challenge(realm: str, algorithm: str = "MD5", stale: bool = False) -> t
     return nonce, value + (", stale=true" if stale else "")
 
 
-def verify(value: str, method: str, password_of: Callable[[str], str | None], nonces: set[str]) -> str | None:
-    """The authenticated username if `value` (an Authorization header) answers one of `nonces` rightly."""
+@dataclass(frozen=True)
+class DigestAnswer:
+    """An Authorization header's digest answer (§22.4), parsed once: the registrar checks its nonce and count
+    before it looks a password up, and the response only after."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    cnonce: str | None = None
+    nc: int = 1  # an answer without qop counts as 1: its nonce is single-use
+
+    def matches(self, password: str, method: str) -> bool:
+        challenge = Challenge(realm=self.realm, nonce=self.nonce, algorithm=self.algorithm, qop=self.qop)
+        expected = digest_response(Credentials(self.username, password), challenge, method, self.uri,
+                                   self.cnonce, self.nc)
+        return hmac.compare_digest(expected, self.response)
+
+
+def parse_answer(value: str) -> DigestAnswer | None:
+    """The digest answer in an Authorization header; None when there is none or it cannot be checked."""
     try:
         fields = _fields(value)
     except DigestError:
         return None
     username, nonce, uri = fields.get("username"), fields.get("nonce"), fields.get("uri")
-    if not username or not nonce or not uri or nonce not in nonces:
-        return None
-    password = password_of(username)
-    if password is None:
-        return None
     algorithm = (fields.get("algorithm") or "MD5").upper()
-    if algorithm not in ALGORITHMS:
+    if not username or not nonce or not uri or algorithm not in ALGORITHMS:
         return None
-    challenge = Challenge(realm=fields.get("realm") or "", nonce=nonce, algorithm=algorithm,
-                          qop="auth" if fields.get("qop") == "auth" else None)
     try:
         nc = int(fields.get("nc") or "1", 16)
     except ValueError:
         return None
-    expected = digest_response(Credentials(username, password), challenge, method, uri, fields.get("cnonce"), nc)
-    return username if hmac.compare_digest(expected, fields.get("response") or "") else None
+    return DigestAnswer(username=username, realm=fields.get("realm") or "", nonce=nonce, uri=uri,
+                        response=fields.get("response") or "", algorithm=algorithm,
+                        qop="auth" if fields.get("qop") == "auth" else None, cnonce=fields.get("cnonce"), nc=nc)
+
+
+def verify(value: str, method: str, password_of: Callable[[str], str | None], nonces: set[str]) -> str | None:
+    """The authenticated username if `value` (an Authorization header) answers one of `nonces` rightly: the
+    whole check in one synchronous call, for a server whose lookup may block (the registrar splits it)."""
+    answer = parse_answer(value)
+    if answer is None or answer.nonce not in nonces:
+        return None
+    password = password_of(answer.username)
+    return answer.username if password is not None and answer.matches(password, method) else None
