@@ -1,4 +1,4 @@
-"""The canonical import columns, their header aliases, and the column-mapping file.
+"""The canonical import columns, where their text is stored, their header aliases, and the column-mapping file.
 
 A mapping file (TOML) adapts any other layout:
 
@@ -16,6 +16,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column
+
+from cases.models import Account, Address, Debtor, Phone
 
 REQUIRED = ("account_ref", "creditor", "full_name", "product", "balance")
 OPTIONAL = (
@@ -27,6 +32,21 @@ OPTIONAL = (
     "guarantor_name", "guarantor_phone", "reference_name", "reference_relation", "reference_phone",
 )
 FIELDS = REQUIRED + OPTIONAL
+
+_ACCOUNTS, _DEBTORS, _ADDRESSES, _PHONES = Account.__table__, Debtor.__table__, Address.__table__, Phone.__table__
+# The column each text field is stored in as read (trimmed, some upper-cased): its length is the longest cell an
+# import accepts, since PostgreSQL refuses a longer value for the whole file and SQLite would keep it. Phone
+# numbers are stored as E.164, which fits any valid number; amounts, dates, flags and enumerations are not text.
+STORED_IN: dict[str, Column[Any]] = {
+    "account_ref": _ACCOUNTS.c.account_ref, "creditor": _ACCOUNTS.c.creditor, "currency": _ACCOUNTS.c.currency,
+    "jurisdiction": _ACCOUNTS.c.jurisdiction,
+    "customer_ref": _DEBTORS.c.external_ref, "full_name": _DEBTORS.c.full_name,
+    "national_id": _DEBTORS.c.national_id, "email": _DEBTORS.c.email,
+    "address": _ADDRESSES.c.line1, "city": _ADDRESSES.c.city, "region": _ADDRESSES.c.region,
+    "postal_code": _ADDRESSES.c.postal_code, "country": _ADDRESSES.c.country, "timezone": _ADDRESSES.c.timezone,
+    "guarantor_name": _PHONES.c.owner_name, "reference_name": _PHONES.c.owner_name,
+    "reference_relation": _PHONES.c.relation,
+}
 
 # Headers commonly found in Chinese placement files, understood without a mapping file.
 ALIASES: dict[str, str] = {

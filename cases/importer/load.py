@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, delete, select, update
 from cases.audit import AuditDraft, append
 from cases.bulk import BulkInsert
 from cases.db import Store
-from cases.importer.fields import ColumnMapping
+from cases.importer.fields import STORED_IN, ColumnMapping
 from cases.importer.reader import Table, open_table
 from cases.importer.record import CaseRecord, FieldError, flaw_errors, parse_row
 from cases.masking import mask_phone
@@ -47,8 +47,8 @@ ACCOUNTS, DEBTORS, ADDRESSES, PHONES = (Account.__table__, Debtor.__table__, Add
 ACCOUNT_FIELDS = ("product", "currency", "principal", "balance", "overdue_amount", "due_date", "credit_limit",
                   "jurisdiction", "charged_off", "time_barred")
 DEBTOR_FIELDS = ("full_name", "national_id", "birth_date", "language", "email")
-ADDRESS_FIELDS = {"line1": "address", "city": "city", "region": "region", "postal_code": "postal_code",
-                  "country": "country", "timezone": "timezone"}  # column -> import field
+ADDRESS_FIELDS = {column.name: name for name, column in STORED_IN.items()  # column -> import field
+                  if column.table is ADDRESSES}
 MAX_KEPT_ERRORS = 10_000
 ParsedRow = CaseRecord | list[FieldError]
 

@@ -3,10 +3,14 @@
 A record says which fields its row carries (`given`): a new case takes every value, defaults and
 derivations included, but an update writes only what the row carries, so a partial file (balances only)
 never wipes identity data or resets account fields to their defaults.
+
+Every text cell is checked against the length of the column it is stored in (`STORED_IN`), so an over-long
+cell is a row error on every backend; an error shows at most SHOWN_CHARS of its cell.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cases.importer.fields import ColumnMapping
+from cases.importer.fields import STORED_IN, ColumnMapping
 from cases.importer.reader import Flaw
 from cases.models import Language, PhoneKind, PhoneOwner, Product
 from cases.phones import InvalidPhoneNumber, to_e164
@@ -46,6 +50,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "否", "无", "f", ""}
 _AMOUNT_NOISE = str.maketrans("", "", ",，¥￥$£ ")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+SHOWN_CHARS = 40  # of a cell in an error: enough to find it in the file, not a page of text in the report
 
 
 @dataclass(frozen=True)
@@ -131,11 +136,23 @@ class _Row:
             value = int(value)  # spreadsheets hand back 13812345678.0
         return str(value)
 
-    def fail(self, name: str, reason: str) -> None:
+    def column(self, name: str) -> str:
+        """The field's column as headed in the file."""
         i = self.index.get(name)
-        column = self.headers[i] if i is not None else f"{name} (default)"
+        return self.headers[i] if i is not None else f"{name} (default)"
+
+    def fail(self, name: str, reason: str) -> None:
         value = self.raw(name)
-        self.errors.append(FieldError(self.number, column, "" if value is None else str(value), reason))
+        self.errors.append(FieldError(self.number, self.column(name), "" if value is None else shown(str(value)),
+                                      reason))
+
+    def check_lengths(self) -> None:
+        """Each text cell not yet in error against the length of the column it is stored in."""
+        reported = {error.column for error in self.errors}
+        for name, column in STORED_IN.items():
+            value = self.text(name)
+            if value is not None and len(value) > column.type.length and self.column(name) not in reported:
+                self.fail(name, f"longer than {column.type.length} characters")
 
     def required(self, name: str) -> str:
         value = self.text(name)
@@ -203,6 +220,18 @@ class _Row:
             return None
 
 
+def shown(value: str) -> str:
+    return value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+
+
+def account_debtor_ref(creditor: str, account_ref: str) -> str:
+    """The reference of a debtor known only by an account: spelt out, or a digest where that would not fit
+    its column (creditor and account reference may each be long)."""
+    ref = f"acct:{creditor}:{account_ref}"
+    limit = STORED_IN["customer_ref"].type.length
+    return ref if len(ref) <= limit else f"acct#{hashlib.sha256(ref.encode()).hexdigest()}"[:limit]
+
+
 @lru_cache(maxsize=1024)
 def known_zone(name: str) -> bool:
     try:
@@ -229,7 +258,7 @@ def flaw_errors(number: int, cells: list[Any], headers: list[str], flaws: tuple[
     for n, flaw in enumerate(flaws):
         i = damaged[min(n, len(damaged) - 1)]
         column = headers[i] if i is not None and i < len(headers) else ""
-        errors.append(FieldError(number, column, "" if i is None else str(cells[i]), flaw.describe(encoding)))
+        errors.append(FieldError(number, column, "" if i is None else shown(str(cells[i])), flaw.describe(encoding)))
     return errors
 
 
@@ -320,12 +349,14 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
             phones.append(PhoneRecord(e164, PhoneKind.OTHER, owner, row.text(f"{prefix}_name"), relation,
                                       False, len(phones)))
 
+    row.check_lengths()
     if row.errors:
         return row.errors
     assert balance is not None
     return CaseRecord(
         row=number, account_ref=account_ref, creditor=creditor,
-        debtor_ref=row.text("customer_ref") or (f"nid:{national_id}" if national_id else f"acct:{creditor}:{account_ref}"),
+        debtor_ref=row.text("customer_ref") or (f"nid:{national_id}" if national_id else
+                                                account_debtor_ref(creditor, account_ref)),
         full_name=full_name, national_id=national_id, birth_date=birth_date, language=language, email=email,
         address=row.text("address"), city=row.text("city"), region=region, postal_code=row.text("postal_code"),
         country=country, timezone=timezone, product=product, currency=currency,
