@@ -1,5 +1,7 @@
 """After a call: its recording transcribed per speaker, the transcript screened, the findings saved for the
-review queue (holds placed where a category demands one, e.g. a cease request), the transcript kept.
+review queue (holds placed where a category demands one, e.g. a cease request), the transcript kept. The
+attempt's after-call job (campaigns/attempts.py) is done once its screening is saved; a job a crash
+interrupted is still queued, and the next run works it.
 
 Heavy work (whisper) runs in a worker thread here; a deployment runs it in the transcription workers fed
 by `recordings.jobs` and calls `screen_transcript` when a transcript lands.
@@ -11,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from campaigns.attempts import aftercall_done
 from cases import Store
 from cases.models import Account, Attempt, ScreeningFinding
 from compliance.screening import CallContext, Screener, Utterance, load_policies, record_screening
@@ -39,8 +42,10 @@ def screen_transcript(store: Store, screener: Screener, attempt_id: int, transcr
         assert account is not None
         context = CallContext(jurisdiction=account.jurisdiction, time_barred=account.time_barred)
         screening = screener.screen_call(utterances_of(transcript, attempt_id), context)
-        return record_screening(session, attempt_id=attempt_id, screening=screening, policies=load_policies(),
-                                actor=actor)
+        findings = record_screening(session, attempt_id=attempt_id, screening=screening, policies=load_policies(),
+                                    actor=actor)
+        aftercall_done(session, attempt_id)  # with the findings, in one transaction: done means screened
+        return findings
 
 
 class AfterCall:

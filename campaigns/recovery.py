@@ -1,24 +1,27 @@
-"""After a crash: attempts left in flight are closed as interrupted, so nothing is lost and the gates,
-which count them like any other attempt, never let the same case be dialled again past its caps."""
+"""After a crash: attempts left in flight by a runner that is gone are closed as interrupted, so nothing is
+lost and the gates, which count them like any other attempt, never let the same case be dialled again past
+its caps; attempts of campaigns a live runner holds (campaigns/lease.py) are left alone. Then every
+recording of a closed or interrupted attempt that has no after-call job yet gets one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
+from campaigns.attempts import interrupt_orphans, queue_aftercalls
 from cases import Store
-from cases.audit import record
-from cases.models import Attempt, AttemptOutcome
+from cases.models import utcnow
 
 
-def close_interrupted(store: Store, now: datetime, *, actor: str = "recovery") -> list[int]:
-    """Close every in-flight attempt (call it once at start-up, before any dialling); their ids."""
+def close_interrupted(store: Store, now: datetime, *, campaign_id: int | None = None,
+                      wall_now: datetime | None = None, actor: str = "recovery") -> list[int]:
+    """Close the in-flight attempts whose runner is gone (call it at start-up, holding `campaign_id`'s lease,
+    before any dialling); their ids. `now` stamps them (the campaign's clock); leases are judged by the
+    real clock, `wall_now`."""
     with store.session() as session:
-        attempts = session.scalars(select(Attempt).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT)
-                                   .with_for_update()).all()
-        for attempt in attempts:
-            attempt.outcome, attempt.ended_at = AttemptOutcome.INTERRUPTED, now
-            record(session, actor=actor, action="attempt.interrupted", entity="attempt", entity_id=attempt.id,
-                   details={"campaign_id": attempt.campaign_id, "started_at": attempt.started_at.isoformat()})
-        return [attempt.id for attempt in attempts]
+        return interrupt_orphans(session, now, wall_now=wall_now or utcnow(), campaign_id=campaign_id, actor=actor)
+
+
+def sweep_aftercalls(store: Store) -> list[int]:
+    """Queue the after-call job of every recording left without one; the attempt ids queued."""
+    with store.session() as session:
+        return queue_aftercalls(session)

@@ -8,6 +8,11 @@ campaign's group, or, when none frees up within the no-agent timeout, is abandon
 and the safe-harbour message is played. Agents go through the agent pool (reserved, on call, timed
 wrap-up, ready), which the pacer reads. The ledger is rebuilt from the attempts table at start, so a
 restart neither forgets abandons nor counts them twice.
+
+The attempt rows are written through campaigns/attempts.py, in order, by the store writer
+(campaigns/writer.py). When the case store is away the runner dials nobody, keeps the calls that are up,
+queues their closes and retries with back-off (campaigns/outage.py); it renews its campaign's lease
+(campaigns/lease.py) while it runs, and stops dialling if another runner took it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campaigns import attempts
+from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper, Lead
+from campaigns.lease import RENEW_S, CampaignLease
+from campaigns.outage import StoreHealth, is_outage
 from campaigns.service import schedule_of
+from campaigns.writer import StoreWriter
 from cases import Store
 from cases.audit import record
 from cases.models import Account, Attempt, AttemptOutcome, Campaign, Promise, Source
@@ -76,7 +87,8 @@ class CampaignRunner:
                  safe_harbour: CallHook | None = None, voicemail: CallHook | None = None,
                  screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None,
                  disposition: Callable[[str], str] | None = None,
-                 ivr: Callable[[CallLeg, int], Awaitable[object]] | None = None) -> None:
+                 ivr: Callable[[CallLeg, int], Awaitable[object]] | None = None,
+                 lease: CampaignLease | None = None) -> None:
         self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
         self.policy, self.config, self.clock = policy, config, clock
         self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
@@ -91,6 +103,9 @@ class CampaignRunner:
         self._waiting: set[int] = set()  # answered by a person, waiting for an agent
         self._accounts_in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lease, self._renewed_at = lease, time.monotonic()  # acquired by whoever built the runner
+        self.health = StoreHealth()
+        self.writer = StoreWriter(store, self.health, live_calls=lambda: len(self._tasks))
 
     def _open(self) -> bool:
         return self.schedule is None or self.schedule.open_at(self.clock())
@@ -135,9 +150,12 @@ class CampaignRunner:
         """Dial until `stop` is set (or the campaign has no leads left and no call is up); then wait for the
         calls in progress to end."""
         self._rebuild_ledger()
+        backlog = asyncio.ensure_future(self._work_aftercall_backlog())
         idle_ticks = 0
         while not stop.is_set():
             now = time.monotonic()
+            if not await self._keep_lease(now):
+                break
             self._follow_agents()
             self.pool.tick(now)
             view = PacingView(now=now, agents=self.pool.snapshot(self.config.group, now),
@@ -146,8 +164,8 @@ class CampaignRunner:
                               ledger_answered=self.ledger.counts(now)[1], total_answered=self.ledger.total_answered,
                               total_abandoned=self.ledger.total_abandoned)
             lines = min(self.policy.lines_to_dial(view), self.config.max_lines) if self._open() else 0
-            placed = await self._place(lines) if lines > 0 else 0
-            idle_ticks = idle_ticks + 1 if placed == 0 and not self._tasks else 0
+            placed = await self._place(lines) if lines > 0 and self._may_dial(now) else 0
+            idle_ticks = idle_ticks + 1 if placed == 0 and not self._tasks and not self.health.down else 0
             if idle_ticks >= 3 and lines > 0:
                 break  # nothing left to dial: every lead is done or refused by the gate for now
             if not self._open() and not self._tasks:
@@ -156,32 +174,91 @@ class CampaignRunner:
                 await asyncio.wait_for(stop.wait(), self.config.tick_s)
         if self._tasks:
             await asyncio.wait(self._tasks)
+        await self.writer.close()  # every close is written before the run ends
+        backlog.cancel()  # after-call jobs not reached stay queued in the store
         return self.summary
 
+    def _may_dial(self, now: float) -> bool:
+        """Fail closed: no dial while a write waits for the store, nor before the next retry after a failure."""
+        return self.writer.backlog == 0 and self.health.may_try(now)
+
+    def _store_failed(self, error: Exception) -> None:
+        if not is_outage(error):
+            raise error
+        self.health.failed(error, time.monotonic(), len(self._tasks))
+
+    async def _keep_lease(self, now: float) -> bool:
+        """Renew the campaign's lease when due; False once another runner holds it."""
+        if self.lease is None or now - self._renewed_at < RENEW_S:
+            return True
+        try:
+            ours = await asyncio.to_thread(self.lease.renew)
+        except Exception as error:
+            self._store_failed(error)
+            return True
+        self._renewed_at = now
+        if not ours:
+            log.error("campaign %s: another runner holds the lease now; dialling stops", self.campaign_id)
+        return ours
+
+    async def _work_aftercall_backlog(self) -> None:
+        """After-call jobs left by an earlier run (the start-up sweep queued them), while this run dials."""
+        if self.after_call is None:
+            return
+        for attempt_id, recording in await asyncio.to_thread(self._queued_aftercalls):
+            try:
+                await self.after_call(attempt_id, recording)
+            except Exception:
+                log.exception("after-call processing of attempt %s failed", attempt_id)
+
+    def _queued_aftercalls(self) -> list[tuple[int, Path]]:
+        with self.store.reading() as session:
+            return attempts.queued_aftercalls(session, campaign_id=self.campaign_id)
+
     async def _place(self, lines: int) -> int:
-        leads = await asyncio.to_thread(self.hopper.leads, self.clock(), lines,
-                                        exclude=frozenset(self._accounts_in_flight))
+        try:
+            leads = await asyncio.to_thread(self.hopper.leads, self.clock(), lines,
+                                            exclude=frozenset(self._accounts_in_flight))
+        except Exception as error:
+            self._store_failed(error)
+            return 0
+        self.health.answered(time.monotonic())
         placed = 0
         for lead in leads:
             attempt_id = await asyncio.to_thread(self.hopper.claim, lead, self.clock())
             if attempt_id is None:
                 self.summary.refused_at_claim += 1
                 continue
+            recording = None
+            if self.board.recordings is not None:
+                recording = attempts.recording_path(self.board.recordings, attempt_id, self.clock())
+                try:
+                    await asyncio.to_thread(self._write_now, partial(attempts.set_recording, attempt_id=attempt_id,
+                                                                     path=recording))
+                except Exception as error:  # the store went away after the claim: not dialled
+                    self._store_failed(error)
+                    self.writer.submit(partial(attempts.close, attempt_id=attempt_id,
+                                               end=CallEnd(AttemptOutcome.CANCELLED, self.clock())))
+                    break
             placed += 1
             self.summary.dials += 1
             self._accounts_in_flight.add(lead.account_id)
-            task = asyncio.ensure_future(self._call(lead, attempt_id))
+            task = asyncio.ensure_future(self._call(lead, attempt_id, recording))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return placed
 
     # One call --------------------------------------------------------------------------------------------------
-    async def _call(self, lead: Lead, attempt_id: int) -> None:
+    def _write_now(self, write: Callable[[Session], object]) -> None:
+        with self.store.session() as session:
+            write(session)
+
+    async def _call(self, lead: Lead, attempt_id: int, recording: Path | None) -> None:
         self._ringing[attempt_id] = dialled = time.monotonic()
         outcome, debtor = AttemptOutcome.NETWORK_ERROR, None
         try:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
-                                                  ring_timeout=self.config.ring_timeout_s)
+                                                  ring_timeout=self.config.ring_timeout_s, recording=recording)
             outcome = await self._after_answer(debtor, attempt_id, lead.account_id, time.monotonic() - dialled)
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
@@ -189,11 +266,13 @@ class CampaignRunner:
             self._ringing.pop(attempt_id, None)
             self._waiting.discard(attempt_id)
             self._accounts_in_flight.discard(lead.account_id)
-            recording = await asyncio.to_thread(self._close, attempt_id, outcome, debtor)
+            end = self._call_end(attempt_id, outcome, debtor)
+            closed = self.writer.submit(partial(self._close, attempt_id=attempt_id, end=end))
         self.summary.outcomes[outcome.value] = self.summary.outcomes.get(outcome.value, 0) + 1
-        if recording is not None and self.after_call is not None and outcome is AttemptOutcome.ANSWERED:
+        await closed  # waits out a store outage: the after-call needs the closed row
+        if end.recording is not None and self.after_call is not None:
             try:
-                await self.after_call(attempt_id, recording)
+                await self.after_call(attempt_id, end.recording)
             except Exception:
                 log.exception("after-call processing of attempt %s failed", attempt_id)
 
@@ -216,10 +295,7 @@ class CampaignRunner:
         self.policy.on_resolved(ring_s, True)
         if self.ivr is not None:
             self._waiting.add(attempt_id)  # in the IVR: what an agentless pacer counts as in progress
-            with self.store.session() as session:
-                attempt = session.get(Attempt, attempt_id)
-                if attempt is not None:
-                    attempt.conversation = True
+            self.writer.submit(partial(attempts.mark_conversation, attempt_id=attempt_id))
             await self.ivr(debtor, account_id)
             return AttemptOutcome.ANSWERED
         answered = time.monotonic()
@@ -244,10 +320,7 @@ class CampaignRunner:
         self.ledger.record(answered, False, str(attempt_id))
         self.summary.connected += 1
         self.summary.bridge_latency_s.append(connection.latency_s)
-        with self.store.session() as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is not None:
-                attempt.conversation = True
+        self.writer.submit(partial(attempts.mark_conversation, attempt_id=attempt_id))
         if self.screen_pop is not None:
             self.screen_pop(leg, connection.context)
         talk_started = time.monotonic()
@@ -302,24 +375,18 @@ class CampaignRunner:
         record(session, actor="dialer", action="promise.created", entity="promise", entity_id=promise.id,
                details={"account_id": account.id, "amount": str(promise.amount), "source": "agent"})
 
-    def _close(self, attempt_id: int, outcome: AttemptOutcome, debtor: CallLeg | None) -> Path | None:
+    def _call_end(self, attempt_id: int, outcome: AttemptOutcome, debtor: CallLeg | None) -> CallEnd:
+        """The call's end as known now; written when the store allows."""
         now = self.clock()
-        recording = debtor.media.recorder.path if debtor and debtor.media.recorder and \
-            debtor.media.recorder.started is not None else None
-        with self.store.session() as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is None:
-                return None
-            attempt.outcome, attempt.ended_at = outcome, now
-            if debtor is not None:
-                attempt.sip_code = debtor.code
-                if debtor.answered:
-                    attempt.answered_at = now - timedelta(seconds=time.monotonic() - debtor.answered_at)
-            attempt.recording_path = str(recording) if recording else None
-            attempt.disposition = self._dispositions.pop(attempt_id, None)
-            if attempt.disposition == PROMISE_DISPOSITION:
-                self._promise(session, attempt, now)
-            record(session, actor="dialer", action="attempt.closed", entity="attempt", entity_id=attempt_id,
-                   details={"outcome": outcome.value, "sip_code": attempt.sip_code, "disposition": attempt.disposition,
-                            "conversation": attempt.conversation, "recording": attempt.recording_path})
-        return recording
+        if debtor is None:
+            return CallEnd(outcome, now, disposition=self._dispositions.pop(attempt_id, None))
+        recorder = debtor.media.recorder
+        return CallEnd(outcome, now, debtor.code,
+                       now - timedelta(seconds=time.monotonic() - debtor.answered_at) if debtor.answered else None,
+                       recorder.path if recorder is not None and recorder.started is not None else None,
+                       self._dispositions.pop(attempt_id, None))
+
+    def _close(self, session: Session, attempt_id: int, end: CallEnd) -> None:
+        attempt = attempts.close(session, attempt_id, end)
+        if attempt is not None and attempt.disposition == PROMISE_DISPOSITION:
+            self._promise(session, attempt, end.ended_at)

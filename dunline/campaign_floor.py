@@ -22,6 +22,7 @@ import numpy as np
 
 from campaigns.aftercall import AfterCall
 from campaigns.hopper import Hopper
+from campaigns.lease import CampaignLease
 from campaigns.runner import CampaignRunner, RunnerConfig, RunSummary
 from campaigns.service import segment_from_json
 from cases import Store
@@ -63,7 +64,7 @@ def policy_for(campaign: Campaign) -> PacingPolicy:
 
 
 async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, *, recordings: Path,
-                             clock: Callable[[], datetime],
+                             clock: Callable[[], datetime], lease: CampaignLease | None = None,
                              on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
     pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav", ring_s=(4.0, 20.0))
     renderer = PromptRenderer(recordings.parent / "prompts")
@@ -100,7 +101,8 @@ async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, 
                                 disposition=lambda agent_id: agent_choices.choices(
                                     [d for d, _ in DISPOSITIONS], [w for _, w in DISPOSITIONS])[0],
                                 config=RunnerConfig(group=campaign.agent_group or "collectors", amd=True,
-                                                    ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id))
+                                                    ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id),
+                                lease=lease)
         if on_runner is not None:
             on_runner(runner)
         stop = asyncio.Event()

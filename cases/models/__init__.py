@@ -3,8 +3,8 @@
 from cases.models.account import Account, AccountStatus, Product
 from cases.models.audit import AuditEntry, ImportRun
 from cases.models.base import Base, utcnow
-from cases.models.campaign import Campaign, CampaignStatus
-from cases.models.contact import Attempt, AttemptOutcome, Note
+from cases.models.campaign import Campaign, CampaignStatus, RunnerLease
+from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Note
 from cases.models.holds import Hold, HoldKind
 from cases.models.money import (
     Installment,
@@ -31,7 +31,7 @@ from cases.models.screening import Decision, FindingStatus, ScreeningFinding, Sc
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 
 __all__ = [
-    "Campaign", "CampaignStatus",
+    "AfterCallState", "Campaign", "CampaignStatus", "RunnerLease",
     "Decision", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
     "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.models.base import Base, JsonDocument, enum_column, utcnow
@@ -38,3 +38,15 @@ class Campaign(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RunnerLease(Base):
+    """Who runs a campaign now: one runner per campaign, renewed while it lives. Its in-flight attempts are
+    that runner's; recovery closes a campaign's in-flight attempts only once its lease has lapsed."""
+
+    __tablename__ = "runner_leases"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))  # host:pid:token of the runner process
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -29,6 +29,14 @@ class AttemptOutcome(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class AfterCallState(enum.StrEnum):
+    """An attempt's after-call job (transcription, then screening): the attempt row is the job, so a job can
+    neither be lost between closing the call and queueing it nor queued twice."""
+
+    QUEUED = "queued"
+    DONE = "done"
+
+
 class Attempt(Base):
     """One dial. Written with its dial receipt before the INVITE leaves, closed when the call ends."""
 
@@ -51,7 +59,8 @@ class Attempt(Base):
     outcome: Mapped[AttemptOutcome] = enum_column(AttemptOutcome, default=AttemptOutcome.IN_FLIGHT)
     conversation: Mapped[bool] = mapped_column(default=False)
     disposition: Mapped[str | None] = mapped_column(String(40))
-    recording_path: Mapped[str | None] = mapped_column(String(500))
+    recording_path: Mapped[str | None] = mapped_column(String(500))  # written before the INVITE leaves
+    aftercall: Mapped[AfterCallState | None] = enum_column(AfterCallState, nullable=True, index=True)
     receipt: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
 

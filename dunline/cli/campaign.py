@@ -125,10 +125,12 @@ def run(ctx: typer.Context, campaign: str,
         at: str = typer.Option("", help="simulated wall clock for the gates, ISO UTC (default: now)"),
         transcribe: bool = typer.Option(True, help="transcribe and screen each answered call"),
         seed: int = typer.Option(1)) -> None:
-    """Run a running campaign: closes what a crash left in flight, dials, shows a live dashboard."""
+    """Run a running campaign: takes its lease, closes what a dead run left in flight, queues the after-call
+    jobs a crash left undone, dials, shows a live dashboard."""
     import uvloop
 
-    from campaigns.recovery import close_interrupted
+    from campaigns.lease import CampaignLease, LeaseHeld, new_owner
+    from campaigns.recovery import close_interrupted, sweep_aftercalls
     from dunline.campaign_floor import FloorPlan, run_floor_campaign
     from dunline.dashboard import Dashboard
 
@@ -149,14 +151,25 @@ def run(ctx: typer.Context, campaign: str,
             session.expunge(found)
     except CampaignError as error:
         raise fail(str(error)) from None
-    interrupted = close_interrupted(store, clock())
-    if interrupted:
-        console.print(f"closed {len(interrupted)} attempt(s) left in flight by an earlier run as interrupted")
-    dashboard = Dashboard(console, found.name, seconds)
-    plan = FloorPlan(agents=agents, rude_agents=rude_agents, seconds=seconds, seed=seed, transcribe=transcribe)
-    with dashboard:
-        summary = uvloop.run(run_floor_campaign(store, found, plan, recordings=cli.settings.data_dir / "recordings",
-                                                clock=clock, on_runner=dashboard.follow))
+    lease = CampaignLease(store, found.id, new_owner())
+    try:
+        lease.acquire()
+    except LeaseHeld as error:
+        raise fail(f"{error}; one runner per campaign") from None
+    try:
+        interrupted = close_interrupted(store, clock(), campaign_id=found.id)
+        if interrupted:
+            console.print(f"closed {len(interrupted)} attempt(s) left in flight by an earlier run as interrupted")
+        queued = sweep_aftercalls(store)
+        if queued:
+            console.print(f"queued the after-call job of {len(queued)} recording(s) an earlier run left undone")
+        dashboard = Dashboard(console, found.name, seconds)
+        plan = FloorPlan(agents=agents, rude_agents=rude_agents, seconds=seconds, seed=seed, transcribe=transcribe)
+        with dashboard:
+            summary = uvloop.run(run_floor_campaign(store, found, plan, recordings=cli.settings.data_dir / "recordings",
+                                                    clock=clock, lease=lease, on_runner=dashboard.follow))
+    finally:
+        lease.release()
     console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}, "
                   f"promises {summary.promises}; "
                   f"simulated clock {'from ' + at if at else 'real time'}")

@@ -1,0 +1,119 @@
+"""Every change to an attempt row after the gate wrote it (compliance/gate.py writes it, with its receipt):
+the recording it will have, the conversation mark, the close, the interruption of one whose runner died,
+and its after-call job. One module, so the row has one writer and its life reads in one place:
+
+    in flight (recording path set before the INVITE) → closed with its outcome, or interrupted by recovery
+    → after-call job queued when it has a recording → done once transcribed and screened.
+
+Functions of a session: the caller owns the transaction (the runner's writer, recovery, the after-call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaigns.lease import live_campaigns
+from cases.audit import record
+from cases.models import AfterCallState, Attempt, AttemptOutcome
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """What the runner knows when a call ends, written later if the store is away at that moment."""
+
+    outcome: AttemptOutcome
+    ended_at: datetime
+    sip_code: int | None = None
+    answered_at: datetime | None = None
+    recording: Path | None = None  # None: nothing was recorded
+    disposition: str | None = None
+
+
+def recording_path(recordings: Path, attempt_id: int, now: datetime) -> Path:
+    """Where an attempt's recording goes: `<recordings>/YYYY/MM/DD/<attempt>.wav`."""
+    return recordings / f"{now:%Y/%m/%d}" / f"{attempt_id}.wav"
+
+
+def set_recording(session: Session, attempt_id: int, path: Path) -> None:
+    """Link the recording before the call is placed, so a killed process leaves no recording unlinked."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is not None:
+        attempt.recording_path = str(path)
+
+
+def mark_conversation(session: Session, attempt_id: int) -> None:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is not None:
+        attempt.conversation = True
+
+
+def close(session: Session, attempt_id: int, end: CallEnd) -> Attempt | None:
+    """Close the attempt with its outcome; a recording gets its after-call job in the same transaction."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        return None
+    attempt.outcome, attempt.ended_at = end.outcome, end.ended_at
+    if end.sip_code is not None:
+        attempt.sip_code = end.sip_code
+    if end.answered_at is not None:
+        attempt.answered_at = end.answered_at
+    attempt.recording_path = str(end.recording) if end.recording else None
+    attempt.aftercall = AfterCallState.QUEUED if end.recording else None
+    attempt.disposition = end.disposition
+    record(session, actor="dialer", action="attempt.closed", entity="attempt", entity_id=attempt_id,
+           details={"outcome": end.outcome.value, "sip_code": attempt.sip_code, "disposition": attempt.disposition,
+                    "conversation": attempt.conversation, "recording": attempt.recording_path})
+    return attempt
+
+
+def interrupt_orphans(session: Session, now: datetime, *, wall_now: datetime, campaign_id: int | None = None,
+                      actor: str = "recovery") -> list[int]:
+    """Close as interrupted the in-flight attempts whose runner is gone: those of campaigns without a live
+    lease at `wall_now` (campaign `campaign_id`'s lease is the caller's, so its attempts are a dead run's).
+    Attempts of campaigns run by a live runner are left alone."""
+    live = live_campaigns(session, wall_now, but=campaign_id)
+    query = select(Attempt).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT)
+    if live:
+        query = query.where(Attempt.campaign_id.is_(None) | Attempt.campaign_id.not_in(live))
+    attempts = session.scalars(query.with_for_update()).all()
+    for attempt in attempts:
+        attempt.outcome, attempt.ended_at = AttemptOutcome.INTERRUPTED, now
+        record(session, actor=actor, action="attempt.interrupted", entity="attempt", entity_id=attempt.id,
+               details={"campaign_id": attempt.campaign_id, "started_at": attempt.started_at.isoformat()})
+    return [attempt.id for attempt in attempts]
+
+
+def queue_aftercalls(session: Session) -> list[int]:
+    """The start-up sweep: every closed or interrupted attempt with a recording on disk and no after-call
+    job gets one (a recording path whose file never came to be, no audio before the crash, is cleared).
+    Idempotent: the job is the attempt row's own state, so a second sweep finds nothing to queue."""
+    attempts = session.scalars(select(Attempt).where(
+        Attempt.outcome != AttemptOutcome.IN_FLIGHT, Attempt.recording_path.is_not(None),
+        Attempt.aftercall.is_(None)).with_for_update()).all()
+    queued = []
+    for attempt in attempts:
+        if attempt.recording_path and Path(attempt.recording_path).exists():
+            attempt.aftercall = AfterCallState.QUEUED
+            queued.append(attempt.id)
+        else:
+            attempt.recording_path = None
+    return queued
+
+
+def queued_aftercalls(session: Session, *, campaign_id: int, limit: int = 100) -> list[tuple[int, Path]]:
+    """A campaign's after-call jobs waiting, oldest first: (attempt id, recording)."""
+    rows = session.execute(select(Attempt.id, Attempt.recording_path).where(
+        Attempt.campaign_id == campaign_id, Attempt.aftercall == AfterCallState.QUEUED)
+        .order_by(Attempt.id).limit(limit)).all()
+    return [(row.id, Path(row.recording_path)) for row in rows if row.recording_path]
+
+
+def aftercall_done(session: Session, attempt_id: int) -> None:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is not None:
+        attempt.aftercall = AfterCallState.DONE
