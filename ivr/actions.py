@@ -2,7 +2,8 @@
 dispute and cease. Each reads and writes the case store in one transaction and audits what it changed.
 
 Nothing about the debt is put into the flow's variables before `verify_identity` has succeeded, so no
-prompt can disclose it to the wrong person: the templates that speak amounts have nothing to speak.
+prompt can disclose it to the wrong person: the templates that speak amounts have nothing to speak. Who
+may verify, with what, and the lockout across calls are `ivr.verification`'s.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ from cases.audit import record
 from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source, utcnow
 from compliance.holds import place_hold
 from ivr.runtime import Action, RunState
+from ivr.verification import (
+    ACTOR,
+    MAX_VERIFY_TRIES,
+    Answer,
+    audit,
+    can_self_verify,
+    locked_out,
+    matches,
+    record_failure,
+)
 
-ACTOR = "ivr"
-MAX_VERIFY_TRIES = 3
 PLAN_COUNTS = (3, 6, 12)
 
 
@@ -41,31 +50,57 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         return clock().date()
 
     async def identify(state: RunState) -> str:
+        """Candidate accounts: the one we called about, or those whose phone is the calling number. The
+        number is a hint only (anyone can send any From): every candidate still has to verify."""
         variables = state.variables
         if variables.get("account_id"):
             variables["candidates"] = [variables["account_id"]]
             return "known"
-        with store.session() as session:
+        with store.reading() as session:
             rows = session.execute(select(Account.id).join(Debtor).join(Phone, Phone.debtor_id == Debtor.id)
                                    .where(Phone.e164 == variables.get("caller", ""))).scalars().all()
         variables["candidates"] = sorted(set(rows))
         return {0: "unknown", 1: "known"}.get(len(variables["candidates"]), "several")
 
+    def refused(candidates: list[int], caller: str) -> bool:
+        """Locked out across calls: refused (and audited) without anything the caller keyed being looked at."""
+        with store.reading() as session:
+            locked = locked_out(session, accounts=candidates, caller=caller, now=clock())
+        if locked:
+            with store.session() as session:
+                audit(session, "ivr.verify_refused", accounts=candidates, caller=caller, locked=locked)
+        return bool(locked)
+
+    async def check_verifiable(state: RunState) -> str:
+        """Before anything is asked: a locked-out caller or account is told so, and debtors without both
+        factors on file are passed to an agent."""
+        candidates, caller = list(state.variables.get("candidates", [])), str(state.variables.get("caller", ""))
+        if refused(candidates, caller):
+            return "locked_out"
+        with store.reading() as session:
+            if not any(can_self_verify(session.get(Account, account_id).debtor)  # type: ignore[union-attr]
+                       for account_id in candidates):
+                return "by_agent"
+        return "ok"
+
     async def verify_identity(state: RunState) -> str:
         variables = state.variables
-        answer = str(variables.get("dob") or variables.get("id_last4") or "")
+        candidates, caller = list(variables.get("candidates", [])), str(variables.get("caller", ""))
+        answer = Answer(str(variables.pop("dob", "")), str(variables.pop("id_prefix", "")))
+        if refused(candidates, caller):
+            return "locked_out"
         with store.session() as session:
-            for account_id in variables.get("candidates", []):
-                debtor = session.get(Account, account_id).debtor  # type: ignore[union-attr]
-                if _matches(debtor, answer):
+            for account_id in candidates:
+                if matches(session.get(Account, account_id).debtor, answer):  # type: ignore[union-attr]
                     variables["account_id"], variables["verified"] = account_id, True
                     record(session, actor=ACTOR, action="ivr.verified", entity="account", entity_id=account_id,
-                           details={"by": "dob" if variables.get("dob") else "id_last4"})
+                           details={"by": "dob+id_prefix"})
                     return "verified"
+            locked = record_failure(session, accounts=candidates, caller=caller, now=clock())
         variables["verify_tries"] = variables.get("verify_tries", 0) + 1
-        variables.pop("dob", None)
-        variables.pop("id_last4", None)
-        return "locked" if variables["verify_tries"] >= MAX_VERIFY_TRIES else "failed"
+        if locked:
+            return "locked_out"
+        return "too_many_tries" if variables["verify_tries"] >= MAX_VERIFY_TRIES else "failed"
 
     async def load_account(state: RunState) -> str:
         account_id = _verified(state)
@@ -163,8 +198,8 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
                            e164=str(state.variables.get("caller", "")), starts_at=clock(), note="stop calling this number (IVR)")
         return "ok"
 
-    return {"identify": identify, "verify_identity": verify_identity, "load_account": load_account,
-            "check_promise": check_promise, "save_promise": save_promise, "offer_plan": offer_plan,
+    return {"identify": identify, "check_verifiable": check_verifiable, "verify_identity": verify_identity,
+            "load_account": load_account, "check_promise": check_promise, "save_promise": save_promise, "offer_plan": offer_plan,
             "save_plan": save_plan, "request_callback": request_callback, "dispute": dispute, "cease": cease}
 
 
@@ -172,14 +207,6 @@ def _verified(state: RunState) -> int:
     if not state.variables.get("verified"):
         raise PermissionError("account details asked for before the caller was verified")
     return int(state.variables["account_id"])
-
-
-def _matches(debtor: Debtor, answer: str) -> bool:
-    if len(answer) == 8 and debtor.birth_date is not None:
-        return answer == debtor.birth_date.strftime("%Y%m%d")
-    if len(answer) == 4 and debtor.national_id:
-        return answer.upper() == debtor.national_id[-4:].upper()
-    return False
 
 
 def _keyed_date(digits: str, year: int) -> date | None:

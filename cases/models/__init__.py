@@ -29,6 +29,7 @@ from cases.models.party import (
 )
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
+from cases.models.verification import VerificationFailure, VerificationSubject
 
 __all__ = [
     "AfterCallState", "Campaign", "CampaignStatus", "RunnerLease",
@@ -37,5 +38,5 @@ __all__ = [
     "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
     "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",
     "Promise", "PromiseStatus", "ROLES_SEEING_PERSONAL_DATA", "RepaymentPlan", "Role", "Source", "User",
-    "utcnow",
+    "VerificationFailure", "VerificationSubject", "utcnow",
 ]

@@ -21,7 +21,7 @@ from ivr.actions import CampaignTerms
 from ivr.service import IvrService
 from speech.tts import PromptRenderer, Prompts
 from tests.campaigns.test_campaign_run import NOON_IN_CALIFORNIA
-from tests.ivr.test_runtime import DOB, seed
+from tests.ivr.test_runtime import DOB, ID_PREFIX, seed
 
 NUMBER = "+14155550100"
 
@@ -29,7 +29,7 @@ NUMBER = "+14155550100"
 async def test_agentless_campaign_runs_the_ivr_and_honours_stop_calling(sqlite_store: Store, tmp_path: Path) -> None:
     seed(sqlite_store)
     pstn = PstnSimulator(scripts={NUMBER: Script(Persona.PERSON, ring_s=0.3, talk_s=300,
-                                                 answers=("2", f"{DOB}#", "5"))})
+                                                 answers=("2", f"{DOB}#", f"{ID_PREFIX}#", "5"))})
     await pstn.start()
     board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=2, keepalive_s=0), recordings=tmp_path / "rec")
     await board.start()

@@ -9,8 +9,8 @@ import yaml
 from ivr.flow import FlowError, parse_flow
 from ivr.service import DEFAULT_FLOW
 
-ACTIONS = {"identify", "verify_identity", "load_account", "check_promise", "save_promise", "offer_plan",
-           "save_plan", "request_callback", "dispute", "cease"}
+ACTIONS = {"identify", "check_verifiable", "verify_identity", "load_account", "check_promise", "save_promise",
+           "offer_plan", "save_plan", "request_callback", "dispute", "cease"}
 SHIPPED = yaml.safe_load(DEFAULT_FLOW.read_text(encoding="utf-8"))
 
 

@@ -21,7 +21,7 @@ from ivr.service import IvrService
 from speech.transcribe import Transcriber
 from speech.tts import PromptRenderer, Prompts
 from tests.audio import contains_part_of, read_stereo
-from tests.ivr.test_runtime import DOB, seed
+from tests.ivr.test_runtime import DOB, ID_PREFIX, seed
 
 NUMBER = "+14155550100"
 
@@ -76,7 +76,7 @@ async def test_a_debtor_verifies_hears_the_balance_and_promises_by_keypad(
     pstn, board = phone_line
     account_id, _ = seed(sqlite_store)
     pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300,
-                                  answers=("2", f"{DOB}#", "1", "150#", "20271210#", "1"))
+                                  answers=("2", f"{DOB}#", f"{ID_PREFIX}#", "1", "150#", "20271210#", "1"))
     debtor, log, channel = await call_into_ivr(board, ivr_for(sqlite_store, prompts), account_id)
     assert log.outcome == "completed" and log.path[-1] == "thanks", (log.path, log.inputs, channel.spoken)
     with sqlite_store.session() as session:
@@ -89,7 +89,8 @@ async def test_three_wrong_dates_of_birth_disclose_nothing_on_the_call(
         sqlite_store: Store, prompts: Prompts, transcriber: Transcriber, phone_line) -> None:  # type: ignore[no-untyped-def]
     pstn, board = phone_line
     account_id, _ = seed(sqlite_store)
-    pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300, answers=("2",) + ("19990101#",) * 3)
+    pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300,
+                                  answers=("2",) + ("19990101#", f"{ID_PREFIX}#") * 3)
     debtor, log, channel = await call_into_ivr(board, ivr_for(sqlite_store, prompts), account_id)
     assert log.path[-1] == "not_verified"
     assert prompts_recorded(channel, prompts, debtor.media.recorder.path) == 1.0
@@ -137,7 +138,8 @@ async def test_pressing_zero_transfers_to_an_agent_with_the_flows_findings(
     agent = board.login("agent1")
     await asyncio.wait_for(agent.up.wait(), 10)
     account_id, _ = seed(sqlite_store)
-    pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300, answers=("2", f"{DOB}#", "0"))
+    pstn.scripts[NUMBER] = Script(Persona.PERSON, ring_s=0.2, talk_s=300,
+                                  answers=("2", f"{DOB}#", f"{ID_PREFIX}#", "0"))
     debtor = await board.call_debtor(NUMBER)
     connections = []
 
