@@ -2,13 +2,15 @@
 
 Handlers are plain functions; dependencies travel as typed `web.AppKey`s set by the composition root.
 Inputs are bounded by `console.validation`; every failure leaves as JSON through `console.middleware`.
-Personal data leaves the API masked: unmasked access arrives with authenticated roles in the console issue.
+Every /api route but the OpenAPI document needs a user and a role that may use it (`console.access`).
+Personal data leaves the API masked, whatever the role.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,11 @@ from sqlalchemy import text
 
 from cases import Store
 from cases.masking import mask_phone
+from cases.models import utcnow
 from cases.segments import CaseSummary, count_cases, list_cases
 from console import campaigns
+from console.access import AuthenticatorsKey, access_middleware
+from console.auth import BearerTokens
 from console.common import RedisKey, StoreKey
 from console.middleware import error_middleware
 from console.segments import segment_from_query
@@ -79,10 +84,12 @@ async def cases_index(request: web.Request) -> web.Response:
     return web.json_response({"total": total, "cases": [_case_json(c) for c in rows]})
 
 
-def build_app(*, store: Store, redis_client: aioredis.Redis) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+def build_app(*, store: Store, redis_client: aioredis.Redis,
+              clock: Callable[[], datetime] = utcnow) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, access_middleware])
     app[StoreKey] = store
     app[RedisKey] = redis_client
+    app[AuthenticatorsKey] = (BearerTokens(store=store, clock=clock),)
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/cases", cases_index)
     app.router.add_get("/api/openapi.yaml", openapi)

@@ -1,6 +1,6 @@
 """Campaign operations over HTTP (JSON): list, create, show, start/pause/finish — the same service calls
-as `dunline campaign`, documented in `console/openapi.yaml`. The acting user comes in `X-Dunline-User`
-until console sign-in exists; every change is audited under that name.
+as `dunline campaign`, documented in `console/openapi.yaml`. Every change is audited under the acting user:
+the owner of the request's credentials (`console.access`), never a name the client states.
 
 Text fields are bounded by the columns that store them, so a body the API accepts is one the database takes."""
 
@@ -21,7 +21,8 @@ from campaigns.service import (
     create_campaign,
     find_campaign,
 )
-from cases.models import AuditEntry, Campaign
+from cases.models import Campaign
+from console.access import acting_user
 from console.common import StoreKey, error_response, json_body
 from console.segments import segment_from_body
 from console.validation import (
@@ -37,8 +38,6 @@ from console.validation import (
 from dialer.pacing.modes import DialMode
 
 ACTIONS = ("start", "pause", "finish")
-ACTOR_PREFIX = "api:"
-USER_HEADER = "X-Dunline-User"
 FIELDS = ("name", "segment", "dial_mode", "agent_group", "ivr_flow", "caller_id", "abandon_target", "schedule")
 SCHEDULE_FIELDS = ("start", "end", "zone", "weekdays")
 MAX_CAMPAIGN_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; a larger id would fail in the database, not here
@@ -46,12 +45,6 @@ MAX_CAMPAIGN_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; a larger id would f
 
 def _length(column: Any) -> int:
     return int(column.type.length)
-
-
-def _actor(request: web.Request) -> str:
-    user = text(request.headers.get(USER_HEADER, "anonymous"), USER_HEADER, min_length=1,
-                max_length=_length(AuditEntry.actor) - len(ACTOR_PREFIX))
-    return ACTOR_PREFIX + user
 
 
 def _reference(request: web.Request) -> str:
@@ -106,7 +99,7 @@ async def campaigns_index(request: web.Request) -> web.Response:
 
 
 async def campaigns_create(request: web.Request) -> web.Response:
-    actor = _actor(request)
+    actor = acting_user(request).username
     body = await json_body(request)
     try:
         spec = _spec(body)
@@ -144,7 +137,7 @@ async def campaigns_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ACTIONS:
         return error_response(404, "no_action", f"unknown action {action[:32]!r}", actions=list(ACTIONS))
-    reference, actor = _reference(request), _actor(request)
+    reference, actor = _reference(request), acting_user(request).username
     store = request.app[StoreKey]
 
     def move() -> dict[str, Any]:

@@ -2,8 +2,13 @@
 middleware (`console.middleware`) writes them as the JSON body `{error_id, message, details}`.
 
     ApiError
-    ├── BadParameter   400 bad_parameter  a query parameter, header or body field out of bounds; details name it
-    └── BadJson        400 bad_json       a body that is not one bounded JSON object
+    ├── BadParameter     400 bad_parameter            a query parameter, header or body field out of bounds;
+    │                                                 details name it
+    ├── BadJson          400 bad_json                 a body that is not one bounded JSON object
+    ├── Unauthenticated  401 authentication_required  an /api request without credentials
+    │   └── InvalidToken 401 invalid_token            a token unknown, wrong, revoked, expired or whose user
+    │                                                 is deactivated (not told apart)
+    └── Forbidden        403 forbidden                the user's role may not use the route; details: role
 
 Failures that are not ApiErrors get their ids from the middleware: database_unavailable (503), internal
 (500, with a reference that is logged), and not_found / method_not_allowed / body_too_large for aiohttp's own.
@@ -11,12 +16,14 @@ Failures that are not ApiErrors get their ids from the middleware: database_unav
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class ApiError(Exception):
     status = 400
     error_id = "bad_request"
+    headers: Mapping[str, str] | None = None
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -33,3 +40,19 @@ class BadParameter(ApiError):
 
 class BadJson(ApiError):
     error_id = "bad_json"
+
+
+class Unauthenticated(ApiError):
+    status = 401
+    error_id = "authentication_required"
+    headers = {"WWW-Authenticate": 'Bearer realm="dunline"'}  # RFC 6750 §3
+
+
+class InvalidToken(Unauthenticated):
+    error_id = "invalid_token"
+    headers = {"WWW-Authenticate": 'Bearer realm="dunline", error="invalid_token"'}
+
+
+class Forbidden(ApiError):
+    status = 403
+    error_id = "forbidden"

@@ -27,7 +27,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return error_response(error.status, error.error_id, error.message, **error.details)
+        return error_response(error.status, error.error_id, error.message, headers=error.headers, **error.details)
     except web.HTTPException as error:
         if error.status < 400:
             raise

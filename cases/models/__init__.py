@@ -28,11 +28,12 @@ from cases.models.party import (
     PhoneStatus,
 )
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
+from cases.models.tokens import ApiToken
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 from cases.models.verification import VerificationFailure, VerificationSubject
 
 __all__ = [
-    "AfterCallState", "Campaign", "CampaignStatus", "RunnerLease",
+    "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "RunnerLease",
     "Decision", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
     "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",

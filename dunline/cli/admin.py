@@ -1,4 +1,4 @@
-"""`dunline audit`, `dunline config`, `dunline users`, `dunline demo-data`."""
+"""`dunline audit`, `dunline config`, `dunline users` (with their API tokens), `dunline demo-data`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from cases.audit import record, verify_chain
 from cases.demo_data import generate_cases, write_csv, write_xlsx
-from cases.models import Role, User
+from cases.models import Role, User, utcnow
+from console import tokens
 from dunline.cli.context import CliContext, console, fail
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -86,6 +87,54 @@ def users_sip_password(ctx: typer.Context, username: str) -> None:
                details={"username": username})
     console.print(f"sip:{username}@{cli.settings.sip_host}:{cli.settings.sip_port}  realm {cli.settings.sip_realm}  "
                   f"password {agent_sip_password(cli.settings, username)}")
+
+
+@users_app.command("token")
+def users_token(ctx: typer.Context, username: str,
+                days: int | None = typer.Option(None, "--days", min=1, max=3650,
+                                                help="valid for N days (default: until revoked)")) -> None:
+    """Mint an API token for a user; it is shown this once (audited)."""
+    cli: CliContext = ctx.obj
+    try:
+        with cli.migrated_store().session() as session:
+            minted = tokens.mint(session, tokens.find_user(session, username), actor=cli.actor, now=utcnow(),
+                                 days=days)
+    except tokens.TokenError as error:
+        raise fail(str(error)) from None
+    until = minted.expires_at.strftime("%Y-%m-%d %H:%M UTC") if minted.expires_at else "revoked"
+    console.print(f"token {minted.id} for {username}, valid until {until}; it is shown once, keep it now:",
+                  highlight=False)
+    console.print(minted.token, markup=False, highlight=False, soft_wrap=True)
+
+
+@users_app.command("tokens")
+def users_tokens(ctx: typer.Context, username: str) -> None:
+    """A user's API tokens (never their secrets)."""
+    cli: CliContext = ctx.obj
+    now = utcnow()
+    try:
+        with cli.migrated_store().reading() as session:
+            rows = tokens.tokens_of(session, tokens.find_user(session, username))
+    except tokens.TokenError as error:
+        raise fail(str(error)) from None
+    table = Table("id", "created", "expires", "last used", "state")
+    for row in rows:
+        table.add_row(str(row.id), *(f"{at:%Y-%m-%d %H:%M}" if at else "-"
+                                     for at in (row.created_at, row.expires_at, row.last_used_at)),
+                      tokens.state(row, now))
+    console.print(table)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(ctx: typer.Context, token_id: int) -> None:
+    """Revoke an API token by its id (audited); it stops working within seconds on running servers."""
+    cli: CliContext = ctx.obj
+    try:
+        with cli.migrated_store().session() as session:
+            tokens.revoke(session, token_id, actor=cli.actor, now=utcnow())
+    except tokens.TokenError as error:
+        raise fail(str(error)) from None
+    console.print(f"token {token_id} revoked")
 
 
 def demo_data(

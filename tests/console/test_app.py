@@ -6,8 +6,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from cases import Store
 from cases.demo_data import generate_cases, write_csv
 from cases.importer import CaseImporter
+from cases.models import Role
 from console import build_app
 from dunline.redis_server import EmbeddedRedis
+from tests.console.conftest import bearer, mint_token
 
 
 async def test_health_and_case_api(sqlite_store: Store, tmp_path: Path, embedded_redis: EmbeddedRedis) -> None:
@@ -15,7 +17,9 @@ async def test_health_and_case_api(sqlite_store: Store, tmp_path: Path, embedded
     write_csv(data, generate_cases(40, seed=9))
     CaseImporter(sqlite_store, actor="t", default_region="CN").run(data)
     client_redis = aioredis.from_url(embedded_redis.url)
-    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis))) as client:
+    headers = bearer(mint_token(sqlite_store, Role.SUPERVISOR))
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis)),
+                          headers=headers) as client:
         health = await client.get("/healthz")
         assert health.status == 200 and (await health.json())["checks"] == {"database": "ok", "redis": "ok"}
 
@@ -40,8 +44,9 @@ async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) 
     import yaml
 
     client_redis = aioredis.from_url(embedded_redis.url)
-    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis))) as client:
-        headers = {"X-Dunline-User": "mei"}
+    headers = bearer(mint_token(sqlite_store, Role.CAMPAIGN_MANAGER, username="mei"))
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis)),
+                          headers=headers) as client:
         created = await client.post("/api/campaigns", headers=headers, json={
             "name": "late", "segment": {"dpd": ["31-60"], "jurisdictions": ["CN"]}, "dial_mode": "predictive",
             "agent_group": "collectors", "schedule": {"start": "09:00", "end": "20:00", "zone": "Asia/Shanghai"}})
@@ -73,7 +78,7 @@ async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) 
 
         from cases.models import AuditEntry
         actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "campaign")))
-        assert actors == {"api:mei", "api:anonymous"}
+        assert actors == {"mei"}  # the token's owner, for the requests that named nobody too
     await client_redis.aclose()
 
 
