@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE / "amd"))
 
 from evalset import OUT, RECIPE, Sample, build  # noqa: E402
 
-from dialer.media.wav import read_pcm  # noqa: E402
+from audio.wav import read_pcm  # noqa: E402
 from speech.amd import AmdDetector, AmdSettings, AmdVerdict, Verdict  # noqa: E402
 from speech.vad import FRAME  # noqa: E402
 

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dialer.media.wav import read_pcm, write_pcm  # noqa: E402
+from audio.wav import read_pcm, write_pcm  # noqa: E402
 from speech.transcribe import SPEAKERS, Transcriber, telephone_band  # noqa: E402
 from speech.wer import corpus_wer, word_errors  # noqa: E402
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from campaigns.lease import live_campaigns
 from cases.audit import record
 from cases.models import AfterCallState, Attempt, AttemptOutcome
+from dialer.sip.outcome import CallResult
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class CallEnd:
     answered_at: datetime | None = None
     recording: Path | None = None  # None: nothing was recorded
     disposition: str | None = None
+
+
+def outcome_of(result: CallResult) -> AttemptOutcome:
+    """The attempt outcome a call's SIP result stands for (answered calls are refined by routing)."""
+    return AttemptOutcome(result.value)
 
 
 def recording_path(recordings: Path, attempt_id: int, now: datetime) -> Path:

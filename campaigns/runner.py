@@ -282,7 +282,7 @@ class CampaignRunner:
         if not debtor.answered:
             self._ringing.pop(attempt_id, None)
             self.policy.on_resolved(ring_s, False)
-            return debtor.result
+            return attempts.outcome_of(debtor.result)
         machine = self.config.amd and await self._is_machine(debtor)
         self._ringing.pop(attempt_id, None)
         if machine:

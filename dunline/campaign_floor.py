@@ -29,7 +29,7 @@ from cases import Store
 from cases.models import Campaign, HoldKind
 from compliance import CampaignFacts, ComplianceGate, place_hold
 from dialer.leg import CallLeg
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dialer.simulate.floor import simulated_floor
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from dialer.leg import CallLeg
-from dialer.media.wav import write_pcm
+from audio.wav import write_pcm
 from ivr.flow import Say
 
 PromptAudio = Callable[[str, str, str], np.ndarray]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from dialer.media import g711
+from audio import g711
 from speech.models import ModelNotFound, find_model
 
 if TYPE_CHECKING:

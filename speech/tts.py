@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dialer.media.wav import read_pcm, write_pcm
+from audio.wav import read_pcm, write_pcm
 
 ENGINE = "pyttsx3/espeak-ng"
 VOICES: Mapping[str, str] = {"en": "gmw/en-us", "zh": "sit/cmn-latn-pinyin"}

@@ -261,7 +261,7 @@ def noise(kind: str, count: int, rng: np.random.Generator) -> np.ndarray:
 
 def through_line(scene: _Scene, noise_kind: str | None, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:
     """The scene as it arrives: at its level, plus noise, band-limited by the channel, mu-law both ways."""
-    from dialer.media.g711 import decode, encode
+    from audio.g711 import decode, encode
 
     gain = 32768 * 10 ** (scene.level_db / 20)
     audio = scene.audio * gain
@@ -274,7 +274,7 @@ def through_line(scene: _Scene, noise_kind: str | None, snr_db: float | None, rn
 
 def build(out: Path = OUT) -> list[Sample]:
     """The set, rendered on first use and read from the cache after."""
-    from dialer.media.wav import write_pcm
+    from audio.wav import write_pcm
 
     folder = out / RECIPE
     manifest = folder / "manifest.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dialer.media.wav import RATE
+from audio.wav import RATE
 
 FLUSH_S = 0.5
 HOLD_BACK_S = 0.2

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dialer.media.g711 import transcode
+from audio.g711 import transcode
 from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
 
 PCMU, PCMA = 0, 8

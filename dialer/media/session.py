@@ -18,7 +18,7 @@ import numpy as np
 
 from dialer.media.clock import MediaClock
 from dialer.media.dtmf import InbandDtmfDetector
-from dialer.media.g711 import decode, encode
+from audio.g711 import decode, encode
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import FRAME, LAW, RtpLeg
 from dialer.media.rtp import DigitReceiver, RtpError, RtpPacket, digit_packets

@@ -20,7 +20,7 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.rtp import RtpPacket
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.simulate.pstn import VOICES
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials

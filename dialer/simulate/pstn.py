@@ -22,7 +22,7 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.session import AudioFrame
-from dialer.media.wav import read_pcm, tone
+from audio.wav import read_pcm, tone
 from dialer.sip.call import Call
 from dialer.sip.headers import uri_user
 from dialer.sip.transport import SipTransport

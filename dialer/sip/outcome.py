@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from cases.models import AttemptOutcome
-
-# A call's result is one of the case store's attempt outcomes; the campaign layer stores it as it is.
-CallResult = AttemptOutcome
+import enum
 
 
-RESULT_BY_CODE: dict[int, AttemptOutcome] = {
+class CallResult(enum.StrEnum):
+    """The dialer's own word for how a call ended; the campaign layer maps it to an attempt outcome."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    INVALID_NUMBER = "invalid_number"
+    UNAVAILABLE = "unavailable"
+    NETWORK_ERROR = "network_error"
+    CANCELLED = "cancelled"
+
+
+RESULT_BY_CODE: dict[int, CallResult] = {
     486: CallResult.BUSY, 600: CallResult.BUSY,
     408: CallResult.NO_ANSWER, 480: CallResult.NO_ANSWER,
     487: CallResult.CANCELLED,
@@ -19,7 +29,7 @@ RESULT_BY_CODE: dict[int, AttemptOutcome] = {
 }
 
 
-def result_for(code: int) -> AttemptOutcome:
+def result_for(code: int) -> CallResult:
     if 200 <= code < 300:
         return CallResult.ANSWERED
     if code in RESULT_BY_CODE:

@@ -13,7 +13,7 @@ from cases import Store
 from cases.models import Attempt, AttemptOutcome, AuditEntry, Hold, HoldKind
 from cases.segments import Segment
 from compliance import CampaignFacts, ComplianceGate
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.pacing import DialMode, pacer_for
 from dialer.simulate.pstn import Persona, PstnSimulator, Script
 from dialer.switchboard import Switchboard, Trunk

@@ -21,7 +21,7 @@ from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phon
 from cases.segments import Segment
 from compliance import CampaignFacts, ComplianceGate
 from compliance.screening import Screener
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.pacing.modes import DialMode
 from dialer.pacing.view import ProgressivePacer
 from dialer.simulate.agent_bot import AgentBot
@@ -30,7 +30,7 @@ from dialer.switchboard import Switchboard, Trunk
 from recordings.transcripts import json_path
 from speech.transcribe import Transcriber
 from speech.tts import PromptRenderer
-from tests.audio import read_stereo, rms
+from tests.sound import read_stereo, rms
 
 NOON_IN_CALIFORNIA = datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc)
 NUMBERS = ["+14155550101", "+14155550102", "+14155550103", "+14155550104", "+14155550105"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from dialer.agent_leg import LegState
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dialer.sip.outcome import CallResult
 from dialer.switchboard import Switchboard, Trunk
-from tests.audio import read_stereo, similarity
+from tests.sound import read_stereo, similarity
 
 GREETING = read_pcm(VOICES / "debtor-greeting.wav").astype(float)
 AGENT_SPEECH = read_pcm(VOICES / "agent-speech.wav").astype(float)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dialer.media.wav import read_pcm, write_pcm
+from audio.wav import read_pcm, write_pcm
 from dialer.sip.uac import UserAgent
 
 ROOT = Path(__file__).resolve().parents[2]

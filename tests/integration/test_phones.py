@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from dialer.agent_leg import AgentTarget, LegState
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dialer.sip.outcome import CallResult
 from dialer.switchboard import Switchboard, Trunk
-from tests.audio import contains_part_of, read_stereo, similarity
+from tests.sound import contains_part_of, read_stereo, similarity
 from tests.conftest import require
 from tests.integration.peers import Baresip, Kamailio, free_port, free_port_range, phone
 

@@ -158,9 +158,9 @@ async def test_trunk_sends_rfc4733_digits_and_audio_that_we_receive_and_record(t
 
     from dialer import leg as legs
     from dialer.media.clock import MediaClock
-    from dialer.media.g711 import decode
+    from audio.g711 import decode
     from dialer.media.recorder import StereoRecorder
-    from tests.audio import read_stereo, similarity
+    from tests.sound import read_stereo, similarity
 
     pcaps = Path("/usr/share/sip-tester")
     scenario = tmp_path / "answer_play_digits.xml"

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from cases import Store
 from cases.models import Hold, HoldKind
 from compliance.holds import place_hold
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.simulate.pstn import Persona, PstnSimulator, Script
 from dialer.switchboard import Switchboard, Trunk
 from ivr.delivery import safe_harbour, voicemail_after_beep
 from speech.tts import PromptRenderer, Prompts
-from tests.audio import read_stereo, rms
+from tests.sound import read_stereo, rms
 
 NUMBER = "+14155550123"
 VALUES = {"company": "Dunline Services", "phone": "four one five, five five five, zero one zero zero", "person": "Amy"}

@@ -13,14 +13,14 @@ from sqlalchemy import select
 
 from cases import Store
 from cases.models import Hold, HoldKind, Promise, Source
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from dialer.simulate.pstn import Persona, PstnSimulator, Script
 from dialer.switchboard import Switchboard, Trunk
 from ivr.actions import CampaignTerms
 from ivr.service import IvrService
 from speech.transcribe import Transcriber
 from speech.tts import PromptRenderer, Prompts
-from tests.audio import contains_part_of, read_stereo
+from tests.sound import contains_part_of, read_stereo
 from tests.ivr.test_runtime import DOB, ID_PREFIX, seed
 
 NUMBER = "+14155550100"

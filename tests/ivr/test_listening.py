@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialer.media.g711 import decode, encode
-from dialer.media.wav import read_pcm
+from audio.g711 import decode, encode
+from audio.wav import read_pcm
 from ivr.listening import hear_answer
 
 

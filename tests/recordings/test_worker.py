@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import redis
 
-from dialer.media.wav import read_pcm, write_pcm
+from audio.wav import read_pcm, write_pcm
 from recordings.jobs import Job, JobQueue
 from recordings.transcripts import TranscriptStore
 from recordings.worker import WorkerPool, run_worker

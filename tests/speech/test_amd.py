@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dialer.media.dtmf import tones
-from dialer.media.wav import read_pcm, tone
+from audio.wav import read_pcm, tone
 from speech.amd import AmdClassifier, AmdDetector, AmdSettings, AmdVerdict, State, Verdict, detect
 from speech.beep import Beep, BeepDetector
 from speech.vad import FRAME, FRAME_S

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialer.media.g711 import decode, encode
-from dialer.media.wav import read_pcm
+from audio.g711 import decode, encode
+from audio.wav import read_pcm
 from speech import grammars
 from speech.grammars import Kind
 from speech.models import ModelNotFound, find_model

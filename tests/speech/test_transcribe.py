@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dialer.media.wav import read_pcm, tone, write_pcm
+from audio.wav import read_pcm, tone, write_pcm
 from speech.models import ModelNotFound, find_model
 from speech.transcribe import Transcriber, read_stereo, telephone_band, upsample_2x
 from speech.wer import corpus_wer, normalise, number_words, wer

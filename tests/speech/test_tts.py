@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialer.media.wav import read_pcm, tone, write_pcm
+from audio.wav import read_pcm, tone, write_pcm
 from speech import spoken
 from speech.models import find_model
 from speech.tts import (

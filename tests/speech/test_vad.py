@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import webrtcvad
 
-from dialer.media.wav import read_pcm
+from audio.wav import read_pcm
 from speech.vad import DEFAULT_MODE, FRAME, FRAME_S, NoiseFloor, Segment, SpeechSegmenter, Vad, speech_segments
 
 RATE = 8000

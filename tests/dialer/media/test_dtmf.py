@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dialer.media.dtmf import InbandDtmfDetector, tones
-from dialer.media.g711 import decode, encode
-from dialer.media.wav import read_pcm
+from audio.g711 import decode, encode
+from audio.wav import read_pcm
 from dialer.simulate.pstn import VOICES
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import socket
 
-from dialer.media.g711 import transcode
+from audio.g711 import transcode
 from dialer.media.relay import PCMA, PCMU, Bridge, RtpLeg
 from dialer.media.rtp import RtpPacket, parse_rtp
 

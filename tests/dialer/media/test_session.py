@@ -8,7 +8,7 @@ import numpy as np
 from dialer.media.clock import MediaClock
 from dialer.media.relay import PCMA, RtpLeg
 from dialer.media.session import MediaSession
-from dialer.media.wav import tone
+from audio.wav import tone
 
 
 async def pair(clock: MediaClock) -> tuple[MediaSession, MediaSession]:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dialer.media.g711 import decode, encode, transcode
+from audio.g711 import decode, encode, transcode
 
 
 def test_reference_code_points() -> None:
