@@ -181,13 +181,3 @@ def parse_answer(value: str) -> DigestAnswer | None:
     return DigestAnswer(username=username, realm=fields.get("realm") or "", nonce=nonce, uri=uri,
                         response=fields.get("response") or "", algorithm=algorithm,
                         qop="auth" if fields.get("qop") == "auth" else None, cnonce=fields.get("cnonce"), nc=nc)
-
-
-def verify(value: str, method: str, password_of: Callable[[str], str | None], nonces: set[str]) -> str | None:
-    """The authenticated username if `value` (an Authorization header) answers one of `nonces` rightly: the
-    whole check in one synchronous call, for a server whose lookup may block (the registrar splits it)."""
-    answer = parse_answer(value)
-    if answer is None or answer.nonce not in nonces:
-        return None
-    password = password_of(answer.username)
-    return answer.username if password is not None and answer.matches(password, method) else None

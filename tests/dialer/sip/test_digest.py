@@ -7,8 +7,8 @@ from dialer.sip.digest import (
     authorization,
     digest_response,
     make_challenge,
+    parse_answer,
     parse_challenge,
-    verify,
 )
 from dialer.sip.message import SipRequest, SipResponse
 
@@ -28,11 +28,12 @@ def test_challenge_parsing_with_quoted_commas() -> None:
 def test_server_verifies_what_the_client_sends() -> None:
     nonce, header = make_challenge("dunline")
     value = authorization(Credentials("agent7", "s3cret"), parse_challenge(header), "REGISTER", "sip:127.0.0.1")
-    passwords = {"agent7": "s3cret"}.get
-    assert verify(value, "REGISTER", passwords, {nonce}) == "agent7"
-    assert verify(value, "REGISTER", {"agent7": "wrong"}.get, {nonce}) is None
-    assert verify(value, "REGISTER", passwords, {"other-nonce"}) is None
-    assert verify("Basic abc", "REGISTER", passwords, {nonce}) is None
+    answer = parse_answer(value)
+    assert answer is not None and (answer.username, answer.nonce) == ("agent7", nonce)
+    assert answer.matches("s3cret", "REGISTER")
+    assert not answer.matches("wrong", "REGISTER")
+    assert not answer.matches("s3cret", "INVITE")
+    assert parse_answer("Basic abc") is None
 
 
 def request() -> SipRequest:
@@ -60,8 +61,7 @@ def test_flow_answers_one_challenge_and_gives_up_on_a_second() -> None:
 
 def test_a_quoted_uri_with_parameters_is_verified_whole() -> None:
     """baresip signs `uri="sip:host:port;transport=udp"`: the ';' inside the quotes is part of the uri."""
-    from dialer.sip.digest import Challenge, Credentials, authorization, verify
-
     challenge = Challenge(realm="dunline", nonce="n1", qop="auth")
     header = authorization(Credentials("agent1", "pw"), challenge, "REGISTER", "sip:127.0.0.1:5060;transport=udp")
-    assert verify(header, "REGISTER", {"agent1": "pw"}.get, {"n1"}) == "agent1"
+    answer = parse_answer(header)
+    assert answer is not None and answer.uri == "sip:127.0.0.1:5060;transport=udp" and answer.matches("pw", "REGISTER")
