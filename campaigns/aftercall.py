@@ -1,24 +1,39 @@
-"""After a call: its recording transcribed per speaker, the transcript screened, the findings saved for the
-review queue (holds placed where a category demands one, e.g. a cease request), the transcript kept. The
-attempt's after-call job (campaigns/attempts.py) is done once its screening is saved; a job a crash
-interrupted is still queued, and the next run works it.
+"""After a call: its recording transcribed per speaker, the transcript screened in the call's own context
+(`compliance.screening.call_context`: a reference contact is third-party talk), the findings saved with the
+agent who took the call for the review queue, the holds placed that a category demands (a cease request),
+the transcript kept beside the recording.
 
-Heavy work (whisper) runs in a worker thread here; a deployment runs it in the transcription workers fed
-by `recordings.jobs` and calls `screen_transcript` when a transcript lands.
+One path. The runner's `AfterCall` only puts the recording on the durable transcription stream
+(recordings/jobs.py), as a job named for the attempt, so queueing it again (the runner's backlog, the start-up
+`enqueue_backlog`) makes no second job. Transcription workers, processes of their own (dunline/workers.py),
+transcribe it and run `ScreenTranscripts`, which saves the screening and marks the attempt's after-call job
+done in one transaction (campaigns/attempts.py) before the stream job is completed. The attempt row is the
+truth (queued until screened), the stream the dispatch: a worker or a server killed at any point leaves the
+job open or the row queued, the job is redone, and screening an attempt already done does nothing.
+
+`LocalAfterCall` runs the same screening step in this process after transcribing in a thread, for a
+simulated floor that runs no workers (tests, the demo).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaigns.attempts import aftercall_done
+from campaigns.attempts import aftercall_done, aftercall_pending, queued_aftercalls
 from cases import Store
-from cases.models import Account, Attempt, ScreeningFinding
-from compliance.screening import CallContext, Screener, Utterance, load_policies, record_screening
-from recordings.transcripts import RecordingTranscript, recording_id
+from cases.models import ScreeningFinding
+from compliance.screening import Screener, Utterance, call_context, record_screening
+from recordings.jobs import JobQueue
+from recordings.transcripts import RecordingTranscript
 from speech.transcribe import Transcriber, Transcript
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "attempt-"
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,17 @@ class AfterCallResult:
     findings: int
 
 
+def aftercall_job_id(attempt_id: int) -> str:
+    """The stream job (and transcript) id of an attempt's recording."""
+    return f"{JOB_PREFIX}{attempt_id}"
+
+
+def attempt_of(job_id: str) -> int | None:
+    """The attempt an after-call job is for; None for a job of another origin (`dunline transcribe` files)."""
+    number = job_id.removeprefix(JOB_PREFIX)
+    return int(number) if job_id.startswith(JOB_PREFIX) and number.isdigit() else None
+
+
 def utterances_of(transcript: Transcript, attempt_id: int) -> list[Utterance]:
     return [Utterance(f"{attempt_id}-{n}", segment.text, transcript.language, segment.speaker, segment.start_s,
                       segment.end_s) for n, segment in enumerate(transcript.segments)]
@@ -35,27 +61,83 @@ def utterances_of(transcript: Transcript, attempt_id: int) -> list[Utterance]:
 
 def screen_transcript(store: Store, screener: Screener, attempt_id: int, transcript: Transcript, *,
                       actor: str = "screening") -> list[ScreeningFinding]:
+    """Screen the call, save its findings and holds and mark its after-call job done, in one transaction; the
+    findings saved. An attempt already done gets nothing (its job was redone after a worker presumed dead
+    had finished it)."""
     with store.session() as session:
-        attempt = session.get(Attempt, attempt_id)
-        assert attempt is not None
-        account = session.get(Account, attempt.account_id)
-        assert account is not None
-        context = CallContext(jurisdiction=account.jurisdiction, time_barred=account.time_barred)
-        screening = screener.screen_call(utterances_of(transcript, attempt_id), context)
-        findings = record_screening(session, attempt_id=attempt_id, screening=screening, policies=load_policies(),
+        if not aftercall_pending(session, attempt_id):
+            return []
+        screening = screener.screen_call(utterances_of(transcript, attempt_id), call_context(session, attempt_id))
+        findings = record_screening(session, attempt_id=attempt_id, screening=screening, policies=screener.policies,
                                     actor=actor)
-        aftercall_done(session, attempt_id)  # with the findings, in one transaction: done means screened
+        aftercall_done(session, attempt_id)  # with the findings: done means screened
         return findings
 
 
+def screen_recorded(store: Store, screener: Screener, attempt_id: int,
+                    record: RecordingTranscript) -> list[ScreeningFinding]:
+    """The after-call step once a transcript exists: kept beside the recording, then screened."""
+    try:
+        record.write_json()
+    except OSError as error:  # the copy for people; the one of record is the job queue's (Redis)
+        log.warning("attempt %s: transcript not written beside the recording (%s)", attempt_id, error.strerror)
+    return screen_transcript(store, screener, attempt_id, record.transcript)
+
+
+@functools.cache
+def _screening_parts(database_url: str) -> tuple[Store, Screener]:
+    """One store and one screener per worker process."""
+    return Store(database_url), Screener.load()
+
+
+@dataclass(frozen=True)
+class ScreenTranscripts:
+    """The transcription workers' after step (`recordings.worker.AfterTranscript`): an attempt's job is
+    screened; other jobs are left alone. Made of the database URL only, so it travels to spawned workers."""
+
+    database_url: str
+
+    def __call__(self, job_id: str, record: RecordingTranscript) -> None:
+        attempt_id = attempt_of(job_id)
+        if attempt_id is not None:
+            screen_recorded(*_screening_parts(self.database_url), attempt_id, record)
+
+
 class AfterCall:
+    """The runner's after-call step, `await after_call(attempt_id, recording)`: the recording becomes a job on
+    the durable stream (its id, returned, is the attempt's), for the transcription workers."""
+
+    def __init__(self, store: Store, jobs: JobQueue, *, language: str = "en") -> None:
+        self.store, self.jobs, self.language = store, jobs, language
+
+    def _enqueue(self, attempt_id: int, recording: Path) -> str:
+        return self.jobs.enqueue(recording, self.language, recording_id=aftercall_job_id(attempt_id))
+
+    async def __call__(self, attempt_id: int, recording: Path) -> str:
+        return await asyncio.to_thread(self._enqueue, attempt_id, recording)
+
+    def enqueue_backlog(self) -> list[int]:
+        """Put every attempt whose after-call job is still queued in the case store on the stream (at start-up:
+        a server killed between closing a call and queueing its job, a stream lost with Redis); the attempt
+        ids. Jobs already on the stream or done stay as they are."""
+        with self.store.reading() as session:
+            waiting = queued_aftercalls(session, limit=None)
+        for attempt_id, recording in waiting:
+            self._enqueue(attempt_id, recording)
+        return [attempt_id for attempt_id, _ in waiting]
+
+
+class LocalAfterCall:
+    """The after-call step in this process, for a floor without transcription workers: transcribed in a thread
+    (one at a time: the model runs on one core), then `screen_recorded` as the workers do."""
+
     def __init__(self, store: Store, transcriber: Transcriber, screener: Screener) -> None:
         self.store, self.transcriber, self.screener = store, transcriber, screener
-        self._lock = asyncio.Lock()  # one transcription at a time: the model runs on one core
+        self._lock = asyncio.Lock()
 
     async def __call__(self, attempt_id: int, recording: Path) -> AfterCallResult:
         async with self._lock:
             transcript = await asyncio.to_thread(self.transcriber.transcribe_stereo, recording)
-        RecordingTranscript(recording_id(recording), str(recording), transcript, self.transcriber.engine).write_json()
-        findings = await asyncio.to_thread(screen_transcript, self.store, self.screener, attempt_id, transcript)
+        record = RecordingTranscript(aftercall_job_id(attempt_id), str(recording), transcript, self.transcriber.engine)
+        findings = await asyncio.to_thread(screen_recorded, self.store, self.screener, attempt_id, record)
         return AfterCallResult(attempt_id, transcript, len(findings))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.lease import live_campaigns
 from cases.audit import record
-from cases.models import AfterCallState, Attempt, AttemptOutcome
+from cases.models import AfterCallState, Attempt, AttemptOutcome, User
 from dialer.sip.outcome import CallResult
 
 
@@ -33,6 +33,7 @@ class CallEnd:
     answered_at: datetime | None = None
     recording: Path | None = None  # None: nothing was recorded
     disposition: str | None = None
+    agent: str | None = None  # the username of the agent the call was bridged to
 
 
 def outcome_of(result: CallResult) -> AttemptOutcome:
@@ -71,9 +72,12 @@ def close(session: Session, attempt_id: int, end: CallEnd) -> Attempt | None:
     attempt.recording_path = str(end.recording) if end.recording else None
     attempt.aftercall = AfterCallState.QUEUED if end.recording else None
     attempt.disposition = end.disposition
+    if end.agent is not None:
+        attempt.agent_id = session.scalar(select(User.id).where(User.username == end.agent))
     record(session, actor="dialer", action="attempt.closed", entity="attempt", entity_id=attempt_id,
            details={"outcome": end.outcome.value, "sip_code": attempt.sip_code, "disposition": attempt.disposition,
-                    "conversation": attempt.conversation, "recording": attempt.recording_path})
+                    "conversation": attempt.conversation, "recording": attempt.recording_path,
+                    "agent": end.agent})
     return attempt
 
 
@@ -111,12 +115,21 @@ def queue_aftercalls(session: Session) -> list[int]:
     return queued
 
 
-def queued_aftercalls(session: Session, *, campaign_id: int, limit: int = 100) -> list[tuple[int, Path]]:
-    """A campaign's after-call jobs waiting, oldest first: (attempt id, recording)."""
-    rows = session.execute(select(Attempt.id, Attempt.recording_path).where(
-        Attempt.campaign_id == campaign_id, Attempt.aftercall == AfterCallState.QUEUED)
-        .order_by(Attempt.id).limit(limit)).all()
+def queued_aftercalls(session: Session, *, campaign_id: int | None = None,
+                      limit: int | None = 100) -> list[tuple[int, Path]]:
+    """After-call jobs waiting (a campaign's, or all), oldest first: (attempt id, recording)."""
+    query = select(Attempt.id, Attempt.recording_path).where(Attempt.aftercall == AfterCallState.QUEUED)
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    rows = session.execute(query.order_by(Attempt.id).limit(limit)).all()
     return [(row.id, Path(row.recording_path)) for row in rows if row.recording_path]
+
+
+def aftercall_pending(session: Session, attempt_id: int) -> bool:
+    """Lock the attempt row for its after-call step; True while that step is still to do (two workers that
+    finish the same job one after the other screen it once)."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    return attempt is not None and attempt.aftercall is AfterCallState.QUEUED
 
 
 def aftercall_done(session: Session, attempt_id: int) -> None:

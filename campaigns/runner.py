@@ -2,11 +2,12 @@
 be dialled (the attempt is written with its receipt before the INVITE leaves), the switchboard places
 and bridges the calls; every attempt is closed with its outcome, durations and recording.
 
-Routing of an answered call: answering-machine detection (when on) → a machine gets the limited-content
-voicemail after its beep, or is hung up on; a person goes to the longest-idle ready agent of the
-campaign's group, or, when none frees up within the no-agent timeout, is abandoned: the ledger counts it
-and the safe-harbour message is played. Agents go through the agent pool (reserved, on call, timed
-wrap-up, ready), which the pacer reads. The ledger is rebuilt from the attempts table at start, so a
+Routing of an answered call is the call router's (campaigns/routing.py): answering-machine detection
+(when on) → a machine gets the limited-content voicemail after its beep, or is hung up on; on an agentless
+campaign a person goes to the IVR; else to the longest-idle ready agent of the campaign's group on the
+agent desk (campaigns/desk.py, shared by every runner of the process; the screen-pop goes out on its event
+bus), or, when none frees up within the no-agent timeout, is abandoned: the ledger counts it and the
+router plays the safe-harbour message. The ledger is rebuilt from the attempts table at start, so a
 restart neither forgets abandons nor counts them twice.
 
 The attempt rows are written through campaigns/attempts.py, in order, by the store writer
@@ -39,18 +40,19 @@ from campaigns.service import schedule_of
 from campaigns.writer import StoreWriter
 from cases import Store
 from cases.audit import record
+from campaigns.desk import AgentDesk
+from campaigns.events import CallEnded, ScreenPop
+from campaigns.routing import CallRouter
 from cases.models import Account, Attempt, AttemptOutcome, Campaign, Promise, Source
-from dialer.agent_leg import AgentLeg, LegState
-from dialer.agents import AgentEvent, AgentPool, AgentState
+from dialer.agents import AgentPool
 from dialer.ledger import AbandonLedger
 from dialer.leg import CallLeg
+from dialer.pacing.modes import DialMode
 from dialer.pacing.view import PacingPolicy, PacingView
 from dialer.switchboard import Switchboard
-from speech.amd import AmdDetector, Verdict
 
 log = logging.getLogger(__name__)
 
-CallHook = Callable[[CallLeg], Awaitable[object]]
 PROMISE_DISPOSITION = "promise_to_pay"
 
 
@@ -84,19 +86,24 @@ class CampaignRunner:
                  policy: PacingPolicy, config: RunnerConfig = RunnerConfig(),
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  after_call: Callable[[int, Path], Awaitable[object]] | None = None,
-                 safe_harbour: CallHook | None = None, voicemail: CallHook | None = None,
-                 screen_pop: Callable[[AgentLeg, dict[str, object]], None] | None = None,
+                 router: CallRouter | None = None, desk: AgentDesk | None = None,
                  disposition: Callable[[str], str] | None = None,
-                 ivr: Callable[[CallLeg, int], Awaitable[object]] | None = None,
+                 dialling_allowed: Callable[[], bool] = lambda: True,
                  lease: CampaignLease | None = None) -> None:
+        """`desk`: the process's agent desk (default: one of its own whose logged-in phones are ready);
+        `dialling_allowed`: the host's say (False while Redis is away: no new dials, calls up go on)."""
         self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
         self.policy, self.config, self.clock = policy, config, clock
-        self.after_call, self.safe_harbour, self.voicemail, self.screen_pop = after_call, safe_harbour, voicemail, screen_pop
+        self.after_call, self.dialling_allowed = after_call, dialling_allowed
+        self.router = router or CallRouter(board=switchboard, store=store, amd_budget_s=config.amd_budget_s)
+        self.desk = desk or AgentDesk(switchboard, wrap_s=config.wrap_s, ready_on_login=True,
+                                       groups_of=lambda agent_id: frozenset({config.group}))
         self.disposition = disposition  # what the agent records after a call (agent id -> disposition)
-        self.ivr = ivr  # agentless campaigns: (answered leg, account id) -> the IVR flow runs on the call
+        self.agentless = DialMode(campaign.dial_mode) is DialMode.AGENTLESS  # people go to the IVR, never agents
         self.schedule = schedule_of(campaign)
         self._dispositions: dict[int, str] = {}
-        self.pool = AgentPool()
+        self._agents: dict[int, str] = {}  # attempt id -> the agent it was bridged to
+        self._debtors: dict[int, CallLeg] = {}  # attempt id -> its answered leg (hung up when a drain runs out)
         self.ledger = AbandonLedger(str(campaign.id), config.ledger_window_s, campaign.abandon_target)
         self.summary = RunSummary()
         self._ringing: dict[int, float] = {}  # attempt id -> when dialled (monotonic)
@@ -109,6 +116,10 @@ class CampaignRunner:
 
     def _open(self) -> bool:
         return self.schedule is None or self.schedule.open_at(self.clock())
+
+    @property
+    def pool(self) -> AgentPool:
+        return self.desk.pool
 
     @property
     def ringing(self) -> int:
@@ -130,21 +141,6 @@ class CampaignRunner:
         for answered_at, outcome in sorted(rows):
             self.ledger.record(answered_at.timestamp() + offset, outcome is AttemptOutcome.ABANDONED)
 
-    def _follow_agents(self) -> None:
-        now = time.monotonic()
-        for agent_id, leg in self.board.agents.items():
-            if agent_id not in self.pool.agents:
-                self.pool.add(agent_id, {self.config.group}, wrap_seconds=self.config.wrap_s)
-            agent = self.pool.agents[agent_id]
-            if leg.state is LegState.IDLE and agent.state is AgentState.LOGGED_OUT:
-                self.pool.login(agent_id, now)
-                self.pool.ready(agent_id, now)
-            elif leg.state in (LegState.DOWN, LegState.CONNECTING) and agent.state is AgentState.READY:
-                self.pool.pause(agent_id, now, "softphone leg down")
-            elif leg.state is LegState.IDLE and agent.state is AgentState.PAUSED \
-                    and agent.pause_reason == "softphone leg down":
-                self.pool.ready(agent_id, now)
-
     # The loop --------------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> RunSummary:
         """Dial until `stop` is set (or the campaign has no leads left and no call is up); then wait for the
@@ -156,14 +152,14 @@ class CampaignRunner:
             now = time.monotonic()
             if not await self._keep_lease(now):
                 break
-            self._follow_agents()
-            self.pool.tick(now)
+            self.desk.tick()
             view = PacingView(now=now, agents=self.pool.snapshot(self.config.group, now),
                               ringing_elapsed=tuple(now - t for t in self._ringing.values()),
                               waiting=len(self._waiting), ledger_rate=self.ledger.rate(now),
                               ledger_answered=self.ledger.counts(now)[1], total_answered=self.ledger.total_answered,
                               total_abandoned=self.ledger.total_abandoned)
-            lines = min(self.policy.lines_to_dial(view), self.config.max_lines) if self._open() else 0
+            lines = min(self.policy.lines_to_dial(view), self.config.max_lines) \
+                if self._open() and self.dialling_allowed() else 0
             placed = await self._place(lines) if lines > 0 and self._may_dial(now) else 0
             idle_ticks = idle_ticks + 1 if placed == 0 and not self._tasks and not self.health.down else 0
             if idle_ticks >= 3 and lines > 0:
@@ -177,6 +173,11 @@ class CampaignRunner:
         await self.writer.close()  # every close is written before the run ends
         backlog.cancel()  # after-call jobs not reached stay queued in the store
         return self.summary
+
+    async def hang_up_all(self) -> None:
+        """A drain ran out of time: every answered call is hung up, so each attempt closes as usual."""
+        for debtor in list(self._debtors.values()):
+            await self.router.hang_up(debtor)
 
     def _may_dial(self, now: float) -> bool:
         """Fail closed: no dial while a write waits for the store, nor before the next retry after a failure."""
@@ -259,11 +260,12 @@ class CampaignRunner:
         try:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
                                                   ring_timeout=self.config.ring_timeout_s, recording=recording)
-            outcome = await self._after_answer(debtor, attempt_id, lead.account_id, time.monotonic() - dialled)
+            outcome = await self._after_answer(debtor, attempt_id, lead, time.monotonic() - dialled)
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
         finally:
             self._ringing.pop(attempt_id, None)
+            self._debtors.pop(attempt_id, None)
             self._waiting.discard(attempt_id)
             self._accounts_in_flight.discard(lead.account_id)
             end = self._call_end(attempt_id, outcome, debtor)
@@ -276,27 +278,25 @@ class CampaignRunner:
             except Exception:
                 log.exception("after-call processing of attempt %s failed", attempt_id)
 
-    async def _after_answer(self, debtor: CallLeg, attempt_id: int, account_id: int, ring_s: float) -> AttemptOutcome:
-        """The pacer sees the call as ringing until it is known to be a person (after detection); a person
-        goes to the IVR on an agentless campaign, else to an agent."""
+    async def _after_answer(self, debtor: CallLeg, attempt_id: int, lead: Lead, ring_s: float) -> AttemptOutcome:
+        """The pacer sees the call as ringing until it is known to be a person (after detection); the router
+        takes it from there."""
         if not debtor.answered:
             self._ringing.pop(attempt_id, None)
             self.policy.on_resolved(ring_s, False)
             return attempts.outcome_of(debtor.result)
-        machine = self.config.amd and await self._is_machine(debtor)
+        self._debtors[attempt_id] = debtor
+        detection = await self.router.detect(debtor) if self.config.amd else None
         self._ringing.pop(attempt_id, None)
-        if machine:
+        if detection is not None and detection.machine:
             self.policy.on_resolved(ring_s, False)
-            if self.voicemail is not None:
-                await self.voicemail(debtor)
-            elif not debtor.ended.is_set():
-                await self.board.ua.hang_up(debtor.call)
+            await self.router.machine(debtor, detection)
             return AttemptOutcome.MACHINE
         self.policy.on_resolved(ring_s, True)
-        if self.ivr is not None:
+        if self.agentless:
             self._waiting.add(attempt_id)  # in the IVR: what an agentless pacer counts as in progress
             self.writer.submit(partial(attempts.mark_conversation, attempt_id=attempt_id))
-            await self.ivr(debtor, account_id)
+            await self.router.self_service(debtor, lead.account_id, lead.e164)
             return AttemptOutcome.ANSWERED
         answered = time.monotonic()
         self._waiting.add(attempt_id)
@@ -306,87 +306,63 @@ class CampaignRunner:
             self.ledger.record(answered, True, str(attempt_id))
             self.policy.on_abandoned(time.monotonic())
             self.summary.abandoned += 1
-            if debtor.ended.is_set():
-                return AttemptOutcome.ABANDONED
-            if self.safe_harbour is not None:
-                await self.safe_harbour(debtor)
-            else:
-                await self.board.ua.hang_up(debtor.call)
+            await self.router.abandon(debtor)
             return AttemptOutcome.ABANDONED
-        leg = self.board.agents[agent]
+        await self._talk(debtor, attempt_id, lead.account_id, agent, answered)
+        return AttemptOutcome.ANSWERED
+
+    async def _talk(self, debtor: CallLeg, attempt_id: int, account_id: int, agent: str, answered: float) -> None:
         screen = {"attempt_id": attempt_id, "campaign_id": self.campaign_id, "account_id": account_id}
-        connection = self.board.connect(debtor, leg, screen)
-        self.pool.connect(agent, time.monotonic())
+        connection = self.board.connect(debtor, self.board.agents[agent], screen)
+        self.desk.connect(agent)
+        self._agents[attempt_id] = agent
         self.ledger.record(answered, False, str(attempt_id))
         self.summary.connected += 1
         self.summary.bridge_latency_s.append(connection.latency_s)
         self.writer.submit(partial(attempts.mark_conversation, attempt_id=attempt_id))
-        if self.screen_pop is not None:
-            self.screen_pop(leg, connection.context)
+        self.desk.bus.publish(ScreenPop(agent, connection.context))
         talk_started = time.monotonic()
         await connection.ended.wait()
-        self.pool.hang_up(agent, time.monotonic())
+        self.desk.hang_up(agent)
+        self.desk.bus.publish(CallEnded(agent, attempt_id))
         if self.disposition is not None:
             self._dispositions[attempt_id] = self.disposition(agent)
         self.policy.on_talk_ended(time.monotonic() - talk_started)
-        return AttemptOutcome.ANSWERED
-
-    async def _is_machine(self, debtor: CallLeg) -> bool:
-        detector = AmdDetector()
-        frames = debtor.media.frames()
-        deadline = time.monotonic() + self.config.amd_budget_s
-        try:
-            while time.monotonic() < deadline and not debtor.ended.is_set():
-                try:
-                    frame = await asyncio.wait_for(anext(frames), max(0.01, deadline - time.monotonic()))
-                except (asyncio.TimeoutError, StopAsyncIteration):
-                    break
-                verdict = detector.feed(frame.pcm)
-                if verdict is not None:
-                    return verdict.kind in (Verdict.MACHINE, Verdict.MACHINE_BEEP)
-        finally:
-            await frames.aclose()
-        return False  # not sure: a person is never hung up on for a guess
 
     async def _reserve(self, attempt_id: int, deadline: float, debtor: CallLeg) -> str | None:
         while not debtor.ended.is_set():
-            self._follow_agents()
-            self.pool.tick(time.monotonic())
-            agent = self.pool.reserve_longest_idle(self.config.group, time.monotonic(), str(attempt_id))
-            if agent is not None:
-                if self.board.agents[agent.agent_id].state is LegState.IDLE:
-                    return agent.agent_id
-                self.pool.apply(agent.agent_id, AgentEvent.RELEASE, time.monotonic())  # its phone just dropped
-                self.pool.pause(agent.agent_id, time.monotonic(), "softphone leg down")
-            if time.monotonic() >= deadline:
-                return None
+            agent = self.desk.reserve(self.config.group, str(attempt_id))
+            if agent is not None or time.monotonic() >= deadline:
+                return agent
             await asyncio.sleep(0.05)
         return None
 
-    def _promise(self, session: Session, attempt: Attempt, now: datetime) -> None:
+    def _promise(self, session: Session, attempt: Attempt, now: datetime, agent: str | None) -> None:
         """The agent's "promise to pay" disposition: the overdue amount, a week from now."""
         account = session.get(Account, attempt.account_id)
         assert account is not None
         promise = Promise(account_id=account.id, attempt_id=attempt.id, amount=account.overdue_amount,
-                          promised_for=(now + timedelta(days=7)).date(), source=Source.AGENT)
+                          promised_for=(now + timedelta(days=7)).date(), source=Source.AGENT,
+                          created_by=attempt.agent_id)
         session.add(promise)
         session.flush()
         self.summary.promises += 1
-        record(session, actor="dialer", action="promise.created", entity="promise", entity_id=promise.id,
+        record(session, actor=agent or "dialer", action="promise.created", entity="promise", entity_id=promise.id,
                details={"account_id": account.id, "amount": str(promise.amount), "source": "agent"})
 
     def _call_end(self, attempt_id: int, outcome: AttemptOutcome, debtor: CallLeg | None) -> CallEnd:
         """The call's end as known now; written when the store allows."""
         now = self.clock()
+        agent, disposition = self._agents.pop(attempt_id, None), self._dispositions.pop(attempt_id, None)
         if debtor is None:
-            return CallEnd(outcome, now, disposition=self._dispositions.pop(attempt_id, None))
+            return CallEnd(outcome, now, disposition=disposition, agent=agent)
         recorder = debtor.media.recorder
         return CallEnd(outcome, now, debtor.code,
                        now - timedelta(seconds=time.monotonic() - debtor.answered_at) if debtor.answered else None,
                        recorder.path if recorder is not None and recorder.started is not None else None,
-                       self._dispositions.pop(attempt_id, None))
+                       disposition, agent)
 
     def _close(self, session: Session, attempt_id: int, end: CallEnd) -> None:
         attempt = attempts.close(session, attempt_id, end)
         if attempt is not None and attempt.disposition == PROMISE_DISPOSITION:
-            self._promise(session, attempt, end.ended_at)
+            self._promise(session, attempt, end.ended_at, end.agent)

@@ -2,6 +2,10 @@
 
 draft → running ⇄ paused → finished (a draft may also be finished unrun). The lifecycle is a table, so an
 impossible move (start a finished campaign) is refused with the states named, never half-done.
+
+A campaign names only IVR flows and jurisdictions that exist (a flow in `ivr/flows`, a compliance rule pack),
+checked when it is created and again when it starts; a start over a segment with no case to dial is refused
+with the count. Refusals are `campaigns.errors`, each with its error_id and HTTP status.
 """
 
 from __future__ import annotations
@@ -11,16 +15,29 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from campaigns.errors import (  # CampaignError re-exported: callers catch it as campaigns.service's
+    BadTransition,
+    CampaignError,
+    CampaignExists,
+    EmptySegment,
+    InvalidCampaign,
+    NoSuchCampaign,
+    UnknownIvrFlow,
+    UnknownJurisdiction,
+)
 from cases.audit import record
-from cases.models import Attempt, AttemptOutcome, Campaign, CampaignStatus
-from cases.segments import Segment
+from cases.models import Account, Attempt, AttemptOutcome, Campaign, CampaignStatus, Phone, PhoneStatus, utcnow
+from cases.segments import Segment, case_query
+from compliance import load_packs
 from dialer.pacing.modes import DialMode
+from ivr.service import DEFAULT_FLOW
 
 MAX_ABANDON_TARGET = 0.03  # no rule pack we ship allows more; a campaign may only be stricter
 TRANSITIONS: dict[tuple[CampaignStatus, str], CampaignStatus] = {
@@ -31,10 +48,10 @@ TRANSITIONS: dict[tuple[CampaignStatus, str], CampaignStatus] = {
     (CampaignStatus.PAUSED, "finish"): CampaignStatus.FINISHED,
     (CampaignStatus.DRAFT, "finish"): CampaignStatus.FINISHED,
 }
-
-
-class CampaignError(ValueError):
-    """A campaign that cannot be created or moved as asked."""
+__all__ = ["CampaignError", "CampaignReport", "CampaignSchedule", "CampaignSpec", "campaign_report", "change_status",
+           "create_campaign", "dialable_cases", "find_campaign", "known_flows", "known_jurisdictions", "schedule_of",
+           "segment_from_json", "segment_to_json"]
+FLOW_DIR = DEFAULT_FLOW.parent  # a campaign names a flow by its file's stem: "collections"
 
 
 @dataclass(frozen=True)
@@ -75,9 +92,9 @@ class CampaignSchedule:
                            tuple(data.get("weekdays", range(7))))
             ZoneInfo(schedule.zone)
         except (KeyError, ValueError, ZoneInfoNotFoundError) as error:
-            raise CampaignError(f"bad schedule {data!r}: {error}") from error
+            raise InvalidCampaign("schedule", f"bad schedule {data!r}: {error}") from error
         if schedule.start >= schedule.end or not set(schedule.weekdays) <= set(range(7)):
-            raise CampaignError(f"bad schedule {data!r}: start must be before end, weekdays 0-6")
+            raise InvalidCampaign("schedule", f"bad schedule {data!r}: start must be before end, weekdays 0-6")
         return schedule
 
 
@@ -96,17 +113,39 @@ def segment_from_json(data: dict[str, Any]) -> Segment:
     return Segment(**values)
 
 
+@cache
+def known_flows() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in FLOW_DIR.glob("*.yaml")))
+
+
+@cache
+def known_jurisdictions() -> tuple[str, ...]:
+    return tuple(sorted(load_packs()))
+
+
+def _check_names(segment: Segment, ivr_flow: str | None) -> None:
+    """The flow and jurisdictions a campaign names exist (jurisdictions matched case-blind, as segments do)."""
+    if ivr_flow is not None and ivr_flow not in known_flows():
+        raise UnknownIvrFlow(ivr_flow, list(known_flows()))
+    unknown = [code for code in segment.jurisdictions if code.upper() not in known_jurisdictions()]
+    if unknown:
+        raise UnknownJurisdiction(unknown, list(known_jurisdictions()))
+
+
 def create_campaign(session: Session, spec: CampaignSpec, *, actor: str) -> Campaign:
+    """A draft campaign. An empty segment is allowed here (cases may be imported before the start); the CLI
+    warns of it and `change_status` refuses to start it."""
     if not spec.name.strip():
-        raise CampaignError("a campaign needs a name")
+        raise InvalidCampaign("name", "a campaign needs a name")
     if session.scalar(select(Campaign.id).where(Campaign.name == spec.name)) is not None:
-        raise CampaignError(f"campaign {spec.name!r} exists")
+        raise CampaignExists(spec.name)
     if spec.dial_mode is DialMode.AGENTLESS and not spec.ivr_flow:
-        raise CampaignError("an agentless campaign needs an IVR flow")
+        raise InvalidCampaign("ivr_flow", "an agentless campaign needs an IVR flow")
     if spec.dial_mode is not DialMode.AGENTLESS and not spec.agent_group:
-        raise CampaignError(f"a {spec.dial_mode.value} campaign needs an agent group")
+        raise InvalidCampaign("agent_group", f"a {spec.dial_mode.value} campaign needs an agent group")
     if not 0 < spec.abandon_target <= MAX_ABANDON_TARGET:
-        raise CampaignError(f"abandon target must be above 0 and at most {MAX_ABANDON_TARGET:.0%}")
+        raise InvalidCampaign("abandon_target", f"abandon target must be above 0 and at most {MAX_ABANDON_TARGET:.0%}")
+    _check_names(spec.segment, spec.ivr_flow)
     campaign = Campaign(name=spec.name, dial_mode=spec.dial_mode.value, agent_group=spec.agent_group,
                         ivr_flow=spec.ivr_flow, caller_id=spec.caller_id, abandon_target=spec.abandon_target,
                         definition={"segment": segment_to_json(spec.segment), "lines_per_agent": spec.lines_per_agent,
@@ -120,13 +159,33 @@ def create_campaign(session: Session, spec: CampaignSpec, *, actor: str) -> Camp
     return campaign
 
 
-def change_status(session: Session, campaign_id: int, action: str, *, actor: str) -> Campaign:
+def dialable_cases(session: Session, segment: Segment, now: datetime) -> tuple[int, int]:
+    """(cases in the segment, those of them whose debtor has an active phone) on `now`'s date. The gates may
+    still refuse some at a given hour; this counts what a campaign could ever dial."""
+    in_segment = case_query(segment, now.date(), now).order_by(None).subquery()
+    with_phone = exists().where(Phone.debtor_id == Account.debtor_id, Phone.status == PhoneStatus.ACTIVE)
+    cases = session.scalar(select(func.count()).select_from(in_segment)) or 0
+    dialable = session.scalar(select(func.count()).select_from(Account)
+                              .where(Account.id.in_(select(in_segment.c.id)), with_phone)) or 0
+    return cases, dialable
+
+
+def change_status(session: Session, campaign_id: int, action: str, *, actor: str,
+                  now: datetime | None = None) -> Campaign:
+    """Move the campaign by `action`. A start checks the names it holds again and that its segment has a case
+    to dial at `now` (default: the current time)."""
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
-        raise CampaignError(f"no campaign {campaign_id}")
+        raise NoSuchCampaign(campaign_id)
     target = TRANSITIONS.get((campaign.status, action))
     if target is None:
-        raise CampaignError(f"cannot {action} campaign {campaign.name!r}: it is {campaign.status.value}")
+        raise BadTransition(campaign.name, action, campaign.status.value)
+    if target is CampaignStatus.RUNNING:
+        segment = segment_from_json(campaign.definition["segment"])
+        _check_names(segment, campaign.ivr_flow)
+        cases, dialable = dialable_cases(session, segment, now or utcnow())
+        if not dialable:
+            raise EmptySegment(campaign.name, cases)
     before = campaign.status
     campaign.status = target
     record(session, actor=actor, action=f"campaign.{action}", entity="campaign", entity_id=campaign.id,
@@ -143,7 +202,7 @@ def find_campaign(session: Session, name_or_id: str) -> Campaign:
     campaign = (session.get(Campaign, int(name_or_id)) if name_or_id.isdigit()
                 else session.scalar(select(Campaign).where(Campaign.name == name_or_id)))
     if campaign is None:
-        raise CampaignError(f"no campaign {name_or_id!r}")
+        raise NoSuchCampaign(name_or_id)
     return campaign
 
 

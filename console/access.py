@@ -23,6 +23,7 @@ Route = tuple[str, str]  # (method, path template as registered: "/api/campaigns
 CASE_READERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER, Role.SUPERVISOR, Role.COMPLIANCE_REVIEWER})
 CAMPAIGN_READERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER, Role.SUPERVISOR})
 CAMPAIGN_WRITERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER})
+AGENT_DESKS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
 
 OPEN_ROUTES: frozenset[Route] = frozenset({("GET", "/api/openapi.yaml")})
 ACCESS: Mapping[Route, frozenset[Role]] = {
@@ -31,6 +32,8 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/campaigns/{campaign}"): CAMPAIGN_READERS,
     ("POST", "/api/campaigns"): CAMPAIGN_WRITERS,
     ("POST", "/api/campaigns/{campaign}/{action}"): CAMPAIGN_WRITERS,
+    ("POST", "/api/agents/{name}/state"): AGENT_DESKS,  # an agent their own only (console/agents.py)
+    ("GET", "/api/agents/{name}/events"): AGENT_DESKS,
 }
 
 API_PREFIX = "/api"

@@ -18,14 +18,17 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from sqlalchemy import text
 
+from campaigns.desk import AgentDesk
+from campaigns.events import EventBus
 from cases import Store
 from cases.masking import mask_phone
 from cases.models import utcnow
 from cases.segments import CaseSummary, count_cases, list_cases
 from console import campaigns
 from console.access import AuthenticatorsKey, access_middleware
+from console.agents import add_agent_routes
 from console.auth import BearerTokens
-from console.common import RedisKey, StoreKey
+from console.common import ClockKey, RedisKey, StoreKey
 from console.middleware import error_middleware
 from console.segments import segment_from_query
 from console.validation import MAX_BODY_BYTES, integer
@@ -84,16 +87,19 @@ async def cases_index(request: web.Request) -> web.Response:
     return web.json_response({"total": total, "cases": [_case_json(c) for c in rows]})
 
 
-def build_app(*, store: Store, redis_client: aioredis.Redis,
-              clock: Callable[[], datetime] = utcnow) -> web.Application:
+def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[], datetime] = utcnow,
+              desk: AgentDesk | None = None, bus: EventBus | None = None) -> web.Application:
+    """The console API; `desk` and `bus` when this process runs the switchboard (agents' state and events)."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, access_middleware])
     app[StoreKey] = store
     app[RedisKey] = redis_client
+    app[ClockKey] = clock
     app[AuthenticatorsKey] = (BearerTokens(store=store, clock=clock),)
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/cases", cases_index)
     app.router.add_get("/api/openapi.yaml", openapi)
     campaigns.add_routes(app)
+    add_agent_routes(app, desk, bus)
     return app
 
 

@@ -1,6 +1,7 @@
 """Campaign operations over HTTP (JSON): list, create, show, start/pause/finish — the same service calls
 as `dunline campaign`, documented in `console/openapi.yaml`. Every change is audited under the acting user:
-the owner of the request's credentials (`console.access`), never a name the client states.
+the owner of the request's credentials (`console.access`), never a name the client states. A refusal of the
+service (`campaigns.errors`) leaves through the error middleware with its own error_id and status.
 
 Text fields are bounded by the columns that store them, so a body the API accepts is one the database takes."""
 
@@ -13,7 +14,6 @@ from aiohttp import web
 from sqlalchemy import select
 
 from campaigns.service import (
-    CampaignError,
     CampaignSchedule,
     CampaignSpec,
     campaign_report,
@@ -23,7 +23,7 @@ from campaigns.service import (
 )
 from cases.models import Campaign
 from console.access import acting_user
-from console.common import StoreKey, error_response, json_body
+from console.common import ClockKey, StoreKey, error_response, json_body
 from console.segments import segment_from_body
 from console.validation import (
     choice,
@@ -100,20 +100,13 @@ async def campaigns_index(request: web.Request) -> web.Response:
 
 async def campaigns_create(request: web.Request) -> web.Response:
     actor = acting_user(request).username
-    body = await json_body(request)
-    try:
-        spec = _spec(body)
-    except CampaignError as error:
-        return error_response(400, "bad_campaign", str(error))
+    spec = _spec(await json_body(request))
     store = request.app[StoreKey]
 
     def create() -> dict[str, Any]:
         with store.session() as session:
             return _campaign_json(create_campaign(session, spec, actor=actor))
-    try:
-        return web.json_response(await asyncio.to_thread(create), status=201)
-    except CampaignError as error:
-        return error_response(409 if "exists" in str(error) else 400, "bad_campaign", str(error))
+    return web.json_response(await asyncio.to_thread(create), status=201)
 
 
 async def campaigns_show(request: web.Request) -> web.Response:
@@ -127,10 +120,7 @@ async def campaigns_show(request: web.Request) -> web.Response:
             return {**_campaign_json(campaign), "attempts": report.attempts, "outcomes": report.outcomes,
                     "in_flight": report.in_flight, "live_answers": report.live_answers,
                     "abandoned": report.abandoned, "abandon_rate": round(report.abandon_rate, 4)}
-    try:
-        return web.json_response(await asyncio.to_thread(show))
-    except CampaignError as error:
-        return error_response(404, "no_campaign", str(error))
+    return web.json_response(await asyncio.to_thread(show))
 
 
 async def campaigns_action(request: web.Request) -> web.Response:
@@ -138,17 +128,13 @@ async def campaigns_action(request: web.Request) -> web.Response:
     if action not in ACTIONS:
         return error_response(404, "no_action", f"unknown action {action[:32]!r}", actions=list(ACTIONS))
     reference, actor = _reference(request), acting_user(request).username
-    store = request.app[StoreKey]
+    store, now = request.app[StoreKey], request.app[ClockKey]()
 
     def move() -> dict[str, Any]:
         with store.session() as session:
             campaign = find_campaign(session, reference)
-            return _campaign_json(change_status(session, campaign.id, action, actor=actor))
-    try:
-        return web.json_response(await asyncio.to_thread(move))
-    except CampaignError as error:
-        status = 404 if str(error).startswith("no campaign") else 409
-        return error_response(status, "bad_transition" if status == 409 else "no_campaign", str(error))
+            return _campaign_json(change_status(session, campaign.id, action, actor=actor, now=now))
+    return web.json_response(await asyncio.to_thread(move))
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,8 +1,10 @@
-"""What every handler shares: the typed application keys, the error body and the bounded JSON body reader."""
+"""What every handler shares: the typed application keys (store, Redis, clock), the error body and the bounded
+JSON body reader."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -13,6 +15,7 @@ from console.validation import parse_json_object
 
 StoreKey = web.AppKey("store", Store)
 RedisKey = web.AppKey("redis", aioredis.Redis)
+ClockKey = web.AppKey("clock", Callable[[], datetime])  # the API's wall clock, injected by the composition root
 
 
 def error_response(status: int, error_id: str, message: str, *, reference: str | None = None,

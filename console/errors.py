@@ -10,7 +10,9 @@ middleware (`console.middleware`) writes them as the JSON body `{error_id, messa
     │                                                 is deactivated (not told apart)
     └── Forbidden        403 forbidden                the user's role may not use the route; details: role
 
-Failures that are not ApiErrors get their ids from the middleware: database_unavailable (503), internal
+A service's refusals keep their own hierarchy beside this one, with the same three attributes, and the
+middleware writes them alike: `campaigns.errors.CampaignError` (no_campaign 404, campaign_exists 409, ...).
+Other failures that are not ApiErrors get their ids from the middleware: database_unavailable (503), internal
 (500, with a reference that is logged), and not_found / method_not_allowed / body_too_large for aiohttp's own.
 """
 
@@ -29,6 +31,13 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+
+class Unavailable(ApiError):
+    """A part this process does not run (an API-only process has no agent desk), or one that is down."""
+
+    status = 503
+    error_id = "unavailable"
 
 
 class BadParameter(ApiError):

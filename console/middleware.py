@@ -1,5 +1,6 @@
 """The error middleware: whatever a handler raises leaves the API as JSON with an `error_id`, never as
-Python's text (the error classes and their ids are drawn in `console.errors`)."""
+Python's text (the error classes and their ids are drawn in `console.errors`; a service's own errors, such as
+`campaigns.errors`, carry their id, status and details and leave the same way)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import exc as sql
 
+from campaigns.errors import CampaignError
 from console.common import error_response
 from console.errors import ApiError
 from console.validation import MAX_BODY_BYTES
@@ -26,8 +28,9 @@ RETRY_AFTER_S = 5
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as error:
-        return error_response(error.status, error.error_id, error.message, headers=error.headers, **error.details)
+    except (ApiError, CampaignError) as error:
+        headers = error.headers if isinstance(error, ApiError) else None
+        return error_response(error.status, error.error_id, error.message, headers=headers, **error.details)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -3,39 +3,43 @@ PSTN simulator as carrier and debtors and agent bots as agents who talk (TTS): m
 and give the recording notice and mini-Miranda, some threaten instead, so that screening has something
 real to find. `make demo`, the crash test and smoke runs use it.
 
-Answering-machine detection is on: machines get the limited-content voicemail after their beep, people
-the agents (who set a disposition after each call; a promise to pay is stored as a promise), and a person
-who finds no agent in time hears the safe-harbour message. Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
+Answering-machine detection is on, and the call router (campaigns/routing.py) does what serve's does:
+machines get the limited-content voicemail after their beep, people the agents (set ready through the
+agent desk, as the agent-state API does; they set a disposition after each call, a promise to pay is
+stored as a promise in the agent's name) or, on an agentless campaign, the IVR; a person who finds no
+agent in time hears the safe-harbour message. Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
 run at 3 a.m.; the debtors it calls are fictional, the calling window is not) and printed as such.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from campaigns.aftercall import AfterCall
+from sqlalchemy import select
+
+from audio.wav import read_pcm
+from campaigns.aftercall import LocalAfterCall
+from campaigns.desk import DEFAULT_GROUP, AgentDesk, Wish
 from campaigns.hopper import Hopper
 from campaigns.lease import CampaignLease
+from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig, RunSummary
 from campaigns.service import segment_from_json
 from cases import Store
-from cases.models import Campaign, HoldKind
-from compliance import CampaignFacts, ComplianceGate, place_hold
-from dialer.leg import CallLeg
-from audio.wav import read_pcm
-from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
+from cases.models import Campaign, Role, User
+from compliance import CampaignFacts, ComplianceGate
+from dialer.simulate.agent_bot import BotDispositions
 from dialer.simulate.floor import simulated_floor
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
-from dialer.sip.headers import uri_user
-from ivr.delivery import safe_harbour, voicemail_after_beep
-from speech.tts import PromptRenderer
+from dunline.server import policy_for
+from ivr.service import IvrService
+from speech.tts import PromptRenderer, Prompts
 
 POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is recorded. This is an attempt to "
                "collect a debt, and any information obtained will be used for that purpose. "
@@ -43,7 +47,6 @@ POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is re
 RUDE_LINE = "Listen, if you do not pay today the police will come to your house and arrest you."
 FLOOR_MIX = {Persona.PERSON: 0.5, Persona.MACHINE: 0.1, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.12,
              Persona.INVALID: 0.05, Persona.REJECT: 0.05, Persona.SILENCE: 0.03}
-DISPOSITIONS = (("promise_to_pay", 0.3), ("callback", 0.2), ("refused", 0.2), ("hardship", 0.15), ("wrong_party", 0.15))
 COMPANY = {"company": "Dunline Services", "phone": "four zero zero, eight zero zero, one two three four",
            "person": "Amy"}
 
@@ -56,55 +59,61 @@ class FloorPlan:
     seed: int = 1
     ring_timeout_s: float = 25.0
     transcribe: bool = True
+    ring_s: tuple[float, float] = (4.0, 20.0)  # how long a simulated person or machine lets it ring
+    mix: Mapping[Persona, float] = field(default_factory=lambda: dict(FLOOR_MIX))
 
 
-def policy_for(campaign: Campaign) -> PacingPolicy:
-    return pacer_for(DialMode(campaign.dial_mode), lines_per_agent=float(campaign.definition.get("lines_per_agent", 2)),
-                     predictive=PredictiveConfig(target=campaign.abandon_target))
+def floor_messages(renderer: PromptRenderer) -> Messages:
+    return Messages(render=lambda prompt, text, language: read_pcm(renderer.render(text, language)),
+                    values=COMPANY, company=COMPANY["company"])
+
+
+def floor_ivr(store: Store, renderer: PromptRenderer, clock: Callable[[], datetime]) -> IvrService:
+    prompts = Prompts(renderer)
+    return IvrService(store, lambda prompt, text, language: read_pcm(prompts.prompt(prompt, text, language)),
+                      clock=clock)
 
 
 async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, *, recordings: Path,
                              clock: Callable[[], datetime], lease: CampaignLease | None = None,
                              on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
-    pstn = PstnSimulator(mix=FLOOR_MIX, seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav", ring_s=(4.0, 20.0))
+    pstn = PstnSimulator(mix=dict(plan.mix), seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav",
+                         ring_s=plan.ring_s)
     renderer = PromptRenderer(recordings.parent / "prompts")
     rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
                     for line in (RUDE_LINE, POLITE_LINE))
     speeches = [rude if n < plan.rude_agents else polite for n in range(plan.agents)]
     async with simulated_floor(pstn, speeches, recordings=recordings, ring_timeout_s=plan.ring_timeout_s) as board:
+        await asyncio.to_thread(ensure_bot_users, store, list(board.agents))
         after_call = None
         if plan.transcribe:
             from compliance.screening import Screener
             from speech.transcribe import Transcriber
 
-            after_call = AfterCall(store, Transcriber("en"), Screener.load())
+            after_call = LocalAfterCall(store, Transcriber("en"), Screener.load())
         segment = segment_from_json(campaign.definition["segment"])
         hopper = Hopper(store, ComplianceGate(store), segment, CampaignFacts(campaign_id=campaign.id))
-        def render(prompt: str, text: str, language: str) -> np.ndarray:
-            return read_pcm(renderer.render(text, language))
-
-        async def voicemail(leg: CallLeg) -> None:
-            await voicemail_after_beep(leg, render, COMPANY, "en", company=COMPANY["company"],
-                                       hang_up=lambda: board.ua.hang_up(leg.call))
-
-        async def safe_harbour_message(leg: CallLeg) -> None:
-            async def opt_out() -> None:
-                with store.session() as session:
-                    place_hold(session, kind=HoldKind.CEASE, actor="dialer", source="safe_harbour",
-                               e164="+" + uri_user(leg.call.invite.uri).lstrip("+"))
-            await safe_harbour(leg, render, COMPANY, "en", hang_up=lambda: board.ua.hang_up(leg.call), opt_out=opt_out)
-
-        agent_choices = random.Random(plan.seed)
+        group = campaign.agent_group or DEFAULT_GROUP
+        config = RunnerConfig(group=group, amd=True, ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id)
+        desk = AgentDesk(board, wrap_s=config.wrap_s, groups_of=lambda agent_id: frozenset({group}))
+        for bot in board.agents:
+            desk.set_state(bot, Wish.READY)  # as an agent's desktop does through the agent-state API
+        router = CallRouter(board=board, store=store, messages=floor_messages(renderer),
+                            ivr=floor_ivr(store, renderer, clock), amd_budget_s=config.amd_budget_s)
         runner = CampaignRunner(store=store, campaign=campaign, hopper=hopper, switchboard=board,
-                                policy=policy_for(campaign), clock=clock, after_call=after_call,
-                                voicemail=voicemail, safe_harbour=safe_harbour_message,
-                                disposition=lambda agent_id: agent_choices.choices(
-                                    [d for d, _ in DISPOSITIONS], [w for _, w in DISPOSITIONS])[0],
-                                config=RunnerConfig(group=campaign.agent_group or "collectors", amd=True,
-                                                    ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id),
-                                lease=lease)
+                                policy=policy_for(campaign), clock=clock, after_call=after_call, router=router,
+                                desk=desk, disposition=BotDispositions(plan.seed), config=config, lease=lease)
         if on_runner is not None:
             on_runner(runner)
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(plan.seconds, stop.set)
         return await runner.run(stop)
+
+
+def ensure_bot_users(store: Store, names: list[str]) -> None:
+    """The agent bots are agents of the floor's database (so attempts and promises name them)."""
+    with store.session() as session:
+        known = set(session.scalars(select(User.username).where(User.username.in_(names))))
+        for name in names:
+            if name not in known:
+                session.add(User(username=name, display_name=f"agent bot {name}", role=Role.AGENT))

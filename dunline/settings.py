@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,7 +26,8 @@ from dunline.installation import InstallationSecretsSource
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DUNLINE_", extra="forbid")
 
-    data_dir: Path = Field(Path("var"), description="Where the embedded database, Redis socket and recordings live")
+    data_dir: Path = Field(Path("var"), validate_default=True,
+                           description="Where the embedded database, Redis socket and recordings live")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file under data_dir")
     redis_url: str | None = Field(None, description="Redis URL; default: an embedded server on a unix socket")
     default_region: str = Field("CN", description="ISO region used to read phone numbers written without +country")
@@ -55,6 +56,22 @@ class Settings(BaseSettings):
                                             "anywhere, before it is blocked (its registered phones excepted)")
     sip_auth_block_s: float = Field(300.0, gt=0, description="First block after too many wrong answers; each "
                                     "further one before a success doubles it")
+    drain_s: float = Field(30.0, ge=0, description="On SIGTERM serve stops dialling and lets calls in progress "
+                           "end for at most this long, then hangs up the rest and exits")
+    company_name: str = Field("Dunline Services", description="Named in the safe-harbour and voicemail messages")
+    company_phone: str = Field("four zero zero, eight zero zero, one two three four",
+                               description="The call-back number the required messages give, as spoken")
+    company_person: str = Field("Amy", description="Who the voicemail message says is calling")
+    transcription_workers: int = Field(1, ge=0, le=64, description="Transcription worker processes `dunline "
+                                       "serve` starts (0: none; `dunline worker` runs them on other machines)")
+    transcription_language: str = Field("en", description="Language calls are transcribed in (never detected)")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """Resolved once, against the directory the settings load in: every path derived from it (recordings
+        stored on attempts, prompts, the Redis socket) then names the same file to a process started elsewhere."""
+        return value.expanduser().resolve()
 
     @classmethod
     def settings_customise_sources(

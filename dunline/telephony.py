@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
 from cases import Store
 from cases.models import Role, User
+from dialer.leg import CallLeg
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import split_hostport
 from dialer.sip.lockout import AuthLimits
@@ -55,9 +56,10 @@ def trunk_from(settings: Settings) -> Trunk | None:
                  ring_timeout_s=settings.ring_timeout_s, transport=settings.trunk_transport, outbound_proxy=proxy)
 
 
-def build_switchboard(settings: Settings, store: Store) -> Switchboard:
+def build_switchboard(settings: Settings, store: Store, *,
+                      inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None) -> Switchboard:
     return Switchboard(trunk=trunk_from(settings), host=settings.sip_host, port=settings.sip_port,
-                       realm=settings.sip_realm, password_of=phone_passwords(settings, store),
+                       realm=settings.sip_realm, password_of=phone_passwords(settings, store), inbound=inbound,
                        recordings=settings.data_dir / "recordings",
                        auth_limits=AuthLimits(max_failures_per_source=settings.sip_auth_max_failures,
                                               max_failures_per_user=settings.sip_auth_max_user_failures,

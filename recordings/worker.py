@@ -1,11 +1,13 @@
 """Transcription workers: processes of one compute thread each, fed by the job queue (recordings/jobs.py).
 
 A worker loads its model once per language (the pool's languages before its first job), then claims a
-job, transcribes it while a heartbeat thread extends its lease and reports progress, and completes it
-(the transcript is stored once) or reports the failure. Between two segments it checks whether it was
-asked to stop (it gives the job back, not counted as an attempt) or lost the job to another worker (it
-drops it). A worker killed mid-job loses nothing: its lease runs out and the next worker to ask takes the
-job over (see jobs.py). Redis going away is waited out; a completion lost with it is redone after the lease.
+job, transcribes it while a heartbeat thread extends its lease and reports progress, hands the transcript to
+its `after` step (the after-call screening, campaigns/aftercall.py: this package knows no attempts), and
+completes the job (the transcript is stored once) or reports the failure. The `after` step runs before the
+completion, under the lease: a worker killed between the two leaves the job to be redone, and the step is
+idempotent. Between two segments the worker checks whether it was asked to stop (it gives the job back, not
+counted as an attempt) or lost the job to another worker (it drops it). A worker killed mid-job loses
+nothing: its lease runs out and the next worker to ask takes the job over (see jobs.py). Redis going away is waited out; a completion lost with it is redone after the lease.
 
 `WorkerPool` starts N such processes with the spawn method (a fresh interpreter each, no inherited locks or
 threads), every native thread pool set to one thread (CTranslate2 `cpu_threads=1`, ONNX Runtime for the VAD,
@@ -17,6 +19,7 @@ and it is the pool that stops them.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import multiprocessing
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from recordings.jobs import LEASE_S, MAX_ATTEMPTS, PREFIX, Job, JobQueue
-from recordings.transcripts import TRANSCRIPT_PREFIX
+from recordings.transcripts import TRANSCRIPT_PREFIX, RecordingTranscript
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +42,22 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
                      "NUMEXPR_NUM_THREADS": "1"}
 STOP_GRACE_S = 10.0
 REDIS_RETRY_S = 1.0
-MAX_RESTARTS = 3  # per worker slot: a worker that keeps dying (no model, no Redis) is not restarted for ever
+MAX_RESTARTS = 3  # per worker slot within RESTART_WINDOW_S: a worker that keeps dying (no model, no Redis) is
+RESTART_WINDOW_S = 600.0  # not restarted in a tight loop, yet a server that runs for months still replaces one
 
 
 class StopFlag(Protocol):
     """A multiprocessing or threading Event: set when the worker is to stop."""
 
     def is_set(self) -> bool: ...
+
+
+class AfterTranscript(Protocol):
+    """What a worker does with a transcript before its job counts as done; raising fails the attempt (the job
+    is retried). Idempotent (a job may be redone after a worker presumed dead finished it) and picklable: it
+    travels to spawned workers."""
+
+    def __call__(self, job_id: str, record: RecordingTranscript) -> None: ...
 
 
 class _Stopped(Exception):
@@ -98,14 +110,14 @@ def worker_name() -> str:
 def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str = TRANSCRIPT_PREFIX,
                lease_s: float = LEASE_S, max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
                languages: Sequence[str] = (), stop: StopFlag | None = None, block_s: float = 1.0,
-               max_jobs: int | None = None) -> int:
+               max_jobs: int | None = None, after: AfterTranscript | None = None) -> int:
     """The worker loop, until `stop` is set (or `max_jobs` are done); the number of jobs completed.
 
     Run by WorkerPool in a process of its own; its compute is one thread (the model's `threads=1`; the
     pool sets SINGLE_THREAD_ENV for the native libraries before the process starts)."""
     import redis
 
-    from recordings.transcripts import RecordingTranscript, TranscriptStore
+    from recordings.transcripts import TranscriptStore
     from speech.models import ModelNotFound
     from speech.transcribe import Transcriber
 
@@ -123,12 +135,16 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
     def work(job: Job) -> bool:
         log.info("worker %s: job %s (%s), attempt %d", me, job.id, job.recording, job.attempts)
         started = time.perf_counter()
+        record: RecordingTranscript | None = None
         with _Heartbeat(queue, job, me, interval=min(lease_s / 3, 2.0), stop=stop) as beat:
             try:
                 if job.language not in transcribers:
                     transcribers[job.language] = Transcriber(job.language, model_path, threads=1)
                 transcriber = transcribers[job.language]
                 transcript = transcriber.transcribe_stereo(job.recording, progress=beat.progress)
+                record = RecordingTranscript(job.id, job.recording, transcript, transcriber.engine)
+                if after is not None:
+                    after(job.id, record)
             except _Stopped:
                 queue.release(job, me)
                 log.info("worker %s: stopping; job %s given back", me, job.id)
@@ -137,12 +153,12 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
                 log.warning("worker %s: job %s was taken over by another worker; dropped", me, job.id)
                 return False
             except Exception as error:
-                # an unreadable recording or no model: trying again won't help
-                permanent = isinstance(error, (ValueError, FileNotFoundError, ModelNotFound))
+                # an unreadable recording or no model: trying again won't help (an error of the after step,
+                # such as the database away, is worth another attempt)
+                permanent = record is None and isinstance(error, (ValueError, FileNotFoundError, ModelNotFound))
                 state = queue.fail(job, me, f"{error.__class__.__name__}: {error}", permanent=permanent)
                 log.warning("worker %s: job %s failed (%s), now %s", me, job.id, error, state)
                 return False
-        record = RecordingTranscript(job.id, job.recording, transcript, transcriber.engine)
         stored = queue.complete(job, record, me, time.perf_counter() - started)
         log.info("worker %s: job %s done%s", me, job.id, "" if stored else " (already stored by another worker)")
         return True
@@ -193,15 +209,16 @@ class WorkerPool:
     def __init__(self, redis_url: str, processes: int = 1, *, prefix: str = PREFIX,
                  transcript_prefix: str = TRANSCRIPT_PREFIX, lease_s: float = LEASE_S,
                  max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
-                 languages: Sequence[str] = ()) -> None:
+                 languages: Sequence[str] = (), after: AfterTranscript | None = None) -> None:
         self.redis_url, self.size = redis_url, processes
         self.options: dict[str, Any] = {"prefix": prefix, "transcript_prefix": transcript_prefix, "lease_s": lease_s,
                                         "max_attempts": max_attempts, "model_path": model_path,
-                                        "languages": tuple(languages)}
+                                        "languages": tuple(languages), "after": after}
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self.processes: list[SpawnProcess] = []
-        self.restarts = 0
+        self.restarts: collections.deque[float] = collections.deque()  # when each replacement was started
+        self._held_back: set[int | None] = set()  # dead workers already reported as waiting for the window
 
     def _spawn(self) -> SpawnProcess:
         process = self._context.Process(target=_pool_worker, args=(self.redis_url,),
@@ -218,19 +235,31 @@ class WorkerPool:
     def alive(self) -> int:
         return sum(p.is_alive() for p in self.processes)
 
-    def replace_dead(self) -> int:
-        """Start a new worker for each that died (not for those that stopped on request), up to
-        MAX_RESTARTS per worker slot in all; how many were started."""
+    def replace_dead(self, now: float | None = None) -> int:
+        """Start a new worker for each that died (not for those that stopped on request), at most MAX_RESTARTS
+        per worker slot within RESTART_WINDOW_S; how many were started."""
         if self._stop.is_set():
             return 0
+        now = time.monotonic() if now is None else now
+        while self.restarts and self.restarts[0] <= now - RESTART_WINDOW_S:
+            self.restarts.popleft()
         replaced = 0
         for index, process in enumerate(self.processes):
-            if not process.is_alive() and self.restarts < MAX_RESTARTS * self.size:
-                self.restarts += 1
-                log.warning("transcription worker %s exited with %s; starting another", process.pid, process.exitcode)
-                process.close()
-                self.processes[index] = self._spawn()
-                replaced += 1
+            if process.is_alive():
+                continue
+            if len(self.restarts) >= MAX_RESTARTS * self.size:
+                if process.pid not in self._held_back:
+                    self._held_back.add(process.pid)
+                    log.error("transcription worker %s exited with %s after %d restarts in %.0f s; replacing it "
+                              "once the window allows", process.pid, process.exitcode, len(self.restarts),
+                              RESTART_WINDOW_S)
+                continue
+            self.restarts.append(now)
+            log.warning("transcription worker %s exited with %s; starting another", process.pid, process.exitcode)
+            self._held_back.discard(process.pid)
+            process.close()
+            self.processes[index] = self._spawn()
+            replaced += 1
         return replaced
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:

@@ -7,11 +7,13 @@ multilingual sentence embeddings and hashed n-grams, speaker attribution, call-l
 
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from compliance.screening.categories import Category, LexiconError, Severity, Speaker, load_policies
+from compliance.screening.context import call_context
 from compliance.screening.engine import CallContext, CallFinding, CallScreening, Screener, Span, Utterance, Verdict
 from compliance.screening.review import (
     AgentTally,
     FlaggedCall,
     ScreeningError,
+    agent_names,
     agent_report,
     call_findings,
     flagged_calls,
@@ -21,5 +23,5 @@ from compliance.screening.review import (
 
 __all__ = ["AgentTally", "CallContext", "CallFinding", "CallScreening", "Category", "Decision", "FindingStatus",
            "FlaggedCall", "LexiconError", "ScreeningError", "ScreeningFinding", "ScreeningReview", "Screener", "Severity",
-           "Span", "Speaker", "Utterance", "Verdict", "agent_report", "call_findings", "flagged_calls", "load_policies",
-           "record_screening", "review_finding"]
+           "Span", "Speaker", "Utterance", "Verdict", "agent_names", "agent_report", "call_context", "call_findings", "flagged_calls",
+           "load_policies", "record_screening", "review_finding"]

@@ -8,6 +8,7 @@ the hold with `dunline holds release` like any other, so that lifting a hold sta
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.audit import record
-from cases.models import Account, Attempt, Hold, HoldKind, utcnow
+from cases.models import Account, Attempt, Hold, HoldKind, User, utcnow
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from compliance.holds import place_hold
 from compliance.screening.categories import Category, HoldPolicy, Policies, Severity, Speaker
@@ -152,3 +153,10 @@ def agent_report(session: Session, *, since: datetime | None = None, until: date
         counts[0 if status is FindingStatus.CONFIRMED else 1] += count
     return [AgentTally(agent, Category(category), c, n) for (agent, category), (c, n) in
             sorted(tallies.items(), key=lambda item: (item[0][0] or 0, list(Category).index(item[0][1])))]
+
+
+def agent_names(session: Session, agent_ids: Iterable[int | None]) -> dict[int, str]:
+    """The usernames of the agents findings carry (the agent who took the call), for a reviewer to read."""
+    wanted = {agent_id for agent_id in agent_ids if agent_id is not None}
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all() if wanted else []
+    return {agent_id: username for agent_id, username in rows}

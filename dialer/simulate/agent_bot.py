@@ -9,6 +9,7 @@ bridged debtors), right what it said.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +97,20 @@ class AgentBot:
             caller.clear()
             leg.media.stop_playback()
             leg.media.play(self.speech)  # from the top, for each new caller
+
+
+DISPOSITIONS = (("promise_to_pay", 0.3), ("callback", 0.2), ("refused", 0.2), ("hardship", 0.15), ("wrong_party", 0.15))
+
+
+@dataclass
+class BotDispositions:
+    """What agent bots record after each call: a seeded draw, as a floor of people would vary."""
+
+    seed: int = 1
+    weights: tuple[tuple[str, float], ...] = DISPOSITIONS
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def __call__(self, agent_id: str) -> str:
+        return self._random.choices([d for d, _ in self.weights], [w for _, w in self.weights])[0]

@@ -16,6 +16,7 @@ from campaigns.service import (
     campaign_report,
     change_status,
     create_campaign,
+    dialable_cases,
     find_campaign,
     segment_from_json,
 )
@@ -51,8 +52,12 @@ def create(ctx: typer.Context, name: str,
             campaign = create_campaign(session, CampaignSpec(
                 name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target,
                 schedule=schedule), actor=cli.actor)
-            cases = count_cases(session, segment, datetime.now(timezone.utc).date())
-            console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), {cases} cases in its segment")
+            cases, dialable = dialable_cases(session, segment, datetime.now(timezone.utc))
+            console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), "
+                          f"{cases} cases in its segment, {dialable} with an active phone")
+            if not dialable:
+                console.print("[yellow]warning:[/yellow] nothing to dial yet: `campaign start` refuses until the "
+                              "segment holds a case with an active phone (widen it or import cases)")
     except (CampaignError, UnknownBucket) as error:
         raise fail(str(error)) from None
 
@@ -117,12 +122,25 @@ def list_campaigns(ctx: typer.Context) -> None:
     console.print(table)
 
 
+def parse_at(value: str) -> datetime:
+    """`--at` as an aware UTC instant. A time written without an offset is UTC, as the option's help says and
+    `run` shows, never the machine's local zone (the gates judge calling hours by it)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        problem = str(error) if "Invalid isoformat" not in str(error) else "not an ISO 8601 date and time"
+        raise typer.BadParameter(f"{value!r}: {problem}, e.g. 2026-11-30T10:30+08:00", param_hint="'--at'") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
 @campaign_app.command("run")
 def run(ctx: typer.Context, campaign: str,
         simulated: bool = typer.Option(True, "--simulated/--live", help="the PSTN simulator and agent bots"),
         seconds: float = typer.Option(60.0, min=1.0), agents: int = typer.Option(5, min=1),
         rude_agents: int = typer.Option(1, min=0, help="agent bots that threaten (screening finds them)"),
-        at: str = typer.Option("", help="simulated wall clock for the gates, ISO UTC (default: now)"),
+        at: datetime | None = typer.Option(None, parser=parse_at, metavar="ISO-8601",
+                                          help="simulated wall clock for the gates, e.g. 2026-11-30T10:30+08:00; "
+                                               "without an offset it is UTC (default: now)"),
         transcribe: bool = typer.Option(True, help="transcribe and screen each answered call"),
         seed: int = typer.Option(1)) -> None:
     """Run a running campaign: takes its lease, closes what a dead run left in flight, queues the after-call
@@ -137,12 +155,13 @@ def run(ctx: typer.Context, campaign: str,
     cli: CliContext = ctx.obj
     if not simulated:
         raise fail("live campaigns run inside `dunline serve`; use --simulated here")
+    if at is not None:
+        console.print(f"simulated clock from {at.isoformat()}")
     store = cli.migrated_store()
-    clock_at = datetime.fromisoformat(at).astimezone(timezone.utc) if at else None
     started = datetime.now(timezone.utc)
 
     def clock() -> datetime:
-        return clock_at + (datetime.now(timezone.utc) - started) if clock_at else datetime.now(timezone.utc)
+        return at + (datetime.now(timezone.utc) - started) if at else datetime.now(timezone.utc)
     try:
         with store.session() as session:
             found = find_campaign(session, campaign)
@@ -172,4 +191,4 @@ def run(ctx: typer.Context, campaign: str,
         lease.release()
     console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}, "
                   f"promises {summary.promises}; "
-                  f"simulated clock {'from ' + at if at else 'real time'}")
+                  f"simulated clock {'from ' + at.isoformat() if at else 'real time'}")

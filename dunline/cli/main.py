@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from dunline.cli import admin, campaign, cases, compliance, db, screen, serve, simulate, transcribe
+from dunline.cli import admin, campaign, cases, compliance, db, screen, serve, simulate, transcribe, worker
 from dunline.cli.context import CliContext, fail
 from dunline.settings import load_settings
 
@@ -28,6 +28,7 @@ app.command("why")(compliance.why)
 app.command("demo-data")(admin.demo_data)
 app.command("serve")(serve.serve)
 app.command("transcribe")(transcribe.transcribe)
+app.command("worker")(worker.worker)
 app.command("screen")(screen.screen)
 app.add_typer(screen.findings_app, name="findings")
 

@@ -10,14 +10,15 @@ from typing import TextIO
 import typer
 from rich.table import Table
 
-from cases.models import Account, Attempt, Phone, PhoneOwner
 from compliance.screening import (
     CallContext,
     Decision,
     Screener,
     ScreeningError,
     Utterance,
+    agent_names,
     agent_report,
+    call_context,
     call_findings,
     flagged_calls,
     record_screening,
@@ -43,15 +44,11 @@ def _utterances(path: Path) -> list[Utterance]:
 
 
 def _call_context(cli: CliContext, attempt_id: int) -> CallContext:
-    with cli.migrated_store().session() as session:
-        attempt = session.get(Attempt, attempt_id)
-        if attempt is None:
-            raise fail(f"no attempt {attempt_id}")
-        account = session.get(Account, attempt.account_id)
-        phone = session.get(Phone, attempt.phone_id) if attempt.phone_id else None
-        return CallContext(jurisdiction=account.jurisdiction if account else None,
-                           time_barred=bool(account and account.time_barred),
-                           third_party=bool(phone and phone.owner is PhoneOwner.REFERENCE))
+    with cli.migrated_store().reading() as session:
+        try:
+            return call_context(session, attempt_id)
+        except ScreeningError as error:
+            raise fail(str(error)) from None
 
 
 def _write(out: TextIO, lines: list[dict]) -> None:  # type: ignore[type-arg]
@@ -99,9 +96,10 @@ def findings_list(ctx: typer.Context, limit: int = typer.Option(50)) -> None:
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         calls = flagged_calls(session, limit=limit)
+        names = agent_names(session, (c.agent_id for c in calls))
     table = Table("attempt", "account", "agent", "severity", "categories", "open", "flagged at")
     for c in calls:
-        table.add_row(str(c.attempt_id), str(c.account_id), str(c.agent_id or "-"), c.severity.label,
+        table.add_row(str(c.attempt_id), str(c.account_id), names.get(c.agent_id or 0, "-"), c.severity.label,
                       ", ".join(x.value for x in c.categories), str(c.open_findings), f"{c.flagged_at:%Y-%m-%d %H:%M}")
     console.print(table)
 
@@ -140,7 +138,8 @@ def findings_agents(ctx: typer.Context) -> None:
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         tallies = agent_report(session)
+        names = agent_names(session, (t.agent_id for t in tallies))
     table = Table("agent", "category", "confirmed", "needs coaching")
     for t in tallies:
-        table.add_row(str(t.agent_id or "-"), t.category.value, str(t.confirmed), str(t.needs_coaching))
+        table.add_row(names.get(t.agent_id or 0, "-"), t.category.value, str(t.confirmed), str(t.needs_coaching))
     console.print(table)

@@ -1,27 +1,35 @@
-"""`dunline serve`: the server process: Redis, the case store, the console API, and the switchboard (SIP
-user agent and registrar for agents' phones, the trunk when one is configured) in one event loop."""
+"""`dunline serve`: the server process, one event loop holding what `dunline.server.Server` composes: the
+case store, Redis, the console API, the switchboard (registrar for agents' phones, the trunk when one is
+configured), the IVR for inbound calls and the campaign host."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
+from datetime import datetime
 
 import redis.asyncio as aioredis
 import typer
 import uvloop
-from aiohttp import web
 
-from console import build_app
+from dunline.cli.campaign import parse_at
 from dunline.cli.context import CliContext, console, fail
+from dunline.clock import shifted_clock
 from dunline.installation import MIN_SECRET_CHARS, secrets_path, weak_secrets
 from dunline.logs import configure_logging
 from dunline.redis_server import EmbeddedRedis
-from dunline.telephony import build_switchboard
+from dunline.server import Server
 
 
-def serve(ctx: typer.Context) -> None:
-    """Run the server until interrupted (SIGINT/SIGTERM)."""
+def serve(ctx: typer.Context,
+          at: datetime | None = typer.Option(None, parser=parse_at, metavar="ISO-8601",
+                                            help="a simulated wall clock for the gates from this instant (tests, "
+                                                 "demos); default: the real one")) -> None:
+    """Run the server until interrupted (SIGINT/SIGTERM): the API, the switchboard, the IVR for inbound calls,
+    and a runner for every running campaign. SIGTERM stops dialling and lets calls in progress end (at most
+    `drain_s`) before it exits."""
     cli: CliContext = ctx.obj
     refuse_weak_secrets(cli)
     configure_logging(cli.settings.log_level)
@@ -33,7 +41,7 @@ def serve(ctx: typer.Context) -> None:
         embedded.start()
         redis_url = embedded.url
     try:
-        uvloop.run(_run(cli, store, redis_url))
+        uvloop.run(_run(cli, store, redis_url, shifted_clock(at)))
     finally:
         if embedded:
             embedded.stop()
@@ -52,18 +60,14 @@ def refuse_weak_secrets(cli: CliContext) -> None:
                    f"{secrets_path(cli.settings.data_dir)}.")
 
 
-async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datetime]) -> None:  # type: ignore[no-untyped-def]
     redis_client = aioredis.from_url(redis_url)
-    runner = web.AppRunner(build_app(store=store, redis_client=redis_client))
-    await runner.setup()
-    site = web.TCPSite(runner, cli.settings.http_host, cli.settings.http_port)
-    await site.start()
-    switchboard = build_switchboard(cli.settings, store)
-    await switchboard.start()
-    trunk = switchboard.trunk
+    server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock)
+    await server.start()
+    trunk, board = server.board.trunk, server.board
     console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "
                   f"(database {store.backend}, redis {redis_url.split('@')[-1]}); SIP on "
-                  f"{switchboard.ua.host}:{switchboard.ua.port}, trunk "
+                  f"{board.ua.host}:{board.ua.port}, trunk "
                   f"{f'{trunk.host}:{trunk.port} ({trunk.transport})' if trunk else 'none configured'}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -71,8 +75,9 @@ async def _run(cli: CliContext, store, redis_url: str) -> None:  # type: ignore[
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
+        console.print(f"stopping: no new dials; calls in progress may take up to {cli.settings.drain_s:.0f} s")
     finally:
-        await switchboard.close()
-        await runner.cleanup()
+        await server.stop(cli.settings.drain_s)
         with contextlib.suppress(Exception):
             await redis_client.aclose()
+    console.print("stopped: every attempt closed")

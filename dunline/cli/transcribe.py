@@ -24,6 +24,7 @@ from rich.table import Table
 from dunline.cli.context import CliContext, console, errors, fail
 from dunline.redis_server import EmbeddedRedis
 from dunline.settings import Settings
+from dunline.workers import transcription_pool
 from recordings.jobs import FINAL_STATES, JobQueue
 from recordings.transcripts import RecordingTranscript, json_path
 from recordings.worker import STOP_GRACE_S, WorkerPool
@@ -62,8 +63,9 @@ def transcribe(
         jobs = {path: queue.enqueue(path, language) for path in durations}
         open_jobs = [job for job in jobs.values() if queue.status(job).get("state") not in FINAL_STATES]
         if open_jobs:
-            _run_pool(queue, url, jobs, durations, workers=min(workers, len(open_jobs)), model=model,
-                      language=language)
+            pool = transcription_pool(cli.settings, url, min(workers, len(open_jobs)), model_path=model,
+                                      languages=(language,))
+            _run_pool(queue, pool, jobs, durations)
         failed = _print_summary(queue, jobs, durations, skipped, write_json, language)
     if failed:
         raise typer.Exit(1)
@@ -81,18 +83,25 @@ def stereo_seconds(path: Path) -> float:
     return frames / rate
 
 
-@contextlib.contextmanager
-def redis_url(settings: Settings) -> Iterator[str]:
-    """The configured Redis; else the embedded server `dunline serve` runs; else one for this command."""
+def running_redis(settings: Settings) -> str | None:
+    """The configured Redis, else the embedded server `dunline serve` runs on this machine, if it runs."""
     if settings.redis_url:
-        yield settings.redis_url
-        return
+        return settings.redis_url
     socket = settings.redis_socket
     with contextlib.suppress(redis.RedisError, OSError):
         if socket.exists() and redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping():
-            yield f"unix://{socket}"
-            return
-    embedded = EmbeddedRedis(socket, settings.data_dir / "redis")
+            return f"unix://{socket}"
+    return None
+
+
+@contextlib.contextmanager
+def redis_url(settings: Settings) -> Iterator[str]:
+    """The configured Redis; else the embedded server `dunline serve` runs; else one for this command."""
+    running = running_redis(settings)
+    if running:
+        yield running
+        return
+    embedded = EmbeddedRedis(settings.redis_socket, settings.data_dir / "redis")
     embedded.start()
     try:
         yield embedded.url
@@ -100,10 +109,10 @@ def redis_url(settings: Settings) -> Iterator[str]:
         embedded.stop()
 
 
-def _run_pool(queue: JobQueue, url: str, jobs: dict[Path, str], durations: dict[Path, float], *, workers: int,
-              model: Path | None, language: str) -> None:
+def _run_pool(queue: JobQueue, pool: WorkerPool, jobs: dict[Path, str], durations: dict[Path, float]) -> None:
+    """Work the jobs off with `pool` (whose workers also screen any attempt's job they take on the way)."""
     total = sum(durations.values()) or 1.0
-    pool = WorkerPool(url, workers, model_path=model, languages=(language,))
+    workers = pool.size
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[files]}"), TimeElapsedColumn(), TimeRemainingColumn())
     pool.start()

@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from campaigns.hopper import Hopper
+from campaigns.routing import CallRouter
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import CampaignSpec, change_status, create_campaign
 from cases import Store
@@ -44,11 +45,9 @@ async def test_agentless_campaign_runs_the_ivr_and_honours_stop_calling(sqlite_s
             session.expunge(campaign)
         hopper = Hopper(sqlite_store, ComplianceGate(sqlite_store), Segment(jurisdictions=("US",)),
                         CampaignFacts(campaign_id=campaign.id))
-
-        async def to_ivr(leg, account_id: int) -> None:  # type: ignore[no-untyped-def]
-            await ivr.handle(leg, hang_up=lambda: board.ua.hang_up(leg.call), caller=NUMBER, account_id=account_id)
         runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board,
-                                policy=pacer_for(DialMode.AGENTLESS, max_concurrent=2), ivr=to_ivr,
+                                policy=pacer_for(DialMode.AGENTLESS, max_concurrent=2),
+                                router=CallRouter(board=board, store=sqlite_store, ivr=ivr),
                                 config=RunnerConfig(amd=False, ring_timeout_s=5), clock=lambda: NOON_IN_CALIFORNIA)
         summary = await asyncio.wait_for(runner.run(asyncio.Event()), 150)
     finally:
@@ -62,3 +61,30 @@ async def test_agentless_campaign_runs_the_ivr_and_honours_stop_calling(sqlite_s
         assert hold.kind is HoldKind.CEASE and hold.source == "ivr"
         run = session.scalars(select(AuditEntry).where(AuditEntry.action == "ivr.run")).one()
         assert run.details["path"][-1] == "cease_noted"
+
+
+async def test_item_9a_an_agentless_campaign_on_the_simulated_floor_sends_people_to_the_ivr(
+        sqlite_store: Store, tmp_path: Path) -> None:
+    """The floor's wiring, not a hand-built runner (which is why the test above never saw 9a): with agent bots
+    up and every debtor a person, an agentless campaign bridges nobody to an agent and abandons nobody; each
+    answered person runs the IVR flow."""
+    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+    from tests.campaigns.test_campaign_run import seed as seed_five
+
+    seed_five(sqlite_store)
+    with sqlite_store.session() as session:
+        campaign = create_campaign(session, CampaignSpec("ivr-only", Segment(jurisdictions=("US",)),
+                                                         DialMode.AGENTLESS, ivr_flow="collections"), actor="m")
+        change_status(session, campaign.id, "start", actor="m")
+        session.expunge(campaign)
+    plan = FloorPlan(agents=2, rude_agents=0, seconds=12, transcribe=False, ring_s=(0.2, 0.6),
+                     mix={Persona.PERSON: 1.0})
+    summary = await asyncio.wait_for(run_floor_campaign(sqlite_store, campaign, plan, recordings=tmp_path / "rec",
+                                                        clock=lambda: NOON_IN_CALIFORNIA), 60)
+    assert summary.dials >= 3 and summary.connected == 0 and summary.abandoned == 0, summary
+    with sqlite_store.session() as session:
+        attempts = session.scalars(select(Attempt)).all()
+        runs = session.scalars(select(AuditEntry).where(AuditEntry.action == "ivr.run")).all()
+    answered = [a for a in attempts if a.outcome is AttemptOutcome.ANSWERED]
+    assert answered and not any(a.outcome is AttemptOutcome.ABANDONED for a in attempts)
+    assert len(runs) == len(answered), (len(runs), [a.outcome for a in attempts])

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from campaigns.aftercall import AfterCall
+from campaigns.aftercall import LocalAfterCall
+from campaigns.events import ScreenPop, drain
 from campaigns.hopper import Hopper
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import CampaignSpec, change_status, create_campaign
@@ -74,13 +75,13 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
             session.expunge(campaign)
         hopper = Hopper(sqlite_store, ComplianceGate(sqlite_store), Segment(jurisdictions=("US",)),
                         CampaignFacts(campaign_id=campaign.id))
-        pops: list[dict] = []  # type: ignore[type-arg]
         runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board,
                                 policy=ProgressivePacer(), config=RunnerConfig(amd=False, ring_timeout_s=5),
-                                screen_pop=lambda agent, context: pops.append({"agent": agent.agent_id, **context}),
                                 clock=lambda: NOON_IN_CALIFORNIA,
-                                after_call=AfterCall(sqlite_store, Transcriber("en"), Screener.load()))
-        summary = await asyncio.wait_for(runner.run(asyncio.Event()), 240)
+                                after_call=LocalAfterCall(sqlite_store, Transcriber("en"), Screener.load()))
+        with runner.desk.bus.subscribe(lambda event: isinstance(event, ScreenPop)) as screen_pops:
+            summary = await asyncio.wait_for(runner.run(asyncio.Event()), 240)
+            pops = [{"agent": pop.agent_id, **pop.context} for pop in drain(screen_pops)]
     finally:
         for bot in bots:
             await bot.close()
@@ -107,3 +108,31 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
         assert threats, [(f.category, f.speaker, f.excerpt) for f in findings]
         assert any("police" in f.excerpt.lower() for f in threats)
         assert session.get(Account, threats[0].account_id) is not None
+
+
+async def test_item_9a_bridged_attempts_and_their_promises_name_the_agent(sqlite_store: Store, tmp_path: Path) -> None:
+    """On the simulated floor every bridged attempt carries its agent, and a promise taken on it was created
+    by that agent."""
+    from cases.models import Promise, User
+    from dialer.simulate.pstn import Persona
+    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+
+    seed(sqlite_store)
+    with sqlite_store.session() as session:
+        campaign = create_campaign(session, CampaignSpec("named", Segment(jurisdictions=("US",)), DialMode.PROGRESSIVE,
+                                                         agent_group="collectors"), actor="manager")
+        change_status(session, campaign.id, "start", actor="manager")
+        session.expunge(campaign)
+    plan = FloorPlan(agents=3, rude_agents=0, seconds=10, transcribe=False, ring_s=(0.2, 0.5),
+                     mix={Persona.PERSON: 1.0}, seed=3)
+    summary = await asyncio.wait_for(run_floor_campaign(sqlite_store, campaign, plan, recordings=tmp_path / "rec",
+                                                        clock=lambda: NOON_IN_CALIFORNIA), 60)
+    assert summary.connected >= 3 and summary.promises >= 1, summary
+    with sqlite_store.session() as session:
+        bots = {row.id: row.username for row in session.execute(select(User.id, User.username))}
+        bridged = session.scalars(select(Attempt).where(Attempt.conversation)).all()
+        assert len(bridged) == summary.connected
+        assert all(bots.get(a.agent_id, "").startswith("agent") for a in bridged), [a.agent_id for a in bridged]
+        promises = session.scalars(select(Promise)).all()
+        agent_of = {a.id: a.agent_id for a in bridged}
+        assert promises and all(p.created_by is not None and p.created_by == agent_of[p.attempt_id] for p in promises)

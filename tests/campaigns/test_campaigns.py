@@ -76,14 +76,15 @@ def spec(**changes) -> CampaignSpec:  # type: ignore[no-untyped-def]
 
 
 def test_lifecycle_is_a_table_and_every_move_is_audited(store: Store) -> None:
+    seed(store)  # a start needs a case to dial (issue 15 item 9)
     with store.session() as session:
         campaign = create_campaign(session, spec(), actor="manager")
         campaign_id = campaign.id
         assert segment_from_json(campaign.definition["segment"]) == spec().segment
     with store.session() as session:
-        assert change_status(session, campaign_id, "start", actor="m").status is CampaignStatus.RUNNING
+        assert change_status(session, campaign_id, "start", actor="m", now=NOW).status is CampaignStatus.RUNNING
         assert change_status(session, campaign_id, "pause", actor="m").status is CampaignStatus.PAUSED
-        assert change_status(session, campaign_id, "start", actor="m").status is CampaignStatus.RUNNING
+        assert change_status(session, campaign_id, "start", actor="m", now=NOW).status is CampaignStatus.RUNNING
         assert change_status(session, campaign_id, "finish", actor="m").status is CampaignStatus.FINISHED
     with store.session() as session, pytest.raises(CampaignError, match="cannot start campaign 'november': it is finished"):
         change_status(session, campaign_id, "start", actor="m")

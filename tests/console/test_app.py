@@ -9,7 +9,8 @@ from cases.importer import CaseImporter
 from cases.models import Role
 from console import build_app
 from dunline.redis_server import EmbeddedRedis
-from tests.console.conftest import bearer, mint_token
+from tests.campaigns.test_campaigns import seed
+from tests.console.conftest import StepClock, bearer, mint_token
 
 
 async def test_health_and_case_api(sqlite_store: Store, tmp_path: Path, embedded_redis: EmbeddedRedis) -> None:
@@ -45,7 +46,8 @@ async def test_campaign_api(sqlite_store: Store, embedded_redis: EmbeddedRedis) 
 
     client_redis = aioredis.from_url(embedded_redis.url)
     headers = bearer(mint_token(sqlite_store, Role.CAMPAIGN_MANAGER, username="mei"))
-    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis)),
+    seed(sqlite_store)  # a start needs a case to dial on the API's clock (issue 15 item 9)
+    async with TestClient(TestServer(build_app(store=sqlite_store, redis_client=client_redis, clock=StepClock())),
                           headers=headers) as client:
         created = await client.post("/api/campaigns", headers=headers, json={
             "name": "late", "segment": {"dpd": ["31-60"], "jurisdictions": ["CN"]}, "dial_mode": "predictive",

@@ -6,6 +6,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from cases import Store
+from tests.campaigns.test_campaigns import seed
+
 GOOD: dict[str, Any] = {"name": "late", "agent_group": "collectors", "segment": {"dpd": ["31-60"]}}
 
 
@@ -58,3 +61,50 @@ async def test_probe_15_campaign_reference_is_bounded(api: TestClient) -> None:
         assert shown.status in (400, 404) and "error_id" in await shown.json()
         moved = await api.post(f"/api/campaigns/{reference}/start")
         assert moved.status in (400, 404) and "error_id" in await moved.json()
+
+
+async def test_item_8_campaign_refusals_leave_with_their_error_id_status_and_details(store: Store,
+                                                                                     api: TestClient) -> None:
+    """Each refusal of campaigns.errors keeps its own id and status through the API (was: every create refusal
+    `bad_campaign`, every unknown name on an action told from the message's first words)."""
+    seed(store)  # at the API's clock, one case (44 days past due) lies in GOOD's segment
+    assert (await api.post("/api/campaigns", json=GOOD)).status == 201
+    for body, status, error_id, details in (
+            (GOOD, 409, "campaign_exists", {"name": "late"}),
+            ({**GOOD, "name": "f", "ivr_flow": "colections"}, 400, "unknown_ivr_flow", {"field": "ivr_flow"}),
+            ({**GOOD, "name": "j", "segment": {"jurisdictions": ["XX"]}}, 400, "unknown_jurisdiction",
+             {"field": "segment.jurisdictions", "unknown": ["XX"]}),
+            ({**GOOD, "name": "s", "schedule": {"start": "20:00", "end": "09:00"}}, 400, "bad_campaign",
+             {"field": "schedule"}),
+            ({**GOOD, "name": "g", "agent_group": None}, 400, "bad_campaign", {"field": "agent_group"})):
+        refused = await _error(await api.post("/api/campaigns", json=body), status, error_id)
+        assert details.items() <= refused["details"].items(), refused
+    for method, path in (("GET", "/api/campaigns/nobody"), ("POST", "/api/campaigns/nobody/start")):
+        missing = await _error(await api.request(method, path), 404, "no_campaign")
+        assert missing["details"] == {"campaign": "nobody"}
+    nobody = {**GOOD, "name": "empty", "segment": {"dpd": ["180+"]}}
+    assert (await api.post("/api/campaigns", json=nobody)).status == 201  # created: an import may still fill it
+    empty = await _error(await api.post("/api/campaigns/empty/start"), 409, "empty_segment")
+    assert empty["details"] == {"segment_cases": 0, "dialable_cases": 0} and "widen" in empty["message"]
+    assert (await api.post("/api/campaigns/late/start")).status == 200
+    assert (await api.post("/api/campaigns/late/finish")).status == 200
+    moved = await _error(await api.post("/api/campaigns/late/start"), 409, "bad_transition")
+    assert moved["details"] == {"action": "start", "state": "finished"}
+
+
+def test_item_8_the_openapi_document_names_every_campaign_error_id_with_its_status() -> None:
+    import yaml
+
+    from campaigns import errors
+    from console.app import OPENAPI
+
+    document = yaml.safe_load(OPENAPI.read_text())
+    responses = document["components"]["responses"]
+    routes = [operation["responses"] for path, item in document["paths"].items() if path.startswith("/api/campaigns")
+              for operation in item.values()]
+    kinds = [kind for kind in vars(errors).values()
+             if isinstance(kind, type) and issubclass(kind, errors.CampaignError) and kind is not errors.CampaignError]
+    for kind in kinds:
+        described = [responses[answer["$ref"].rsplit("/", 1)[1]]["description"] for route in routes
+                     for status, answer in route.items() if status == str(kind.status)]
+        assert any(kind.error_id in text for text in described), (kind.__name__, kind.status, kind.error_id)

@@ -117,6 +117,9 @@ def test_campaign_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     env = {"DUNLINE_DATA_DIR": str(tmp_path), "DUNLINE_USER": "manager"}
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    # a start needs a case to dial (issue 15 item 9): demo cases are due relative to today, as the CLI counts
+    assert runner.invoke(app, ["demo-data", str(tmp_path / "c.csv"), "-n", "40"], env=env).exit_code == 0
+    assert runner.invoke(app, ["import", "cases", str(tmp_path / "c.csv")], env=env).exit_code == 0
     created = runner.invoke(app, ["campaign", "create", "late-payers", "--dpd", "31-60", "--mode", "predictive"], env=env)
     assert created.exit_code == 0 and "draft" in created.output, created.output
     assert "running" in runner.invoke(app, ["campaign", "start", "late-payers"], env=env).output

@@ -20,7 +20,7 @@ import redis
 from audio.wav import read_pcm, write_pcm
 from recordings.jobs import Job, JobQueue
 from recordings.transcripts import TranscriptStore
-from recordings.worker import WorkerPool, run_worker
+from recordings.worker import MAX_RESTARTS, RESTART_WINDOW_S, WorkerPool, run_worker
 from speech.models import find_model
 from speech.wer import normalise
 from tests.conftest import REDIS_URL, server_missing
@@ -104,6 +104,27 @@ def test_a_worker_killed_mid_job_loses_nothing(prefixes: tuple[str, str], tmp_pa
     assert normalise(stored.transcript.text("debtor")).count("forward") >= 6
     # "... of clubs" three times a turn; tiny.en hears "clubs" as "close" or "clothes" when it likes, "of" it keeps
     assert normalise(stored.transcript.text("agent")).count("of") >= 12
+
+
+def test_a_worker_that_keeps_dying_is_held_back_within_the_window_then_replaced_again(
+        prefixes: tuple[str, str]) -> None:
+    """A long-lived server must not give up on a slot for good, nor restart a crashing worker in a tight loop."""
+    pool = WorkerPool(REDIS_URL, 1, prefix=prefixes[0], transcript_prefix=prefixes[1], languages=("en",))
+
+    def kill_the_worker() -> None:
+        victim = pool.processes[0]
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(10)
+
+    with pool:
+        for n in range(MAX_RESTARTS):
+            kill_the_worker()
+            assert pool.replace_dead(now=1000.0 + n) == 1
+        kill_the_worker()
+        assert pool.replace_dead(now=1000.0 + MAX_RESTARTS) == 0 and pool.alive() == 0  # held back
+        assert pool.replace_dead(now=1000.0 + RESTART_WINDOW_S + 0.5) == 1  # the first restart left the window
+        assert pool.alive() == 1
 
 
 def test_a_stopped_pool_gives_its_job_back_unfinished(prefixes: tuple[str, str], tmp_path: Path) -> None:

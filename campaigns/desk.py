@@ -1,0 +1,122 @@
+"""The agent desk: one process-wide agent pool, fed by the switchboard's agent legs and by what agents (or
+their supervisors) say through the agent-state API, shared by every campaign runner of the process.
+
+An agent is offered calls only while logged in (their phone's nailed-up leg is up and idle) *and* ready
+(they said so). Saying "ready" brings the leg up if it is not (the switchboard calls the registered phone);
+"paused" takes a reason code. A leg that drops pauses a ready agent ("softphone leg down") and makes them
+ready again when it is back, since they never said otherwise. Every change goes out on the event bus.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from campaigns.events import EventBus
+from dialer.agent_leg import LegState
+from dialer.agents import (
+    DEFAULT_WRAP_SECONDS,
+    Agent,
+    AgentEvent,
+    AgentPool,
+    AgentState,
+    AgentStateChanged,
+    IllegalTransition,
+)
+from dialer.switchboard import Switchboard
+
+DEFAULT_GROUP = "collectors"
+LEG_DOWN = "softphone leg down"
+NOT_READY = "not ready yet"
+
+
+class Wish(enum.StrEnum):
+    """What an agent asks for through the API."""
+
+    READY = "ready"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class DeskState:
+    agent_id: str
+    state: AgentState
+    reason: str | None
+    phone_up: bool
+
+
+class AgentDesk:
+    def __init__(self, board: Switchboard, *, bus: EventBus | None = None, wrap_s: float = DEFAULT_WRAP_SECONDS,
+                 groups_of: Callable[[str], frozenset[str]] = lambda agent_id: frozenset({DEFAULT_GROUP}),
+                 ready_on_login: bool = False) -> None:
+        """`ready_on_login`: a phone whose leg comes up is ready at once (a runner built without a desk, as
+        tests and one-off runs do, has no API for its agents to say so)."""
+        self.board, self.bus, self.wrap_s, self.groups_of = board, bus or EventBus(), wrap_s, groups_of
+        self.pool = AgentPool()
+        self.pool.subscribe(self.bus.publish)
+        self._wishes: dict[str, tuple[Wish, str | None]] = {}
+        self.ready_on_login = ready_on_login
+
+    def state(self, agent_id: str) -> DeskState:
+        agent = self.pool.agents.get(agent_id)
+        leg = self.board.agents.get(agent_id)
+        return DeskState(agent_id, agent.state if agent else AgentState.LOGGED_OUT,
+                         agent.pause_reason if agent else None, leg is not None and leg.state is LegState.IDLE)
+
+    def set_state(self, agent_id: str, wish: Wish, reason: str | None = None) -> DeskState:
+        """The agent-state API's one verb. A pause asked for during a call takes effect at its wrap-up."""
+        self._wishes[agent_id] = (wish, reason)
+        if wish is Wish.READY and agent_id not in self.board.agents:
+            self.board.login(agent_id)
+        self.follow()
+        return self.state(agent_id)
+
+    def follow(self) -> None:
+        """Bring the pool in line with the legs and the agents' wishes (cheap: called every tick)."""
+        now = time.monotonic()
+        for agent_id, leg in self.board.agents.items():
+            agent = self.pool.agents.get(agent_id) or self.pool.add(agent_id, self.groups_of(agent_id), self.wrap_s)
+            wish, reason = self._wishes.get(agent_id, (Wish.READY if self.ready_on_login else Wish.PAUSED, NOT_READY))
+            if leg.state is not LegState.IDLE and agent.state is AgentState.READY:
+                self.pool.pause(agent_id, now, LEG_DOWN)
+            elif leg.state is LegState.IDLE:
+                if agent.state is AgentState.LOGGED_OUT:
+                    self.pool.apply(agent_id, AgentEvent.LOGIN, now, NOT_READY)
+                self._grant(agent, wish, reason, now)
+
+    def _grant(self, agent: Agent, wish: Wish, reason: str | None, now: float) -> None:
+        if wish is Wish.READY and agent.state is AgentState.PAUSED:
+            self.pool.ready(agent.agent_id, now)
+        elif wish is Wish.PAUSED and agent.state in (AgentState.READY, AgentState.WRAP_UP):
+            self.pool.pause(agent.agent_id, now, reason or "paused")
+        elif wish is Wish.PAUSED and agent.state is AgentState.PAUSED and agent.pause_reason != reason:
+            agent.pause_reason = reason  # a new reason code for the same pause
+            self.bus.publish(AgentStateChanged(agent.agent_id, agent.state, agent.state, now, reason))
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        self.follow()
+        self.pool.tick(now)
+        self.follow()  # a wrap-up that just ended meets a pending pause
+
+    def reserve(self, group: str, call_id: str) -> str | None:
+        """The longest-idle ready agent of `group` whose leg is idle, reserved for `call_id`; None if none."""
+        self.tick()
+        while (agent := self.pool.reserve_longest_idle(group, time.monotonic(), call_id)) is not None:
+            if self.board.agents[agent.agent_id].state is LegState.IDLE:
+                return agent.agent_id
+            now = time.monotonic()
+            self.pool.apply(agent.agent_id, AgentEvent.RELEASE, now)  # its phone just dropped
+            self.pool.pause(agent.agent_id, now, LEG_DOWN)
+        return None
+
+    def connect(self, agent_id: str) -> None:
+        self.pool.connect(agent_id, time.monotonic())
+
+    def hang_up(self, agent_id: str) -> None:
+        self.pool.hang_up(agent_id, time.monotonic())
+
+
+__all__ = ["AgentDesk", "DeskState", "IllegalTransition", "Wish"]
