@@ -16,6 +16,7 @@ an error. Updates write only the fields a row carries (`CaseRecord.given`): blan
 from __future__ import annotations
 
 import hashlib
+from operator import attrgetter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,11 +26,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 
 from cases.audit import AuditDraft, append
-from cases.bulk import BulkInsert
 from cases.db import Store
 from cases.importer.fields import STORED_IN, ColumnMapping
 from cases.importer.reader import Table, open_table
 from cases.importer.record import CaseRecord, FieldError, flaw_errors, parse_row
+from cases.importer.writer import TableWriter
 from cases.masking import mask_phone
 from cases.models import (
     Account,
@@ -49,6 +50,15 @@ ACCOUNT_FIELDS = ("product", "currency", "principal", "balance", "overdue_amount
 DEBTOR_FIELDS = ("full_name", "national_id", "birth_date", "language", "email")
 ADDRESS_FIELDS = {column.name: name for name, column in STORED_IN.items()  # column -> import field
                   if column.table is ADDRESSES}
+# The columns each insert writes, in the order its rows list them.
+NEW_ACCOUNT = (*ACCOUNT_FIELDS, "creditor", "account_ref", "debtor_id", "import_id", "status", "created_at",
+               "updated_at")
+NEW_DEBTOR = ("external_ref", "created_at", "updated_at", *DEBTOR_FIELDS)
+NEW_ADDRESS = ("debtor_id", "kind", *ADDRESS_FIELDS)
+ACCOUNT_VALUES, DEBTOR_VALUES = attrgetter(*ACCOUNT_FIELDS), attrgetter(*DEBTOR_FIELDS)
+ADDRESS_VALUES = attrgetter(*ADDRESS_FIELDS.values())
+NEW_PHONE = ("debtor_id", "e164", "kind", "owner", "owner_name", "relation", "priority", "consent_automated",
+             "consent_at", "source", "status", "dnc")
 MAX_KEPT_ERRORS = 10_000
 ParsedRow = CaseRecord | list[FieldError]
 
@@ -90,7 +100,7 @@ class CaseImporter:
         self.store, self.actor, self.default_region = store, actor, default_region
         self.today = today or date.today()
         self.batch_size = batch_size
-        self._inserts: dict[tuple[str, tuple[str, ...]], BulkInsert] = {}
+        self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
 
     def run(self, path: Path, mapping: ColumnMapping | None = None, *, dry_run: bool = False,
             skip_invalid: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
@@ -162,7 +172,9 @@ class CaseImporter:
         on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)
-            .where(ACCOUNTS.c.account_ref.in_([r.account_ref for r in batch])))}
+            # Both key columns, so the lookup uses their unique index instead of scanning every account.
+            .where(ACCOUNTS.c.creditor.in_({r.creditor for r in batch}),
+                   ACCOUNTS.c.account_ref.in_([r.account_ref for r in batch])))}
         kept = []
         for record in batch:
             old = on_file.get((record.creditor, record.account_ref))
@@ -179,14 +191,14 @@ class CaseImporter:
         if write:
             self._write(session, kept, on_file, import_id, report)
 
-    def _insert(self, conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-        """Multi-row INSERT of `rows` (all with the same keys) through a statement compiled once per import."""
+    def _insert(self, conn: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """New `rows` (tuples in `columns` order) through the driver's bulk path, prepared once per import."""
         if not rows:
             return
-        key = (table.name, tuple(rows[0]))
-        if key not in self._inserts:
-            self._inserts[key] = BulkInsert(conn, table, key[1])
-        self._inserts[key].execute(conn, rows)
+        key = (table.name, columns)
+        if key not in self._writers:
+            self._writers[key] = TableWriter(conn, table, columns)
+        self._writers[key].write(conn, rows)
 
     def _write(self, session: Any, batch: list[CaseRecord], existing: dict[tuple[str, str], Any], import_id: int,
                report: ImportReport) -> None:
@@ -200,10 +212,8 @@ class CaseImporter:
         for record in batch:
             old = existing.get((record.creditor, record.account_ref))
             if old is None:
-                new_rows.append({**{name: getattr(record, name) for name in ACCOUNT_FIELDS},
-                                 "creditor": record.creditor, "account_ref": record.account_ref,
-                                 "debtor_id": debtor_ids[record.debtor_ref], "import_id": import_id,
-                                 "status": AccountStatus.OPEN, "created_at": now, "updated_at": now})
+                new_rows.append((*ACCOUNT_VALUES(record), record.creditor, record.account_ref,
+                                 debtor_ids[record.debtor_ref], import_id, AccountStatus.OPEN, now, now))
                 continue
             values = _carried(record, old, ACCOUNT_FIELDS)
             if "overdue_amount" not in record.given and values["overdue_amount"] > values["balance"]:
@@ -215,8 +225,7 @@ class CaseImporter:
             changed_rows.append({**values, "b_id": old.id, "import_id": import_id, "updated_at": utcnow()})
             audit.append(AuditDraft(self.actor, "account.updated_by_import", "account", old.id,
                                     {"import_id": import_id, "changes": changes}))
-        if new_rows:
-            self._insert(conn, ACCOUNTS, new_rows)
+        self._insert(conn, ACCOUNTS, NEW_ACCOUNT, new_rows)
         if changed_rows:
             conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("b_id")), changed_rows)
         report.inserted += len(new_rows)
@@ -231,9 +240,8 @@ class CaseImporter:
         fresh = [r for ref, r in latest.items() if ref not in found]
         if fresh:
             now = utcnow()
-            self._insert(conn, DEBTORS, [
-                {"external_ref": r.debtor_ref, "created_at": now, "updated_at": now,
-                 **{k: getattr(r, k) for k in DEBTOR_FIELDS}} for r in fresh
+            self._insert(conn, DEBTORS, NEW_DEBTOR, [
+                (r.debtor_ref, now, now, *DEBTOR_VALUES(r)) for r in fresh
             ])
             # One SELECT beats RETURNING here: SQLite can only return ids in order row by row.
             ids.update((ref, debtor_id) for ref, debtor_id in conn.execute(
@@ -249,9 +257,8 @@ class CaseImporter:
         if changed:
             conn.execute(update(DEBTORS).where(DEBTORS.c.id == bindparam("b_id")), changed)
         self._replace_addresses(conn, [latest[ref] for ref in found], ids)
-        self._insert(conn, ADDRESSES, [
-            {"debtor_id": ids[r.debtor_ref], "kind": AddressKind.HOME,
-             **{column: getattr(r, name) for column, name in ADDRESS_FIELDS.items()}} for r in fresh
+        self._insert(conn, ADDRESSES, NEW_ADDRESS, [
+            (ids[r.debtor_ref], AddressKind.HOME, *ADDRESS_VALUES(r)) for r in fresh
         ])
         return ids
 
@@ -271,35 +278,32 @@ class CaseImporter:
         rows = []
         for record in records:
             old = stored.get(ids[record.debtor_ref])
-            rows.append({"debtor_id": ids[record.debtor_ref], "kind": AddressKind.HOME, **{
-                column: getattr(record, name) if old is None or name in record.given else getattr(old, column)
-                for column, name in ADDRESS_FIELDS.items()}})
-        self._insert(conn, ADDRESSES, rows)
+            rows.append((ids[record.debtor_ref], AddressKind.HOME, *(
+                getattr(record, name) if old is None or name in record.given else getattr(old, column)
+                for column, name in ADDRESS_FIELDS.items())))
+        self._insert(conn, ADDRESSES, NEW_ADDRESS, rows)
 
     def _add_phones(self, conn: Any, batch: Iterable[CaseRecord], debtor_ids: dict[str, int],
                     audit: list[AuditDraft]) -> None:
-        wanted: dict[tuple[int, str], dict[str, Any]] = {}
+        wanted: dict[tuple[int, str], tuple[Any, ...]] = {}  # in NEW_PHONE order
+        now = utcnow()
         for record in batch:
             debtor_id = debtor_ids[record.debtor_ref]
             for phone in record.phones:
-                wanted.setdefault((debtor_id, phone.e164), {
-                    "debtor_id": debtor_id, "e164": phone.e164, "kind": phone.kind, "owner": phone.owner,
-                    "owner_name": phone.owner_name, "relation": phone.relation, "priority": phone.priority,
-                    "consent_automated": phone.consent_automated,
-                    "consent_at": utcnow() if phone.consent_automated else None, "source": "import",
-                    "status": PhoneStatus.ACTIVE, "dnc": False,
-                })
+                wanted.setdefault((debtor_id, phone.e164), (
+                    debtor_id, phone.e164, phone.kind, phone.owner, phone.owner_name, phone.relation, phone.priority,
+                    phone.consent_automated, now if phone.consent_automated else None, "import",
+                    PhoneStatus.ACTIVE, False))
         if not wanted:
             return
         on_file = {(debtor_id, e164) for debtor_id, e164 in conn.execute(
             select(PHONES.c.debtor_id, PHONES.c.e164).where(PHONES.c.debtor_id.in_({d for d, _ in wanted})))}
         new = [values for key, values in wanted.items() if key not in on_file]
-        if new:
-            self._insert(conn, PHONES, new)
+        self._insert(conn, PHONES, NEW_PHONE, new)
         known_debtors = {d for d, _ in on_file}
-        audit.extend(AuditDraft(self.actor, "phone.added_by_import", "debtor", v["debtor_id"],
-                                {"number": mask_phone(v["e164"]), "owner": str(v["owner"])})
-                     for v in new if v["debtor_id"] in known_debtors)
+        audit.extend(AuditDraft(self.actor, "phone.added_by_import", "debtor", debtor_id,
+                                {"number": mask_phone(e164), "owner": str(owner)})
+                     for debtor_id, e164, _, owner, *_ in new if debtor_id in known_debtors)
 
 
 def _names_another_debtor(record: CaseRecord, debtor_ref: str, national_id: str | None) -> tuple[str, str] | None:

@@ -1,0 +1,51 @@
+"""New rows of an import through each driver's bulk path: COPY on PostgreSQL, executemany on SQLite.
+
+Rows come as tuples in the writer's column order. Each column's own bind processor (the conversion
+SQLAlchemy would apply: UTC datetimes, enum values, decimals) runs over the column at once; the driver
+then gets plain tuples. SQLite's executemany prepares its one statement once per batch; PostgreSQL's
+COPY streams the batch in one round trip and writes it as the INSERT it replaces would, inside the
+import's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+class TableWriter:
+    def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
+        dialect = connection.dialect
+        self.columns = tuple(columns)
+        self.processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns]
+        self.copy = dialect.name == "postgresql"
+        target = (f"{dialect.identifier_preparer.format_table(table)} "
+                  f"({', '.join(dialect.identifier_preparer.quote(name) for name in self.columns)})")
+        if self.copy:
+            self.sql = f"COPY {target} FROM STDIN"
+        else:
+            assert dialect.paramstyle == "qmark", dialect.paramstyle  # SQLite's
+            self.sql = f"INSERT INTO {target} VALUES ({', '.join('?' * len(self.columns))})"
+
+    def write(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if any(self.processors):
+            rows = list(zip(*(values if process is None else _converted(process, values)
+                              for process, values in zip(self.processors, zip(*rows)))))
+        if self.copy:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(self.sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            connection.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
+
+
+def _converted(process: Callable[[Any], Any], values: tuple[Any, ...]) -> list[Any]:
+    """`process` over a column, once per distinct value: most converted columns repeat a few values (enums,
+    flags, the batch's timestamp). Every processor passes None through."""
+    done = {value: process(value) for value in set(values)}
+    return list(map(done.__getitem__, values))
