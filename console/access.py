@@ -24,6 +24,7 @@ CASE_READERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER, Role.SUPERVISOR, Ro
 CAMPAIGN_READERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER, Role.SUPERVISOR})
 CAMPAIGN_WRITERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER})
 AGENT_DESKS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
+FLOOR_WATCHERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 OPEN_ROUTES: frozenset[Route] = frozenset({("GET", "/api/openapi.yaml")})
 ACCESS: Mapping[Route, frozenset[Role]] = {
@@ -34,6 +35,7 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/campaigns/{campaign}/{action}"): CAMPAIGN_WRITERS,
     ("POST", "/api/agents/{name}/state"): AGENT_DESKS,  # an agent their own only (console/agents.py)
     ("GET", "/api/agents/{name}/events"): AGENT_DESKS,
+    ("GET", "/api/metrics"): FLOOR_WATCHERS,
 }
 
 API_PREFIX = "/api"

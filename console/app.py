@@ -30,6 +30,7 @@ from console.agents import add_agent_routes
 from console.auth import BearerTokens
 from console.common import ClockKey, RedisKey, StoreKey
 from console.middleware import error_middleware
+from console.metrics import add_metrics_routes
 from console.segments import segment_from_query
 from console.validation import MAX_BODY_BYTES, integer
 
@@ -100,6 +101,7 @@ def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[],
     app.router.add_get("/api/openapi.yaml", openapi)
     campaigns.add_routes(app)
     add_agent_routes(app, desk, bus)
+    add_metrics_routes(app)  # reads the switchboard through the desk; 503 without one
     return app
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from dialer import leg as legs
 from dialer.agent_leg import AgentLeg, AgentTarget, LegState
+from dialer.latency import LatencyHistogram
 from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
@@ -90,6 +91,7 @@ class Switchboard:
         self.recordings = recordings
         self.agents: dict[str, AgentLeg] = {}
         self.connections: set[Connection] = set()
+        self.bridge_latency = LatencyHistogram()  # answer-to-bridge of every connection (GET /api/metrics)
         self.trunk_alive: bool | None = None  # None until the first keep-alive has been answered or not
         self._keepalive: asyncio.Task[None] | None = None
 
@@ -190,6 +192,7 @@ class Switchboard:
         agent.bridged(True)
         connection = Connection(debtor, agent, bridge, time.monotonic() - debtor.answered_at, dict(context or {}))
         self.connections.add(connection)
+        self.bridge_latency.record(connection.latency_s)
         asyncio.get_running_loop().create_task(self._unbridge_when_over(connection, agent.current))
         return connection
 

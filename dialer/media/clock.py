@@ -2,7 +2,8 @@
 
 A task per call waking 50 times a second would cost more than the relay itself at a few hundred calls; one
 clock visits only the sessions that have something to send, and corrects its own drift so the packets a
-phone receives stay 20 ms apart on average.
+phone receives stay 20 ms apart on average. How late each tick woke is kept in a bounded histogram
+(`lateness`): anything else holding the event loop (a database call, a slow handler) shows there first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Protocol
+
+from dialer.latency import LatencyHistogram
 
 log = logging.getLogger(__name__)
 TICK_S = 0.020
@@ -26,6 +29,7 @@ class MediaClock:
         self._members: set[Ticking] = set()
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
+        self.lateness = LatencyHistogram()  # seconds each tick woke after it was due
 
     def add(self, member: Ticking) -> None:
         self._members.add(member)
@@ -41,6 +45,7 @@ class MediaClock:
         while self._members:
             now = loop.time()
             self.ticks += 1
+            self.lateness.record(now - due)
             for member in list(self._members):
                 try:
                     keep = member.tick(now)

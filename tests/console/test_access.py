@@ -32,6 +32,7 @@ EXPECTED = {
     ("POST", "/api/campaigns/{campaign}/{action}"): CAMPAIGN_WRITERS,
     ("POST", "/api/agents/{name}/state"): frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT}),
     ("GET", "/api/agents/{name}/events"): frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT}),
+    ("GET", "/api/metrics"): frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 OPEN = {("GET", "/api/openapi.yaml")}
 BODY = {"name": "late", "agent_group": "collectors"}
