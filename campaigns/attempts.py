@@ -37,7 +37,10 @@ class CallEnd:
 
 
 def outcome_of(result: CallResult) -> AttemptOutcome:
-    """The attempt outcome a call's SIP result stands for (answered calls are refined by routing)."""
+    """The attempt outcome a call's SIP result stands for (answered calls are refined by routing). The dialer
+    cancels a call only when its ring time runs out, so for the attempt a cancelled call is one nobody answered."""
+    if result is CallResult.CANCELLED:
+        return AttemptOutcome.NO_ANSWER
     return AttemptOutcome(result.value)
 
 

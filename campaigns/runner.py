@@ -109,7 +109,7 @@ class CampaignRunner:
         self._ringing: dict[int, float] = {}  # attempt id -> when dialled (monotonic)
         self._waiting: set[int] = set()  # answered by a person, waiting for an agent
         self._accounts_in_flight: set[int] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # attempt id -> its call
         self.lease, self._renewed_at = lease, time.monotonic()  # acquired by whoever built the runner
         self.health = StoreHealth()
         self.writer = StoreWriter(store, self.health, live_calls=lambda: len(self._tasks))
@@ -169,13 +169,17 @@ class CampaignRunner:
             with contextlib.suppress(asyncio.TimeoutError):  # the next tick, unless told to stop first
                 await asyncio.wait_for(stop.wait(), self.config.tick_s)
         if self._tasks:
-            await asyncio.wait(self._tasks)
+            await asyncio.wait(self._tasks.values())
         await self.writer.close()  # every close is written before the run ends
         backlog.cancel()  # after-call jobs not reached stay queued in the store
         return self.summary
 
     async def hang_up_all(self) -> None:
-        """A drain ran out of time: every answered call is hung up, so each attempt closes as usual."""
+        """A drain ran out of time: every answered call is hung up, so each attempt closes as usual, and every
+        call still ringing is given up (closed as cancelled), so that no call waits out its ring timeout."""
+        for attempt_id, task in list(self._tasks.items()):
+            if attempt_id not in self._debtors:
+                task.cancel()
         for debtor in list(self._debtors.values()):
             await self.router.hang_up(debtor)
 
@@ -245,8 +249,8 @@ class CampaignRunner:
             self.summary.dials += 1
             self._accounts_in_flight.add(lead.account_id)
             task = asyncio.ensure_future(self._call(lead, attempt_id, recording))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[attempt_id] = task
+            task.add_done_callback(lambda _, attempt_id=attempt_id: self._tasks.pop(attempt_id, None))
         return placed
 
     # One call --------------------------------------------------------------------------------------------------
@@ -261,6 +265,9 @@ class CampaignRunner:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
                                                   ring_timeout=self.config.ring_timeout_s, recording=recording)
             outcome = await self._after_answer(debtor, attempt_id, lead, time.monotonic() - dialled)
+        except asyncio.CancelledError:  # given up while it rang (hang_up_all); closed below all the same
+            outcome = AttemptOutcome.CANCELLED
+            raise
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
         finally:

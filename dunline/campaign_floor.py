@@ -1,45 +1,44 @@
-"""A campaign on a simulated floor: the real runner, switchboard, gates and after-call pipeline, with the
-PSTN simulator as carrier and debtors and agent bots as agents who talk (TTS): most identify themselves
-and give the recording notice and mini-Miranda, some threaten instead, so that screening has something
-real to find. `make demo`, the crash test and smoke runs use it.
+"""A campaign on a simulated floor (`dunline campaign run --simulated`, `make demo`, the crash test): the very
+server `dunline serve` runs (dunline.server.Server, hosting just this campaign), whose trunk's far end is the
+PSTN simulator (a seeded mix of people, machines, busy lines, bad numbers) and whose phones are agent bots:
+live and simulated differ only in which peers answer.
 
-Answering-machine detection is on, and the call router (campaigns/routing.py) does what serve's does:
-machines get the limited-content voicemail after their beep, people the agents (set ready through the
-agent desk, as the agent-state API does; they set a disposition after each call, a promise to pay is
-stored as a promise in the agent's name) or, on an agentless campaign, the IVR; a person who finds no
-agent in time hears the safe-harbour message. Time for the gates is a simulated wall clock, fixed at a lawful hour for the cases' zones (the demo may
-run at 3 a.m.; the debtors it calls are fictional, the calling window is not) and printed as such.
+The bots are agents of the floor's database (users bot1..botN, role agent, created if missing, so attempts,
+promises and findings name them); they register over SIP with their derived passwords and are set ready
+through the agent desk, as an agent's desktop does through the agent-state API. They talk (TTS): most
+identify themselves and give the recording notice and mini-Miranda, some threaten instead, so that
+screening has something real to find; after each call they record a seeded disposition (BotDispositions).
+Recordings go to the server's transcription workers like any served call's. Time for the gates is the
+caller's clock, which a demo shifts to a lawful hour for the cases' zones (the demo may run at 3 a.m.; the
+debtors it calls are fictional, the calling window is not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-
+import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from audio.wav import read_pcm
-from campaigns.aftercall import LocalAfterCall
-from campaigns.desk import DEFAULT_GROUP, AgentDesk, Wish
-from campaigns.hopper import Hopper
-from campaigns.lease import CampaignLease
-from campaigns.routing import CallRouter, Messages
-from campaigns.runner import CampaignRunner, RunnerConfig, RunSummary
-from campaigns.service import segment_from_json
+from campaigns.attempts import queued_aftercalls
+from campaigns.desk import Wish
+from campaigns.runner import CampaignRunner, RunSummary
 from cases import Store
 from cases.models import Campaign, Role, User
-from compliance import CampaignFacts, ComplianceGate
-from dialer.simulate.agent_bot import BotDispositions
-from dialer.simulate.floor import simulated_floor
+from dialer.simulate.agent_bot import AgentBot, BotDispositions
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
-from dunline.server import policy_for
-from ivr.service import IvrService
-from speech.tts import PromptRenderer, Prompts
+from dunline.server import Server
+from dunline.settings import Settings
+from dunline.telephony import agent_sip_password
+from dunline.workers import WorkerSupervisor
+from speech.tts import PromptRenderer
 
 POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is recorded. This is an attempt to "
                "collect a debt, and any information obtained will be used for that purpose. "
@@ -47,8 +46,8 @@ POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is re
 RUDE_LINE = "Listen, if you do not pay today the police will come to your house and arrest you."
 FLOOR_MIX = {Persona.PERSON: 0.5, Persona.MACHINE: 0.1, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.12,
              Persona.INVALID: 0.05, Persona.REJECT: 0.05, Persona.SILENCE: 0.03}
-COMPANY = {"company": "Dunline Services", "phone": "four zero zero, eight zero zero, one two three four",
-           "person": "Amy"}
+AFTERCALL_WAIT_S = 120.0  # how long a run waits, once it stops dialling, for its calls to be screened
+FOLLOW_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -57,57 +56,13 @@ class FloorPlan:
     rude_agents: int = 1
     seconds: float = 60.0
     seed: int = 1
-    ring_timeout_s: float = 25.0
     transcribe: bool = True
     ring_s: tuple[float, float] = (4.0, 20.0)  # how long a simulated person or machine lets it ring
     mix: Mapping[Persona, float] = field(default_factory=lambda: dict(FLOOR_MIX))
 
 
-def floor_messages(renderer: PromptRenderer) -> Messages:
-    return Messages(render=lambda prompt, text, language: read_pcm(renderer.render(text, language)),
-                    values=COMPANY, company=COMPANY["company"])
-
-
-def floor_ivr(store: Store, renderer: PromptRenderer, clock: Callable[[], datetime]) -> IvrService:
-    prompts = Prompts(renderer)
-    return IvrService(store, lambda prompt, text, language: read_pcm(prompts.prompt(prompt, text, language)),
-                      clock=clock)
-
-
-async def run_floor_campaign(store: Store, campaign: Campaign, plan: FloorPlan, *, recordings: Path,
-                             clock: Callable[[], datetime], lease: CampaignLease | None = None,
-                             on_runner: Callable[[CampaignRunner], None] | None = None) -> RunSummary:
-    pstn = PstnSimulator(mix=dict(plan.mix), seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav",
-                         ring_s=plan.ring_s)
-    renderer = PromptRenderer(recordings.parent / "prompts")
-    rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
-                    for line in (RUDE_LINE, POLITE_LINE))
-    speeches = [rude if n < plan.rude_agents else polite for n in range(plan.agents)]
-    async with simulated_floor(pstn, speeches, recordings=recordings, ring_timeout_s=plan.ring_timeout_s) as board:
-        await asyncio.to_thread(ensure_bot_users, store, list(board.agents))
-        after_call = None
-        if plan.transcribe:
-            from compliance.screening import Screener
-            from speech.transcribe import Transcriber
-
-            after_call = LocalAfterCall(store, Transcriber("en"), Screener.load())
-        segment = segment_from_json(campaign.definition["segment"])
-        hopper = Hopper(store, ComplianceGate(store), segment, CampaignFacts(campaign_id=campaign.id))
-        group = campaign.agent_group or DEFAULT_GROUP
-        config = RunnerConfig(group=group, amd=True, ring_timeout_s=plan.ring_timeout_s, caller_id=campaign.caller_id)
-        desk = AgentDesk(board, wrap_s=config.wrap_s, groups_of=lambda agent_id: frozenset({group}))
-        for bot in board.agents:
-            desk.set_state(bot, Wish.READY)  # as an agent's desktop does through the agent-state API
-        router = CallRouter(board=board, store=store, messages=floor_messages(renderer),
-                            ivr=floor_ivr(store, renderer, clock), amd_budget_s=config.amd_budget_s)
-        runner = CampaignRunner(store=store, campaign=campaign, hopper=hopper, switchboard=board,
-                                policy=policy_for(campaign), clock=clock, after_call=after_call, router=router,
-                                desk=desk, disposition=BotDispositions(plan.seed), config=config, lease=lease)
-        if on_runner is not None:
-            on_runner(runner)
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(plan.seconds, stop.set)
-        return await runner.run(stop)
+def bot_names(count: int) -> list[str]:
+    return [f"bot{n}" for n in range(1, count + 1)]
 
 
 def ensure_bot_users(store: Store, names: list[str]) -> None:
@@ -117,3 +72,86 @@ def ensure_bot_users(store: Store, names: list[str]) -> None:
         for name in names:
             if name not in known:
                 session.add(User(username=name, display_name=f"agent bot {name}", role=Role.AGENT))
+
+
+def bot_speeches(prompts: Path, plan: FloorPlan) -> list[np.ndarray]:
+    renderer = PromptRenderer(prompts)
+    rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
+                    for line in (RUDE_LINE, POLITE_LINE))
+    return [rude if n < plan.rude_agents else polite for n in range(plan.agents)]
+
+
+def floor_settings(settings: Settings, trunk: tuple[str, int]) -> Settings:
+    """The settings with the PSTN simulator as the trunk and SIP on a free loopback port."""
+    return settings.model_copy(update={
+        "trunk_host": trunk[0], "trunk_port": trunk[1], "trunk_transport": "udp", "trunk_username": None,
+        "trunk_password": None, "trunk_outbound_proxy": None, "sip_host": "127.0.0.1", "sip_port": 0})
+
+
+def aftercalls_waiting(store: Store, campaign_id: int) -> int:
+    with store.reading() as session:
+        return len(queued_aftercalls(session, campaign_id=campaign_id, limit=None))
+
+
+async def run_simulated(settings: Settings, store: Store, campaign: Campaign, plan: FloorPlan, *, redis_url: str,
+                        clock: Callable[[], datetime], owner: str | None = None,
+                        on_runner: Callable[[CampaignRunner], None] = lambda runner: None,
+                        on_wait: Callable[[int], None] = lambda waiting: None) -> RunSummary:
+    """Run `campaign` (running, its lease free or `owner`'s) on a simulated floor for `plan.seconds` or until
+    it has nothing left to dial; then, when transcribing, wait (at most AFTERCALL_WAIT_S, `on_wait` told how
+    many) for its calls' after-call jobs; the runner's summary."""
+    pstn = PstnSimulator(mix=dict(plan.mix), seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav",
+                         ring_s=plan.ring_s)
+    await pstn.start()
+    floor = floor_settings(settings, pstn.address)
+    names = bot_names(plan.agents)
+    await asyncio.to_thread(ensure_bot_users, store, names)
+    speeches = await asyncio.to_thread(bot_speeches, floor.data_dir / "prompts", plan)
+    redis_client = aioredis.from_url(redis_url)
+    server = Server(settings=floor, store=store, redis_client=redis_client, clock=clock,
+                    workers=WorkerSupervisor(floor, redis_url=redis_url) if plan.transcribe else None,
+                    disposition=BotDispositions(plan.seed), only=frozenset({campaign.id}), owner=owner, http=False)
+    bots: list[AgentBot] = []
+    try:
+        await server.start()
+        for name, speech in zip(names, speeches):
+            bots.append(AgentBot(name, agent_sip_password(floor, name), server.board.address, speech=speech))
+            if not await bots[-1].start():
+                raise RuntimeError(f"agent bot {name} could not register")
+            server.desk.set_state(name, Wish.READY)
+        runner = await follow(server, campaign.id, plan.seconds, on_runner)
+        await server.stop_dialling(floor.drain_s)
+        if plan.transcribe:
+            await wait_for_aftercalls(store, campaign.id, on_wait)
+    finally:
+        await server.stop(floor.drain_s)
+        for bot in bots:
+            await bot.close()
+        pstn.close()
+        await redis_client.aclose()
+    return runner.summary if runner is not None else RunSummary()
+
+
+async def follow(server: Server, campaign_id: int, seconds: float,
+                 on_runner: Callable[[CampaignRunner], None]) -> CampaignRunner | None:
+    """The campaign's runner, once the host has started it, until `seconds` are up or it ends by itself."""
+    deadline, runner = time.monotonic() + seconds, None
+    while time.monotonic() < deadline:
+        hosted = server.host.hosted.get(campaign_id)
+        if hosted is None and runner is not None:
+            break  # nothing left to dial now
+        if hosted is not None and runner is None:
+            runner = hosted.runner
+            on_runner(runner)
+        await asyncio.sleep(FOLLOW_S)
+    return runner
+
+
+async def wait_for_aftercalls(store: Store, campaign_id: int, on_wait: Callable[[int], None]) -> None:
+    deadline = time.monotonic() + AFTERCALL_WAIT_S
+    waiting = await asyncio.to_thread(aftercalls_waiting, store, campaign_id)
+    if waiting:
+        on_wait(waiting)
+    while waiting and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        waiting = await asyncio.to_thread(aftercalls_waiting, store, campaign_id)

@@ -4,7 +4,8 @@ nothing itself.
 One process holds the case store, Redis, the switchboard (the trunk from settings, the registrar for
 agents' phones), one agent desk fed by the agents' legs and the agent-state API, the event bus the agents'
 WebSockets read, the call router (voicemail, safe-harbour, IVR), the IVR for inbound calls, the console
-API, and the campaign host that runs a campaign runner for every running campaign. A simulated floor is
+API, the campaign host that runs a campaign runner for every running campaign, and the transcription
+workers (processes of their own) that every closed call's recording is queued for. A simulated floor is
 the same server whose trunk is the PSTN simulator and whose phones are agent bots: live and simulated
 differ only in which peers answer.
 """
@@ -13,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -26,6 +26,7 @@ from campaigns.events import EventBus
 from campaigns.hopper import Hopper
 from campaigns.host import CampaignHost
 from campaigns.lease import CampaignLease
+from campaigns.recovery import sweep_aftercalls
 from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import segment_from_json
@@ -33,16 +34,19 @@ from cases import Store
 from cases.models import Campaign
 from compliance import CampaignFacts, ComplianceGate
 from console import build_app
+from console.campaigns import CampaignsChangedKey
 from dialer.leg import CallLeg
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dunline.settings import Settings
 from dunline.telephony import build_switchboard
+from dunline.workers import WorkerSupervisor
 from ivr.service import IvrService
 from speech.tts import PromptRenderer, Prompts
 
 log = logging.getLogger(__name__)
 
-AfterCallHook = Callable[[int, Path], Awaitable[object]]
+WEB_SHUTDOWN_S = 2.0  # requests still open then (an agent's events WebSocket never ends by itself) are cancelled
+WORKERS_STOP_S = 10.0  # transcription workers busy longer are terminated; their jobs are redone after the lease
 
 
 def policy_for(campaign: Campaign) -> PacingPolicy:
@@ -52,11 +56,17 @@ def policy_for(campaign: Campaign) -> PacingPolicy:
 
 class Server:
     def __init__(self, *, settings: Settings, store: Store, redis_client: aioredis.Redis,
-                 clock: Callable[[], datetime], after_call: AfterCallHook | None = None,
-                 only: frozenset[int] | None = None, http: bool = True) -> None:
+                 clock: Callable[[], datetime], workers: WorkerSupervisor | None = None,
+                 disposition: Callable[[str], str] | None = None, only: frozenset[int] | None = None,
+                 owner: str | None = None, http: bool = True) -> None:
         """`clock`: the campaigns' wall clock (the gates judge calling hours by it; simulations shift it);
-        `only`: host just these campaigns; `http`: serve the console API."""
-        self.settings, self.store, self.redis, self.clock, self.after_call = settings, store, redis_client, clock, after_call
+        `workers`: the transcription workers the runners' recordings go to (None: no after-call step);
+        `disposition`: what agents record after each call when no person does (agent bots); `only`: host
+        just these campaigns; `owner`: the campaign leases' owner id (a caller already holding one);
+        `http`: serve the console API."""
+        self.settings, self.store, self.redis, self.clock = settings, store, redis_client, clock
+        self.workers, self.disposition = workers, disposition
+        self.after_call = workers.after_call(store) if workers is not None else None
         renderer = PromptRenderer(settings.data_dir / "prompts")
         prompts = Prompts(renderer)
         self.ivr = IvrService(store, lambda prompt, text, language: read_pcm(prompts.prompt(prompt, text, language)),
@@ -69,7 +79,7 @@ class Server:
                                          "person": settings.company_person}, company=settings.company_name)
         self.router = CallRouter(board=self.board, store=store, messages=self.messages, ivr=self.ivr)
         self.host = CampaignHost(store=store, build=self.runner_for, clock=clock, healthy=self._redis_answers,
-                                 only=only)
+                                 only=only, owner=owner)
         self.http = http
         self._web: web.AppRunner | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -82,7 +92,8 @@ class Server:
                               caller_id=campaign.caller_id)
         return CampaignRunner(store=self.store, campaign=campaign, hopper=hopper, switchboard=self.board,
                               policy=policy_for(campaign), config=config, clock=self.clock, after_call=self.after_call,
-                              router=self.router, desk=self.desk, dialling_allowed=dialling_allowed, lease=lease)
+                              router=self.router, desk=self.desk, dialling_allowed=dialling_allowed, lease=lease,
+                              disposition=self.disposition)
 
     async def _inbound(self, leg: CallLeg, caller: str) -> None:
         """A debtor calling us: the IVR, which verifies them before it says anything about a debt."""
@@ -96,21 +107,34 @@ class Server:
         return True
 
     async def start(self) -> None:
+        """Queue the recordings a crash left without after-call jobs, start the transcription workers (they
+        put the case store's after-call backlog on the stream first), then the switchboard, the API, the
+        campaign host."""
+        await asyncio.to_thread(sweep_aftercalls, self.store)
+        if self.workers is not None:
+            await asyncio.to_thread(self.workers.start)
         await self.board.start()
         if self.http:
             app = build_app(store=self.store, redis_client=self.redis, desk=self.desk, bus=self.bus)
-            self._web = web.AppRunner(app)
+            app[CampaignsChangedKey] = self.host.nudge
+            self._web = web.AppRunner(app, shutdown_timeout=WEB_SHUTDOWN_S)
             await self._web.setup()
             await web.TCPSite(self._web, self.settings.http_host, self.settings.http_port).start()
         self._watch = asyncio.get_running_loop().create_task(self.host.run(self._stop))
 
-    async def stop(self, drain_s: float) -> None:
-        """Stop dialling, let the calls up end (at most `drain_s`), close everything."""
+    async def stop_dialling(self, drain_s: float) -> None:
+        """No new dials; the calls up end (at most `drain_s`, then they are hung up). The workers go on."""
         self._stop.set()
         if self._watch is not None:
             await self._watch
         await self.host.drain(drain_s)
+
+    async def stop(self, drain_s: float) -> None:
+        """Stop dialling, let the calls up end (at most `drain_s`), close everything."""
+        await self.stop_dialling(drain_s)
         log.info("campaigns drained; closing the API and the switchboard")
         if self._web is not None:
             await self._web.cleanup()
         await self.board.close()
+        if self.workers is not None:
+            await asyncio.to_thread(self.workers.stop, WORKERS_STOP_S)

@@ -11,6 +11,7 @@ after-call job are queued in the case store too):
 
     workers = WorkerSupervisor(settings, redis_url=redis_url)  # settings.transcription_workers processes
     workers.start()  # queues the case store's after-call backlog on the stream, starts the workers
+    after_call = workers.after_call(store)  # the runners' step: each closed recording onto the same stream
     ...
     workers.stop()   # blocking (up to the grace period): call it off the event loop, e.g. asyncio.to_thread
 """
@@ -62,14 +63,19 @@ class WorkerSupervisor:
         return JobQueue(client, prefix=options["prefix"], lease_s=options["lease_s"],
                         transcripts=TranscriptStore(client, options["transcript_prefix"]))
 
+    def after_call(self, store: Store) -> AfterCall:
+        """The runners' after-call step, queueing on the stream these workers read."""
+        return AfterCall(store, self._queue(redis.Redis.from_url(self.redis_url)),
+                         language=self.settings.transcription_language)
+
     def enqueue_backlog(self) -> list[int]:
         """Put every attempt the case store holds as queued for its after-call step on the stream; their ids."""
-        client, store = redis.Redis.from_url(self.redis_url), Store(self.settings.effective_database_url)
+        store = Store(self.settings.effective_database_url)
+        after_call = self.after_call(store)
         try:
-            after_call = AfterCall(store, self._queue(client), language=self.settings.transcription_language)
             return after_call.enqueue_backlog()
         finally:
-            client.close()
+            after_call.jobs.client.close()
             store.dispose()
 
     def start(self) -> list[int]:

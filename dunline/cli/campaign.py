@@ -141,15 +141,20 @@ def run(ctx: typer.Context, campaign: str,
         at: datetime | None = typer.Option(None, parser=parse_at, metavar="ISO-8601",
                                           help="simulated wall clock for the gates, e.g. 2026-11-30T10:30+08:00; "
                                                "without an offset it is UTC (default: now)"),
-        transcribe: bool = typer.Option(True, help="transcribe and screen each answered call"),
+        transcribe: bool = typer.Option(True, help="transcribe and screen each answered call (the settings' "
+                                                   "transcription workers)"),
         seed: int = typer.Option(1)) -> None:
-    """Run a running campaign: takes its lease, closes what a dead run left in flight, queues the after-call
-    jobs a crash left undone, dials, shows a live dashboard."""
+    """Run a running campaign on a simulated floor: the server `dunline serve` runs, hosting this campaign alone,
+    with the PSTN simulator as its trunk's far end and agent bots as phones. Takes the campaign's lease,
+    closes what a dead run left in flight, dials with a live dashboard, then waits for its calls to be
+    transcribed and screened."""
     import uvloop
 
     from campaigns.lease import CampaignLease, LeaseHeld, new_owner
-    from campaigns.recovery import close_interrupted, sweep_aftercalls
-    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+    from campaigns.recovery import close_interrupted
+    from dunline.campaign_floor import AFTERCALL_WAIT_S, FloorPlan, run_simulated
+    from dunline.cli.transcribe import redis_url
+    from dunline.clock import shifted_clock
     from dunline.dashboard import Dashboard
 
     cli: CliContext = ctx.obj
@@ -158,10 +163,7 @@ def run(ctx: typer.Context, campaign: str,
     if at is not None:
         console.print(f"simulated clock from {at.isoformat()}")
     store = cli.migrated_store()
-    started = datetime.now(timezone.utc)
-
-    def clock() -> datetime:
-        return at + (datetime.now(timezone.utc) - started) if at else datetime.now(timezone.utc)
+    clock = shifted_clock(at)
     try:
         with store.session() as session:
             found = find_campaign(session, campaign)
@@ -170,7 +172,7 @@ def run(ctx: typer.Context, campaign: str,
             session.expunge(found)
     except CampaignError as error:
         raise fail(str(error)) from None
-    lease = CampaignLease(store, found.id, new_owner())
+    lease = CampaignLease(store, found.id, new_owner())  # the server's host runs the campaign as this owner
     try:
         lease.acquire()
     except LeaseHeld as error:
@@ -179,14 +181,15 @@ def run(ctx: typer.Context, campaign: str,
         interrupted = close_interrupted(store, clock(), campaign_id=found.id)
         if interrupted:
             console.print(f"closed {len(interrupted)} attempt(s) left in flight by an earlier run as interrupted")
-        queued = sweep_aftercalls(store)
-        if queued:
-            console.print(f"queued the after-call job of {len(queued)} recording(s) an earlier run left undone")
         dashboard = Dashboard(console, found.name, seconds)
         plan = FloorPlan(agents=agents, rude_agents=rude_agents, seconds=seconds, seed=seed, transcribe=transcribe)
-        with dashboard:
-            summary = uvloop.run(run_floor_campaign(store, found, plan, recordings=cli.settings.data_dir / "recordings",
-                                                    clock=clock, lease=lease, on_runner=dashboard.follow))
+
+        def waiting(count: int) -> None:
+            console.print(f"dialling stopped; waiting (at most {AFTERCALL_WAIT_S:.0f} s) for {count} call(s) to "
+                          f"be transcribed and screened")
+        with redis_url(cli.settings) as url, dashboard:
+            summary = uvloop.run(run_simulated(cli.settings, store, found, plan, redis_url=url, clock=clock,
+                                               owner=lease.owner, on_runner=dashboard.follow, on_wait=waiting))
     finally:
         lease.release()
     console.print(f"dials {summary.dials}, connected {summary.connected}, abandoned {summary.abandoned}, "

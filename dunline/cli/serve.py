@@ -1,6 +1,7 @@
 """`dunline serve`: the server process, one event loop holding what `dunline.server.Server` composes: the
 case store, Redis, the console API, the switchboard (registrar for agents' phones, the trunk when one is
-configured), the IVR for inbound calls and the campaign host."""
+configured), the IVR for inbound calls and the campaign host; beside it, the transcription workers that
+transcribe and screen every call's recording (`transcription_workers` processes)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dunline.installation import MIN_SECRET_CHARS, secrets_path, weak_secrets
 from dunline.logs import configure_logging
 from dunline.redis_server import EmbeddedRedis
 from dunline.server import Server
+from dunline.workers import WorkerSupervisor
 
 
 def serve(ctx: typer.Context,
@@ -62,7 +64,8 @@ def refuse_weak_secrets(cli: CliContext) -> None:
 
 async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datetime]) -> None:  # type: ignore[no-untyped-def]
     redis_client = aioredis.from_url(redis_url)
-    server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock)
+    workers = WorkerSupervisor(cli.settings, redis_url=redis_url)
+    server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock, workers=workers)
     await server.start()
     trunk, board = server.board.trunk, server.board
     console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "

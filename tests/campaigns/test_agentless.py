@@ -68,8 +68,10 @@ async def test_item_9a_an_agentless_campaign_on_the_simulated_floor_sends_people
     """The floor's wiring, not a hand-built runner (which is why the test above never saw 9a): with agent bots
     up and every debtor a person, an agentless campaign bridges nobody to an agent and abandons nobody; each
     answered person runs the IVR flow."""
-    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+    from dunline.campaign_floor import FloorPlan, run_simulated
+    from tests.campaigns.test_campaign_run import floor_settings
     from tests.campaigns.test_campaign_run import seed as seed_five
+    from tests.conftest import REDIS_URL
 
     seed_five(sqlite_store)
     with sqlite_store.session() as session:
@@ -79,8 +81,8 @@ async def test_item_9a_an_agentless_campaign_on_the_simulated_floor_sends_people
         session.expunge(campaign)
     plan = FloorPlan(agents=2, rude_agents=0, seconds=12, transcribe=False, ring_s=(0.2, 0.6),
                      mix={Persona.PERSON: 1.0})
-    summary = await asyncio.wait_for(run_floor_campaign(sqlite_store, campaign, plan, recordings=tmp_path / "rec",
-                                                        clock=lambda: NOON_IN_CALIFORNIA), 60)
+    summary = await asyncio.wait_for(run_simulated(floor_settings(sqlite_store, tmp_path), sqlite_store, campaign,
+                                                   plan, redis_url=REDIS_URL, clock=lambda: NOON_IN_CALIFORNIA), 60)
     assert summary.dials >= 3 and summary.connected == 0 and summary.abandoned == 0, summary
     with sqlite_store.session() as session:
         attempts = session.scalars(select(Attempt)).all()

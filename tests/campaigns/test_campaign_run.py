@@ -31,10 +31,17 @@ from dialer.switchboard import Switchboard, Trunk
 from recordings.transcripts import json_path
 from speech.transcribe import Transcriber
 from speech.tts import PromptRenderer
+from dunline.settings import Settings
+from tests.conftest import REDIS_URL
 from tests.sound import read_stereo, rms
 
 NOON_IN_CALIFORNIA = datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc)
 NUMBERS = ["+14155550101", "+14155550102", "+14155550103", "+14155550104", "+14155550105"]
+
+
+def floor_settings(store: Store, tmp_path: Path) -> Settings:
+    """A simulated floor's settings: its data under tmp_path, the test's store, no transcription workers."""
+    return Settings(data_dir=tmp_path, database_url=store.url, transcription_workers=0, drain_s=10)
 
 
 def seed(store: Store) -> None:
@@ -115,7 +122,7 @@ async def test_item_9a_bridged_attempts_and_their_promises_name_the_agent(sqlite
     by that agent."""
     from cases.models import Promise, User
     from dialer.simulate.pstn import Persona
-    from dunline.campaign_floor import FloorPlan, run_floor_campaign
+    from dunline.campaign_floor import FloorPlan, run_simulated
 
     seed(sqlite_store)
     with sqlite_store.session() as session:
@@ -125,14 +132,14 @@ async def test_item_9a_bridged_attempts_and_their_promises_name_the_agent(sqlite
         session.expunge(campaign)
     plan = FloorPlan(agents=3, rude_agents=0, seconds=10, transcribe=False, ring_s=(0.2, 0.5),
                      mix={Persona.PERSON: 1.0}, seed=3)
-    summary = await asyncio.wait_for(run_floor_campaign(sqlite_store, campaign, plan, recordings=tmp_path / "rec",
-                                                        clock=lambda: NOON_IN_CALIFORNIA), 60)
+    summary = await asyncio.wait_for(run_simulated(floor_settings(sqlite_store, tmp_path), sqlite_store, campaign,
+                                                   plan, redis_url=REDIS_URL, clock=lambda: NOON_IN_CALIFORNIA), 60)
     assert summary.connected >= 3 and summary.promises >= 1, summary
     with sqlite_store.session() as session:
         bots = {row.id: row.username for row in session.execute(select(User.id, User.username))}
         bridged = session.scalars(select(Attempt).where(Attempt.conversation)).all()
         assert len(bridged) == summary.connected
-        assert all(bots.get(a.agent_id, "").startswith("agent") for a in bridged), [a.agent_id for a in bridged]
+        assert all(bots.get(a.agent_id, "").startswith("bot") for a in bridged), [a.agent_id for a in bridged]
         promises = session.scalars(select(Promise)).all()
         agent_of = {a.id: a.agent_id for a in bridged}
         assert promises and all(p.created_by is not None and p.created_by == agent_of[p.attempt_id] for p in promises)

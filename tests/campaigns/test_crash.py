@@ -19,12 +19,13 @@ from cases.models import AfterCallState, Attempt, AttemptOutcome, AuditEntry
 from cases.segments import Segment
 from dialer.pacing.modes import DialMode
 from tests.campaigns.test_campaign_run import NUMBERS, seed
+from tests.conftest import REDIS_URL
 
 AT = "2026-11-30T20:00:00+00:00"  # noon in California
 
 
 def dunline(data: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_USER": "manager"}
+    env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_USER": "manager", "DUNLINE_REDIS_URL": REDIS_URL}
     return subprocess.Popen([str(Path(sys.executable).parent / "dunline"), *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -1,6 +1,8 @@
 """`dunline serve` as a live call centre, in a subprocess: the PSTN simulator (this process) is its trunk's far
 end, agent bots (this process) register with their derived SIP passwords and say "ready" over the API,
-campaigns are started and paused over HTTP with minted tokens."""
+campaigns are started and paused over HTTP with minted tokens. Each floor has a Redis server of its own (a
+redis-server process on a free port), so that a test may stop and start it, and no other test's jobs meet
+this one's."""
 
 from __future__ import annotations
 
@@ -23,23 +25,51 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from cases import Store, migrate
-from cases.models import Attempt, AttemptOutcome, Role, User
+from cases.models import AfterCallState, Attempt, AttemptOutcome, Role, User
 from console import tokens
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
+from recordings.transcripts import json_path
+from speech.models import find_model
 from tests.campaigns.test_campaign_run import NUMBERS, seed
+from tests.conftest import require
 
 AT = "2026-11-30T20:00:00+00:00"  # noon in California, where the seeded debtors live
 SIP_SECRET = "a-long-agent-sip-secret-for-tests"
-REDIS_DB = "redis://127.0.0.1:6379/11"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, persisting nothing; `stop` and `start` again."""
+
+    def __init__(self) -> None:
+        require("redis-server")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
 
 @dataclass
@@ -52,6 +82,7 @@ class Floor:
     log: Path
     bots: list[AgentBot]
     restart: Callable[[], subprocess.Popen[str]]
+    redis: RedisServer
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -77,12 +108,13 @@ def provision(store: Store, users: dict[str, Role]) -> dict[str, str]:
     return minted
 
 
-def start_serve(data: Path, trunk: tuple[str, int], sip_port: int, http_port: int, log: Path,
-                drain_s: float = 30.0) -> subprocess.Popen[str]:
+def start_serve(data: Path, trunk: tuple[str, int], sip_port: int, http_port: int, log: Path, redis_url: str,
+                drain_s: float = 30.0, workers: int = 0) -> subprocess.Popen[str]:
     env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_SECRET_KEY": "a-long-console-secret-for-tests",
-           "DUNLINE_AGENT_SIP_SECRET": SIP_SECRET, "DUNLINE_REDIS_URL": REDIS_DB,
+           "DUNLINE_AGENT_SIP_SECRET": SIP_SECRET, "DUNLINE_REDIS_URL": redis_url,
            "DUNLINE_TRUNK_HOST": trunk[0], "DUNLINE_TRUNK_PORT": str(trunk[1]), "DUNLINE_SIP_PORT": str(sip_port),
-           "DUNLINE_HTTP_PORT": str(http_port), "DUNLINE_DRAIN_S": str(drain_s), "DUNLINE_TRANSCRIPTION_WORKERS": "0"}
+           "DUNLINE_HTTP_PORT": str(http_port), "DUNLINE_DRAIN_S": str(drain_s),
+           "DUNLINE_TRANSCRIPTION_WORKERS": str(workers)}
     return subprocess.Popen([str(Path(sys.executable).parent / "dunline"), "serve", "--at", AT], env=env, text=True,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -99,8 +131,8 @@ async def wait_for(condition: Callable[[], bool], seconds: float, what: str, flo
 
 
 @contextlib.asynccontextmanager
-async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2,
-                     drain_s: float = 30.0) -> AsyncIterator[Floor]:
+async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2, drain_s: float = 30.0,
+                     workers: int = 0) -> AsyncIterator[Floor]:
     store = Store(f"sqlite:///{tmp_path / 'dunline.db'}")
     migrate.upgrade(store.engine)
     seed(store)
@@ -112,9 +144,12 @@ async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2
     log = tmp_path / "serve.log"
     settings = Settings(agent_sip_secret=SecretStr(SIP_SECRET))
     bots = [AgentBot(name, agent_sip_password(settings, name), ("127.0.0.1", sip_port)) for name in names]
-    floor = Floor(store, pstn, start_serve(tmp_path, pstn.address, sip_port, http_port, log, drain_s),
-                  f"http://127.0.0.1:{http_port}", minted, log, bots,
-                  lambda: start_serve(tmp_path, pstn.address, sip_port, http_port, log, drain_s))
+    redis_server = RedisServer()
+    redis_server.start()
+
+    def serve() -> subprocess.Popen[str]:
+        return start_serve(tmp_path, pstn.address, sip_port, http_port, log, redis_server.url, drain_s, workers)
+    floor = Floor(store, pstn, serve(), f"http://127.0.0.1:{http_port}", minted, log, bots, serve, redis_server)
     try:
         await wait_for(lambda: "dunline serving" in floor.output(), 30, "serve to start", floor)
         for bot in bots:
@@ -127,6 +162,7 @@ async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2
             os.killpg(floor.process.pid, signal.SIGKILL)
         floor.process.wait()
         pstn.close()
+        redis_server.stop()
         store.dispose()
 
 
@@ -204,6 +240,22 @@ async def test_item_7_sigterm_drains_within_its_limit_and_leaves_no_attempt_in_f
         assert "stopped: every attempt closed" in floor.output()
 
 
+async def test_issue15_c_sigterm_ends_calls_still_ringing_within_the_drain_limit(tmp_path: Path) -> None:
+    """A drain that runs out hangs up the answered calls and cancels the ringing ones: no runner task is left
+    waiting out a ring timeout (which held SIGTERM past the drain limit)."""
+    ringing = {number: Script(Persona.NO_ANSWER) for number in NUMBERS}
+    async with live_floor(tmp_path, ringing, drain_s=2.0) as floor, aiohttp.ClientSession() as session:
+        await agents_up(session, floor, ["agent1", "agent2"])
+        await create_and_start(session, floor, "ringing")
+        await wait_for(lambda: bool(floor.pstn.calls) and any(a.outcome is AttemptOutcome.IN_FLIGHT
+                                                              for a in floor.attempts()), 15, "a call ringing", floor)
+        floor.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert await asyncio.to_thread(floor.process.wait, 40) == 0, floor.output()[-3000:]
+        assert time.monotonic() - signalled < 2.0 + 8.0, floor.output()[-3000:]
+        assert not any(a.outcome is AttemptOutcome.IN_FLIGHT for a in floor.attempts())
+
+
 async def test_item_1_kill_9_then_restart_closes_the_dead_calls_and_the_campaign_resumes_by_itself(
         tmp_path: Path) -> None:
     talkers = {number: Script(Persona.PERSON, ring_s=0.3, talk_s=30.0) for number in NUMBERS}
@@ -227,6 +279,11 @@ async def test_item_1_kill_9_then_restart_closes_the_dead_calls_and_the_campaign
             assert after[attempt_id].outcome is AttemptOutcome.INTERRUPTED and after[attempt_id].ended_at
         new = [a for a in after.values() if a.id not in {b.id for b in before}]
         assert not {a.account_id for a in new} & set(in_flight.values())  # interrupted cases rest first
+        floor.process.send_signal(signal.SIGTERM)  # the restarted server still stops within its drain limit
+        signalled = time.monotonic()
+        assert await asyncio.to_thread(floor.process.wait, 30) == 0, floor.output()[-3000:]
+        assert time.monotonic() - signalled < 2.0 + 8.0, floor.output()[-3000:]
+        assert not any(a.outcome is AttemptOutcome.IN_FLIGHT for a in floor.attempts())
     verify = subprocess.run([str(Path(sys.executable).parent / "dunline"), "audit", "verify"], text=True,
                             capture_output=True, env={**os.environ, "DUNLINE_DATA_DIR": str(tmp_path)}, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -268,3 +325,35 @@ async def test_item_5_agent_state_api_and_events_websocket(tmp_path: Path) -> No
             pop = await next_event(ws, lambda e: e["type"] == "ScreenPop", 15)
             assert pop["agent_id"] == "agent1" and pop["context"]["account_id"] > 0
             await next_event(ws, lambda e: e["type"] == "CallEnded", 15)
+
+
+async def test_issue15_a_served_calls_recording_is_transcribed_and_screened_by_a_worker_process(
+        tmp_path: Path) -> None:
+    find_model("whisper", "en")
+    scripts = {number: Script(Persona.BUSY) for number in NUMBERS}
+    scripts[NUMBERS[0]] = Script(Persona.PERSON, ring_s=0.3, talk_s=4.0)
+    async with live_floor(tmp_path, scripts, agents=1, workers=1) as floor, aiohttp.ClientSession() as session:
+        await agents_up(session, floor, ["agent1"])
+        await create_and_start(session, floor, "transcribed")
+
+        def screened() -> list[Attempt]:
+            return [a for a in floor.attempts() if a.conversation and a.aftercall is AfterCallState.DONE]
+        await wait_for(lambda: bool(screened()), 90, "a call transcribed and screened by a worker", floor)
+        attempt = screened()[0]
+        assert attempt.recording_path and json_path(attempt.recording_path).exists()
+
+
+async def test_item_7_redis_away_means_no_new_dials_until_it_is_back(tmp_path: Path) -> None:
+    """Fail closed: with Redis gone no INVITE leaves (one log line says why); when it is back, dialling
+    resumes by itself."""
+    callers = {number: Script(Persona.PERSON, ring_s=0.3, talk_s=1.0) for number in NUMBERS}
+    async with live_floor(tmp_path, callers, agents=1) as floor, aiohttp.ClientSession() as session:
+        await agents_up(session, floor, ["agent1"])
+        floor.redis.stop()
+        await create_and_start(session, floor, "outage")  # the API needs the case store only
+        await asyncio.sleep(3.0)
+        assert floor.pstn.calls == [], "dialled while Redis was away"
+        assert floor.output().count("no campaign dials until both answer") == 1, floor.output()[-3000:]
+        floor.redis.start()
+        await wait_for(lambda: len(floor.pstn.calls) >= 1, 10, "dialling to resume with Redis back", floor)
+        assert "campaigns dial again" in floor.output()

@@ -1,16 +1,18 @@
-"""Independent SIP peers as async context managers: baresip (agent softphone), kamailio (front proxy),
-and the scripted pjsua2 / pyVoIP debtor phones in `phones/`. Each gets its own ports and folder."""
+"""Independent SIP peers as async context managers: baresip (agent softphone), kamailio (front proxy), SIPp
+as a carrier, and the scripted pjsua2 / pyVoIP debtor phones in `phones/`. Each gets its own ports and folder."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from audio.g711 import encode
 from audio.wav import read_pcm, write_pcm
 from dialer.sip.uac import UserAgent
 
@@ -156,6 +158,56 @@ class Kamailio(Process):
             if await ua.ping(self.address, timeout=0.3):
                 return True
         return False
+
+
+class SippCarrier:
+    """SIPp as the carrier behind a trunk: `scenario` (its text, already filled in) answers every call that comes,
+    many at once, until the context ends. SIPp prints no line when it is ready, so it is given a moment."""
+
+    def __init__(self, folder: Path, scenario: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.port, self.media_port = folder, free_port(), free_port_range(4)
+        (folder / "scenario.xml").write_text(scenario)
+
+    async def __aenter__(self) -> SippCarrier:
+        self.process = await asyncio.create_subprocess_exec(
+            "sipp", "-sf", str(self.folder / "scenario.xml"), "-i", "127.0.0.1", "-p", str(self.port), "-mi",
+            "127.0.0.1", "-mp", str(self.media_port), "-nostdin", "-trace_err", "-error_file",
+            str(self.folder / "errors.log"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            cwd=self.folder)
+        await asyncio.sleep(0.5)
+        if self.process.returncode is not None:
+            raise RuntimeError(f"sipp exited at once: {self.errors()}")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def errors(self) -> str:
+        path = self.folder / "errors.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def write_rtp_pcap(path: Path, pcm: np.ndarray, payload_type: int = 0, rate: int = 8000) -> None:
+    """`pcm` as a classic pcap of Ethernet/IPv4/UDP/RTP packets, 20 ms of G.711 each (μ-law for payload type 0,
+    A-law for 8), for SIPp's `play_pcap_audio`, which sends them in the capture's own timing."""
+    law, step = ("ulaw" if payload_type == 0 else "alaw"), rate // 50
+    records = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # header: LINKTYPE_ETHERNET
+    for n, start in enumerate(range(0, len(pcm) - step + 1, step)):
+        rtp = struct.pack("!BBHII", 0x80, payload_type, n, n * step, 0x5EED) + encode(pcm[start:start + step], law)
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n, 0, 64, 17, 0, bytes([127, 0, 0, 1]),
+                         bytes([127, 0, 0, 1])) + udp
+        frame = b"\0" * 12 + b"\x08\x00" + ip
+        micros = n * 20_000
+        records.append(struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(records))
 
 
 def phone(script: str, *args: str) -> Process:
