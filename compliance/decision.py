@@ -7,8 +7,10 @@ until every check passes, so it is itself an allowed instant (given no new attem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -24,30 +26,44 @@ MAX_LOOKAHEAD = timedelta(days=400)
 
 @dataclass(frozen=True)
 class Decision:
+    """A verdict, and its receipt, written out on first use (`write_receipt`).
+
+    Lead selection decides on far more calls than are dialled and reads only the verdicts; keeping every
+    decision's checks and receipt (some forty dicts and lists each) until the batch ended cost about a
+    quarter of its time, most of it in the garbage collector (bench/gates.py: 12.2 s -> 8.9 s per 100,000).
+    What the receipt says does not depend on when it is written: its inputs are frozen, its checks pure.
+    """
+
     allowed: bool
     reasons: tuple[str, ...]
     next_allowed_at: datetime | None
-    receipt: dict[str, Any]
+    write_receipt: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @cached_property
+    def receipt(self) -> dict[str, Any]:
+        return self.write_receipt()
 
 
-def _known_zones(facts: CallFacts) -> tuple[tuple[str, ...], list[str]]:
+@lru_cache(maxsize=4096)
+def _known_zones(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(known, unknown) zone names; few distinct tuples exist, so each is sorted out once."""
     good, bad = [], []
-    for name in facts.zones:
+    for name in names:
         try:
             zone(name)
             good.append(name)
         except (ZoneInfoNotFoundError, ValueError):
             bad.append(name)
-    return tuple(good), bad
+    return tuple(good), tuple(bad)
 
 
 def run_checks(pack: RulePack, facts: CallFacts, at: datetime) -> list[Check]:
     rules = pack.rules
     checks = [c for c in (check(rules, facts, at) for check in PLAIN_CHECKS) if c is not None]
-    zones, bad = _known_zones(facts)
+    zones, bad = _known_zones(facts.zones)
     zone_check = Check("time_zone_known", bool(zones) and not bad,
                        {"address_zone": facts.address_zone, "number_zones": list(facts.number_zones),
-                        "unknown": bad},
+                        "unknown": list(bad)},
                        None if zones and not bad else "the debtor's local time cannot be established")
     checks.append(zone_check)
     if zone_check.passed:
@@ -78,11 +94,14 @@ def evaluate(pack: RulePack, facts: CallFacts, now: datetime) -> Decision:
     allowed = all(c.passed for c in checks)
     reasons = tuple(c.reason or c.rule for c in checks if not c.passed)
     retry = None if allowed else next_allowed(pack, facts, now, checks)
-    return Decision(allowed, reasons, retry, build_receipt(pack, facts, now, checks, allowed, retry))
+    return Decision(allowed, reasons, retry, partial(write_receipt, pack, facts, now, retry))
 
 
-def build_receipt(pack: RulePack, facts: CallFacts, now: datetime, checks: list[Check], allowed: bool,
-                  retry: datetime | None) -> dict[str, Any]:
+def write_receipt(pack: RulePack, facts: CallFacts, now: datetime, retry: datetime | None) -> dict[str, Any]:
+    """The receipt of `evaluate(pack, facts, now)`, whose checks are run again (they are pure) rather than
+    kept: a batch's decisions then hold no more than their facts until a receipt is wanted."""
+    checks = run_checks(pack, facts, now)
+    allowed = all(c.passed for c in checks)
     return {
         "receipt_version": RECEIPT_VERSION,
         "verdict": "allowed" if allowed else "refused",
@@ -101,7 +120,7 @@ def build_receipt(pack: RulePack, facts: CallFacts, now: datetime, checks: list[
 
 def refusal(reason: str, now: datetime, subject: dict[str, Any] | None = None) -> Decision:
     """Fail closed: a decision that could not be made is a refusal that says why."""
-    return Decision(False, (reason,), None, {
+    return Decision(False, (reason,), None, lambda: {
         "receipt_version": RECEIPT_VERSION, "verdict": "refused", "evaluated_at": now.isoformat(),
         "pack": None, "subject": subject or {}, "checks": [], "error": reason, "next_allowed_at": None,
     })

@@ -11,21 +11,36 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
-from sqlalchemy import Row, or_, select
+from phonenumbers.timezone import time_zones_for_geographical_number
+from sqlalchemy import Row, String, bindparam, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from cases import Store
-from cases.models import Account, Address, AddressKind, Attempt, AttemptOutcome, Hold, Phone
-from cases.phones import parse_e164, zones_of
+from cases.models import (
+    Account,
+    Address,
+    AddressKind,
+    Attempt,
+    AttemptOutcome,
+    Hold,
+    Phone,
+    PhoneKind,
+    PhoneOwner,
+    PhoneStatus,
+)
+from cases.phones import UNKNOWN_ZONE, parse_e164, zones_of
 from compliance.decision import Decision, evaluate, refusal
 from compliance.facts import AttemptFact, CallFacts, CampaignFacts, DebtorNumberFact, HoldFact
+from compliance.numbering import number_type
 from compliance.rulepack import RulePack, load_packs
 
 log = logging.getLogger(__name__)
@@ -35,9 +50,20 @@ FIXED_ONLY = frozenset({PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, P
 
 @lru_cache(maxsize=65536)
 def number_profile(e164: str) -> tuple[tuple[str, ...], bool]:
-    """(zones, may_be_mobile). A number the numbering plan cannot call fixed-line counts as mobile."""
-    kind = phonenumbers.number_type(parse_e164(e164))
-    return zones_of(e164), kind not in FIXED_ONLY
+    """(zones, may_be_mobile). A number the numbering plan cannot call fixed-line counts as mobile.
+
+    The zones are `cases.phones.zones_of`'s, read from the number type this needs anyway
+    (`time_zones_for_number` would find the type again; typing was the gate's largest single cost).
+    """
+    number = parse_e164(e164)
+    kind = number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        zones: Sequence[str] = ()
+    elif phonenumbers.is_number_type_geographical(kind, number.country_code):
+        zones = time_zones_for_geographical_number(number)
+    else:  # toll-free, premium and the like ring anywhere in the country: its zones, by calling code
+        zones = zones_of(e164)
+    return tuple(zone for zone in zones if zone != UNKNOWN_ZONE), kind not in FIXED_ONLY
 
 
 class ComplianceGate:
@@ -62,7 +88,7 @@ class ComplianceGate:
 
     def check_many(self, pairs: Sequence[tuple[int, int]], now: datetime, campaign: CampaignFacts) -> list[Decision]:
         try:
-            with self.store.session() as session:
+            with self.store.reading() as session:  # never waits for a writer (SQLite: no write lock)
                 facts = self.load_facts(session, pairs, now, campaign)
         except Exception as error:  # fail closed on anything: database down, bad data, a bug
             log.exception("gate could not load facts")
@@ -114,102 +140,140 @@ class ComplianceGate:
 
     def load_facts(self, session: Session, pairs: Sequence[tuple[int, int]], now: datetime,
                    campaign: CampaignFacts) -> list[CallFacts | str]:
-        account_ids = {a for a, _ in pairs}
-        phone_ids = {p for _, p in pairs}
+        """The facts of each pair, or why there are none, from six set-based queries for the whole batch.
+
+        Rows come back as plain tuples (Core, no ORM identity map); each attempt becomes one `AttemptFact`
+        shared by every pair it concerns, and each debtor's own numbers are summed up once per batch.
+        """
+        connection = session.connection()
+        account_ids = list({a for a, _ in pairs})
+        phone_ids = list({p for _, p in pairs})
         since = now - self.lookback(campaign)
-        accounts = {row.id: row for row in session.execute(
-            select(Account.id, Account.debtor_id, Account.jurisdiction, Account.status)
-            .where(Account.id.in_(account_ids)))}
-        debtor_ids = {row.debtor_id for row in accounts.values()}
-        phones = {row.id: row for row in session.execute(
-            select(Phone.id, Phone.debtor_id, Phone.e164, Phone.owner, Phone.kind, Phone.status, Phone.dnc,
-                   Phone.consent_automated)
-            .where(or_(Phone.id.in_(phone_ids), Phone.debtor_id.in_(debtor_ids))))}
-        numbers = {phones[p].e164 for p in phone_ids if p in phones}
+        # Every account of the debtors asked about: the asked ones and the ones whose calls count too.
+        accounts: dict[int, tuple[int, str, str]] = {
+            account_id: (debtor_id, jurisdiction, status)
+            for account_id, debtor_id, jurisdiction, status in connection.execute(_ACCOUNTS, {"ids": account_ids}).all()}
+        debtor_ids = list({debtor_id for debtor_id, _, _ in accounts.values()})
+        phones = {row[0]: row for row in connection.execute(_PHONES, {"ids": phone_ids, "debtors": debtor_ids}).all()}
+        numbers = list({phones[p][2] for p in phone_ids if p in phones})
         zones: dict[int, str] = {}
-        for debtor_id, kind, zone_name in session.execute(
-                select(Address.debtor_id, Address.kind, Address.timezone)
-                .where(Address.debtor_id.in_(debtor_ids), Address.timezone.is_not(None))):
-            if debtor_id not in zones or kind == AddressKind.HOME:
+        for debtor_id, kind, zone_name in connection.execute(_ZONES, {"debtors": debtor_ids}).all():
+            if debtor_id not in zones or kind == AddressKind.HOME.value:
                 zones[debtor_id] = zone_name
-        holds = list(session.execute(select(Hold).where(
-            Hold.released_at.is_(None),
-            or_(Hold.debtor_id.in_(debtor_ids), Hold.account_id.in_(account_ids),
-                Hold.phone_id.in_(phone_ids), Hold.e164.in_(numbers)))).scalars())
+        holds = connection.execute(_HOLDS, {"debtors": debtor_ids, "accounts": account_ids, "phones": phone_ids,
+                                            "numbers": numbers}).all()
         # Two index-friendly queries rather than one OR: the debtors' own accounts (debtor known from the
         # map, no join), then calls to the same numbers made for other people's accounts (usually none).
-        debtor_accounts = {row.id: row.debtor_id for row in session.execute(
-            select(Account.id, Account.debtor_id).where(Account.debtor_id.in_(debtor_ids)))}
-        found: list[tuple] = []  # type: ignore[type-arg]
-        for row in session.execute(
-                select(Attempt.started_at, Attempt.account_id, Attempt.number_e164, Attempt.answered_at,
-                       Attempt.conversation, Attempt.outcome)
-                .where(Attempt.account_id.in_(debtor_accounts), Attempt.started_at >= since)):
-            found.append((row.started_at, row.account_id, debtor_accounts[row.account_id], *row[2:]))
-        found.extend(tuple(row) for row in session.execute(
-            select(Attempt.started_at, Attempt.account_id, Account.debtor_id, Attempt.number_e164,
-                   Attempt.answered_at, Attempt.conversation, Attempt.outcome)
-            .join(Account, Account.id == Attempt.account_id)
-            .where(Attempt.number_e164.in_(numbers), Attempt.started_at >= since,
-                   Attempt.account_id.not_in(debtor_accounts))))
-        attempts = [AttemptFact(started, account, debtor, number, answered is not None, talked, outcome.value)
-                    for started, account, debtor, number, answered, talked, outcome in found]
-        own_numbers: dict[int, list[Row[Any]]] = defaultdict(list)
-        for phone_row in phones.values():
-            if phone_row.owner.value == "debtor":
-                own_numbers[phone_row.debtor_id].append(phone_row)
-        holds_by_key: dict[tuple[str, object], list[Hold]] = defaultdict(list)
+        by_debtor: dict[int, list[AttemptFact]] = defaultdict(list)
+        by_number: dict[str, list[AttemptFact]] = defaultdict(list)
+        own = connection.execute(_OWN_ATTEMPTS, {"accounts": list(accounts), "since": since}).all()
+        others = connection.execute(_OTHERS_ATTEMPTS, {"numbers": numbers, "since": since,
+                                                       "accounts": list(accounts)}).all()
+        for started, account_id, debtor_id, number, answered, talked, outcome in chain(
+                ((row[0], row[1], accounts[row[1]][0], *row[2:]) for row in own), others):
+            attempt = AttemptFact(started, account_id, debtor_id, number, answered, talked, outcome)
+            by_debtor[debtor_id].append(attempt)
+            by_number[number].append(attempt)
+        reachability = _Reachability(phones.values(), by_number)
+        holds_by_key: dict[tuple[str, object], list[Row[Any]]] = defaultdict(list)
         for hold in holds:
             for key in (("account", hold.account_id), ("phone", hold.phone_id), ("number", hold.e164),
                         ("debtor", hold.debtor_id)):
                 if key[1] is not None:
                     holds_by_key[key].append(hold)
-        by_debtor: dict[int, list[AttemptFact]] = defaultdict(list)
-        by_number: dict[str, list[AttemptFact]] = defaultdict(list)
-        for attempt in attempts:
-            by_debtor[attempt.debtor_id].append(attempt)
-            by_number[attempt.e164].append(attempt)
         facts: list[CallFacts | str] = []
         for account_id, phone_id in pairs:
             account, phone = accounts.get(account_id), phones.get(phone_id)
             if account is None:
                 facts.append(f"no account {account_id}")
                 continue
-            if phone is None or phone.debtor_id != account.debtor_id:
+            debtor_id, jurisdiction, status = account
+            if phone is None or phone[1] != debtor_id:
                 facts.append(f"phone {phone_id} does not belong to account {account_id}'s debtor")
                 continue
-            number_zones, may_be_mobile = number_profile(phone.e164)
-            relevant = {id(a): a for a in by_debtor[account.debtor_id] + by_number[phone.e164]}
-            candidates = {id(h): h for key in (("account", account_id), ("phone", phone_id), ("number", phone.e164),
-                                               ("debtor", account.debtor_id)) for h in holds_by_key[key]}
+            _, _, e164, owner, kind, phone_status, dnc, consent = phone
+            number_zones, may_be_mobile = number_profile(e164)
             facts.append(CallFacts(
-                account_id=account_id, debtor_id=account.debtor_id, jurisdiction=account.jurisdiction,
-                account_status=account.status.value, phone_id=phone_id, e164=phone.e164,
-                phone_owner=phone.owner.value, phone_status=phone.status.value, phone_dnc=phone.dnc,
-                consent_automated=phone.consent_automated, may_be_mobile=may_be_mobile or phone.kind.value == "mobile",
-                address_zone=zones.get(account.debtor_id), number_zones=number_zones,
-                holds=tuple(_hold_fact(h, account_id, account.debtor_id, phone_id, phone.e164)
-                            for h in candidates.values()
-                            if _hold_applies(h, account_id, account.debtor_id, phone_id, phone.e164)),
-                attempts=tuple(relevant.values()),
-                debtor_numbers=tuple(_debtor_number(p, by_number[p.e164]) for p in own_numbers[account.debtor_id]),
+                account_id=account_id, debtor_id=debtor_id, jurisdiction=jurisdiction, account_status=status,
+                phone_id=phone_id, e164=e164, phone_owner=owner, phone_status=phone_status, phone_dnc=dnc,
+                consent_automated=consent, may_be_mobile=may_be_mobile or kind == PhoneKind.MOBILE.value,
+                address_zone=zones.get(debtor_id), number_zones=number_zones,
+                holds=_holds_of(holds_by_key, account_id, debtor_id, phone_id, e164) if holds_by_key else (),
+                attempts=(*by_debtor.get(debtor_id, ()),
+                          *(a for a in by_number.get(e164, ()) if a.debtor_id != debtor_id)),
+                debtor_numbers=reachability.of(debtor_id),
                 campaign=campaign,
             ))
         return facts
 
 
-def _hold_applies(hold: Hold, account_id: int, debtor_id: int, phone_id: int, e164: str) -> bool:
+def _raw(column: Any) -> Any:
+    """A column read as its stored text: the facts hold plain values, not enum members."""
+    return type_coerce(column, String).label(column.key)
+
+
+_IDS = dict(expanding=True)
+_ACCOUNTS = (select(Account.id, Account.debtor_id, Account.jurisdiction, _raw(Account.status))
+             .where(Account.debtor_id.in_(select(Account.debtor_id).where(Account.id.in_(bindparam("ids", **_IDS))))))
+_PHONES = (select(Phone.id, Phone.debtor_id, Phone.e164, _raw(Phone.owner), _raw(Phone.kind), _raw(Phone.status),
+                  Phone.dnc, Phone.consent_automated)
+           .where(or_(Phone.id.in_(bindparam("ids", **_IDS)), Phone.debtor_id.in_(bindparam("debtors", **_IDS)))))
+_ZONES = (select(Address.debtor_id, _raw(Address.kind), Address.timezone)
+          .where(Address.debtor_id.in_(bindparam("debtors", **_IDS)), Address.timezone.is_not(None)))
+_HOLDS = (select(Hold.id, _raw(Hold.kind), Hold.debtor_id, Hold.account_id, Hold.phone_id, Hold.e164, Hold.starts_at,
+                 Hold.ends_at, Hold.schedule)
+          .where(Hold.released_at.is_(None),
+                 or_(Hold.debtor_id.in_(bindparam("debtors", **_IDS)), Hold.account_id.in_(bindparam("accounts", **_IDS)),
+                     Hold.phone_id.in_(bindparam("phones", **_IDS)), Hold.e164.in_(bindparam("numbers", **_IDS)))))
+_ATTEMPT_VALUES = (Attempt.number_e164, Attempt.answered_at.is_not(None), Attempt.conversation, _raw(Attempt.outcome))
+_OWN_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, *_ATTEMPT_VALUES)
+                 .where(Attempt.account_id.in_(bindparam("accounts", **_IDS)), Attempt.started_at >= bindparam("since")))
+_OTHERS_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, Account.debtor_id, *_ATTEMPT_VALUES)
+                    .join(Account, Account.id == Attempt.account_id)
+                    .where(Attempt.number_e164.in_(bindparam("numbers", **_IDS)),
+                           Attempt.started_at >= bindparam("since"),
+                           Attempt.account_id.not_in(bindparam("accounts", **_IDS))))
+
+
+_STARTED = attrgetter("started_at")
+
+
+class _Reachability:
+    """Each debtor's own numbers with their recent answers, summed up once per batch and shared."""
+
+    def __init__(self, phones: Iterable[Row[Any]], by_number: dict[str, list[AttemptFact]]) -> None:
+        self.own: dict[int, list[Row[Any]]] = defaultdict(list)
+        for phone in phones:
+            if phone.owner == PhoneOwner.DEBTOR.value:
+                self.own[phone.debtor_id].append(phone)
+        self.by_number = by_number
+        self.done: dict[int, tuple[DebtorNumberFact, ...]] = {}
+
+    def of(self, debtor_id: int) -> tuple[DebtorNumberFact, ...]:
+        if debtor_id not in self.done:
+            self.done[debtor_id] = tuple(self._number(p) for p in self.own.get(debtor_id, ()))
+        return self.done[debtor_id]
+
+    def _number(self, phone: Row[Any]) -> DebtorNumberFact:
+        newest_first = sorted(self.by_number.get(phone.e164, ()), key=_STARTED, reverse=True)
+        return DebtorNumberFact(phone.e164, phone.status == PhoneStatus.ACTIVE.value and not phone.dnc,
+                                tuple(a.answered for a in newest_first))
+
+
+def _holds_of(holds_by_key: dict[tuple[str, object], list[Row[Any]]], account_id: int, debtor_id: int, phone_id: int,
+              e164: str) -> tuple[HoldFact, ...]:
+    candidates = {hold.id: hold for key in (("account", account_id), ("phone", phone_id), ("number", e164),
+                                            ("debtor", debtor_id)) for hold in holds_by_key.get(key, ())}
+    return tuple(_hold_fact(h, account_id, phone_id, e164) for h in candidates.values()
+                 if _hold_applies(h, account_id, debtor_id, phone_id, e164))
+
+
+def _hold_applies(hold: Row[Any], account_id: int, debtor_id: int, phone_id: int, e164: str) -> bool:
     return (hold.account_id == account_id or hold.phone_id == phone_id or hold.e164 == e164
             or (hold.debtor_id == debtor_id and hold.account_id is None and hold.phone_id is None))
 
 
-def _hold_fact(hold: Hold, account_id: int, debtor_id: int, phone_id: int, e164: str) -> HoldFact:
+def _hold_fact(hold: Row[Any], account_id: int, phone_id: int, e164: str) -> HoldFact:
     scope = ("account" if hold.account_id == account_id else "phone" if hold.phone_id == phone_id
              else "number" if hold.e164 == e164 else "debtor")
-    return HoldFact(hold.kind.value, scope, hold.starts_at, hold.ends_at, hold.schedule, hold.id)
-
-
-def _debtor_number(phone: Row[Any], attempts: list[AttemptFact]) -> DebtorNumberFact:
-    newest_first = sorted(attempts, key=lambda a: a.started_at, reverse=True)
-    return DebtorNumberFact(phone.e164, phone.status.value == "active" and not phone.dnc,
-                            tuple(a.answered for a in newest_first))
+    return HoldFact(hold.kind, scope, hold.starts_at, hold.ends_at, hold.schedule, hold.id)

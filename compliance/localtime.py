@@ -34,10 +34,6 @@ def start_of_day(day: date, zone_name: str) -> datetime:
     return at_local(day, time(0, 0), zone_name)
 
 
-def in_window(moment: datetime, zone_name: str, window: CallingWindow) -> bool:
-    return window.contains(local(moment, zone_name).time())
-
-
 def next_window_open(moment: datetime, zone_name: str, window: CallingWindow) -> datetime:
     """The earliest instant at or after `moment` that is inside the window in this zone."""
     here = local(moment, zone_name)
