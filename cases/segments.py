@@ -13,12 +13,8 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from cases.dpd import DPD_BUCKETS
 from cases.models import Account, AccountStatus, Address, Attempt, Debtor, Phone, PhoneOwner
-
-DPD_BUCKETS: dict[str, tuple[int, int | None]] = {
-    "current": (0, 0), "1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91-180": (91, 180),
-    "180+": (181, None),
-}
 
 
 class UnknownBucket(ValueError):

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from cases.audit import record, verify_chain
-from cases.demo_data import generate_cases, write_csv, write_xlsx
-from cases.models import Role, User, utcnow
-from console import tokens
-from dunline.cli.context import CliContext, console, fail
+from dunline.cli.context import CliContext, console, enum_choice, fail
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
@@ -22,6 +17,8 @@ users_app = typer.Typer(help="Operators and their roles.", no_args_is_help=True)
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Recompute the chain; exit 1 and name every broken row if anything was altered."""
+    from cases.audit import verify_chain
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         report = verify_chain(session)
@@ -44,9 +41,17 @@ def config_show(ctx: typer.Context) -> None:
 
 
 @users_app.command("add")
-def users_add(ctx: typer.Context, username: str, role: Role = typer.Option(..., help="role"),
+def users_add(ctx: typer.Context, username: str,
+              role_name: str = typer.Option(..., "--role", metavar="ROLE", callback=enum_choice("cases.models", "Role"),
+                                            help="the operator's role (a wrong one is refused with the list)"),
               name: str | None = typer.Option(None, help="display name")) -> None:
     """Create an operator."""
+    from sqlalchemy import select
+
+    from cases.audit import record
+    from cases.models import Role, User
+
+    role = Role(role_name)
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
@@ -61,6 +66,10 @@ def users_add(ctx: typer.Context, username: str, role: Role = typer.Option(..., 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
+    from sqlalchemy import select
+
+    from cases.models import User
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         users = list(session.execute(select(User).order_by(User.username)).scalars())
@@ -73,6 +82,10 @@ def users_list(ctx: typer.Context) -> None:
 @users_app.command("sip-password")
 def users_sip_password(ctx: typer.Context, username: str) -> None:
     """Show the SIP password an agent's softphone registers with (administrators only; audited)."""
+    from sqlalchemy import select
+
+    from cases.audit import record
+    from cases.models import Role, User
     from dunline.telephony import ROLES_WITH_PHONES, agent_sip_password
 
     cli: CliContext = ctx.obj
@@ -94,6 +107,9 @@ def users_token(ctx: typer.Context, username: str,
                 days: int | None = typer.Option(None, "--days", min=1, max=3650,
                                                 help="valid for N days (default: until revoked)")) -> None:
     """Mint an API token for a user; it is shown this once (audited)."""
+    from cases.models import utcnow
+    from console import tokens
+
     cli: CliContext = ctx.obj
     try:
         with cli.migrated_store().session() as session:
@@ -110,6 +126,9 @@ def users_token(ctx: typer.Context, username: str,
 @users_app.command("tokens")
 def users_tokens(ctx: typer.Context, username: str) -> None:
     """A user's API tokens (never their secrets)."""
+    from cases.models import utcnow
+    from console import tokens
+
     cli: CliContext = ctx.obj
     now = utcnow()
     try:
@@ -128,6 +147,9 @@ def users_tokens(ctx: typer.Context, username: str) -> None:
 @users_app.command("revoke-token")
 def users_revoke_token(ctx: typer.Context, token_id: int) -> None:
     """Revoke an API token by its id (audited); it stops working within seconds on running servers."""
+    from cases.models import utcnow
+    from console import tokens
+
     cli: CliContext = ctx.obj
     try:
         with cli.migrated_store().session() as session:
@@ -144,6 +166,8 @@ def demo_data(
     zh_share: float = typer.Option(0.6, min=0.0, max=1.0, help="share of Chinese-language cases"),
 ) -> None:
     """Generate N realistic fictional cases (Chinese and English) to import."""
+    from cases.demo_data import generate_cases, write_csv, write_xlsx
+
     rows = generate_cases(count, seed=seed, zh_share=zh_share)
     if output.suffix.lower() == ".xlsx":
         written = write_xlsx(output, rows)

@@ -7,23 +7,9 @@ from decimal import Decimal
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from campaigns.service import (
-    CampaignError,
-    CampaignSchedule,
-    CampaignSpec,
-    campaign_report,
-    change_status,
-    create_campaign,
-    dialable_cases,
-    find_campaign,
-    segment_from_json,
-)
-from cases.models import Campaign, CampaignStatus
-from cases.segments import DPD_BUCKETS, Segment, UnknownBucket, count_cases
-from dialer.pacing.modes import DialMode
-from dunline.cli.context import CliContext, console, fail
+from cases.dpd import DPD_BUCKETS
+from dunline.cli.context import CliContext, console, enum_choice, fail
 
 campaign_app = typer.Typer(help="Campaigns: a segment dialled under the rules.", no_args_is_help=True)
 
@@ -34,12 +20,20 @@ def create(ctx: typer.Context, name: str,
            min_balance: Decimal | None = typer.Option(None), region: list[str] = typer.Option([]),
            product: list[str] = typer.Option([]), language: list[str] = typer.Option([]),
            jurisdiction: list[str] = typer.Option([]),
-           mode: DialMode = typer.Option(DialMode.PREDICTIVE), group: str | None = typer.Option("collectors"),
+           mode_name: str = typer.Option("predictive", "--mode", metavar="MODE",
+                                         callback=enum_choice("dialer.pacing.modes", "DialMode"),
+                                         help="dial mode (a wrong one is refused with the list)"),
+           group: str | None = typer.Option("collectors"),
            ivr: str | None = typer.Option(None, help="IVR flow (agentless campaigns, or transfers into the IVR)"),
            caller_id: str | None = typer.Option(None), abandon_target: float = typer.Option(0.03),
            hours: str | None = typer.Option(None, help="the floor's dialling hours, e.g. 09:00-20:00"),
            zone: str = typer.Option("Asia/Shanghai", help="the contact centre's time zone, for --hours")) -> None:
     """Create a draft campaign on a segment."""
+    from campaigns.service import CampaignError, CampaignSchedule, CampaignSpec, create_campaign, dialable_cases
+    from cases.segments import Segment, UnknownBucket
+    from dialer.pacing.modes import DialMode
+
+    mode = DialMode(mode_name)
     cli: CliContext = ctx.obj
     try:
         schedule = None
@@ -63,6 +57,8 @@ def create(ctx: typer.Context, name: str,
 
 
 def _move(ctx: typer.Context, campaign: str, action: str) -> None:
+    from campaigns.service import CampaignError, change_status, find_campaign
+
     cli: CliContext = ctx.obj
     try:
         with cli.migrated_store().session() as session:
@@ -91,6 +87,9 @@ def finish(ctx: typer.Context, campaign: str) -> None:
 @campaign_app.command("status")
 def status(ctx: typer.Context, campaign: str) -> None:
     """Where a campaign stands: attempts by outcome, calls in flight, abandon rate."""
+    from campaigns.service import CampaignError, campaign_report, find_campaign, segment_from_json
+    from cases.segments import count_cases
+
     cli: CliContext = ctx.obj
     try:
         with cli.migrated_store().session() as session:
@@ -112,6 +111,10 @@ def status(ctx: typer.Context, campaign: str) -> None:
 
 @campaign_app.command("list")
 def list_campaigns(ctx: typer.Context) -> None:
+    from sqlalchemy import select
+
+    from cases.models import Campaign
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         rows = session.scalars(select(Campaign).order_by(Campaign.id)).all()
@@ -152,6 +155,8 @@ def run(ctx: typer.Context, campaign: str,
 
     from campaigns.lease import CampaignLease, LeaseHeld, new_owner
     from campaigns.recovery import close_interrupted
+    from campaigns.service import CampaignError, find_campaign
+    from cases.models import CampaignStatus
     from dunline.campaign_floor import AFTERCALL_WAIT_S, FloorPlan, run_simulated
     from dunline.cli.transcribe import redis_url
     from dunline.clock import shifted_clock

@@ -6,17 +6,18 @@ import csv
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
-from cases.importer import CaseImporter, ColumnMapping, ImportReport, MappingError, UnreadableFile
 from cases.masking import mask_birth_date, mask_national_id, mask_phone
-from cases.models import Account, Attempt, Promise
-from cases.segments import DPD_BUCKETS, CaseSummary, Segment, UnknownBucket, count_cases, list_cases, load_summaries
+from cases.dpd import DPD_BUCKETS
 from dunline.cli.context import CliContext, console, fail
+
+if TYPE_CHECKING:
+    from cases.importer import ImportReport
+    from cases.segments import CaseSummary
 
 cases_app = typer.Typer(help="Browse cases and segments.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
@@ -35,6 +36,10 @@ def import_cases(
     errors_csv: Path | None = typer.Option(None, "--errors", help="write every row error to this CSV"),
 ) -> None:
     """Import cases; a file with any invalid row imports nothing unless --skip-invalid."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from cases.importer import CaseImporter, ColumnMapping, MappingError, UnreadableFile
+
     cli: CliContext = ctx.obj
     store = cli.migrated_store()
     try:
@@ -96,6 +101,8 @@ def list_command(
     unmask: bool = typer.Option(False, help="show personal data (roles allowed to see it only)"),
 ) -> None:
     """List the cases in a segment."""
+    from cases.segments import Segment, UnknownBucket, count_cases, list_cases
+
     cli: CliContext = ctx.obj
     store = cli.migrated_store()
     try:
@@ -131,6 +138,11 @@ def show_command(
     unmask: bool = typer.Option(False, help="show personal data (roles allowed to see it only)"),
 ) -> None:
     """Show one case: debtor, phones, account, recent attempts and promises."""
+    from sqlalchemy import select
+
+    from cases.models import Account, Attempt, Promise
+    from cases.segments import load_summaries
+
     cli: CliContext = ctx.obj
     store = cli.migrated_store()
     if unmask:

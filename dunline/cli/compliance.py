@@ -8,12 +8,9 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from cases.masking import mask_phone
-from cases.models import Account, Attempt, Hold, HoldKind, Phone
-from compliance import CampaignFacts, ComplianceGate, HoldError, explain, import_dnc, place_hold, release_hold
-from dunline.cli.context import CliContext, console, fail
+from dunline.cli.context import CliContext, console, enum_choice, fail
 
 holds_app = typer.Typer(help="Cease, DNC, dispute and other holds.", no_args_is_help=True)
 dnc_app = typer.Typer(help="Do-not-call lists.", no_args_is_help=True)
@@ -22,6 +19,9 @@ gate_app = typer.Typer(help="Ask the pre-dial gate.", no_args_is_help=True)
 
 def why(ctx: typer.Context, attempt_id: int) -> None:
     """Explain why an attempt was allowed to be dialled, from its stored receipt."""
+    from cases.models import Attempt
+    from compliance import explain
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         attempt = session.get(Attempt, attempt_id)
@@ -34,6 +34,10 @@ def why(ctx: typer.Context, attempt_id: int) -> None:
 
 
 def _account_id(session, ref: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from cases.models import Account
+
     found = session.execute(select(Account.id).where(Account.account_ref == ref)).scalars().all()
     if not found and ref.isdigit():
         found = [int(ref)] if session.get(Account, int(ref)) else []
@@ -45,7 +49,8 @@ def _account_id(session, ref: str) -> int:  # type: ignore[no-untyped-def]
 @holds_app.command("add")
 def holds_add(
     ctx: typer.Context,
-    kind: HoldKind = typer.Option(..., help="what kind of hold"),
+    kind_name: str = typer.Option(..., "--kind", metavar="KIND", callback=enum_choice("cases.models", "HoldKind"),
+                                  help="what kind of hold (a wrong one is refused with the list)"),
     account: str | None = typer.Option(None, help="account (debt) id or reference: the hold covers this debt"),
     debtor_of: str | None = typer.Option(None, help="account id or reference whose debtor the hold covers"),
     number: str | None = typer.Option(None, help="a phone number (any format; --region applies)"),
@@ -54,9 +59,12 @@ def holds_add(
     schedule: str | None = typer.Option(None, help='no_call_times: JSON {"weekdays":[0,1,2,3,4],"start":"09:00","end":"18:00"}'),
     note: str | None = typer.Option(None),
 ) -> None:
-    cli: CliContext = ctx.obj
+    from cases.models import Account, HoldKind
     from cases.phones import InvalidPhoneNumber, to_e164
+    from compliance import HoldError, place_hold
 
+    cli: CliContext = ctx.obj
+    kind = HoldKind(kind_name)
     with cli.migrated_store().session() as session:
         account_id = _account_id(session, account) if account else None
         debtor_id = session.get(Account, _account_id(session, debtor_of)).debtor_id if debtor_of else None  # type: ignore[union-attr]
@@ -78,6 +86,10 @@ def holds_add(
 
 @holds_app.command("list")
 def holds_list(ctx: typer.Context, all_holds: bool = typer.Option(False, "--all", help="include released")) -> None:
+    from sqlalchemy import select
+
+    from cases.models import Hold
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         query = select(Hold).order_by(Hold.id.desc()).limit(200)
@@ -96,6 +108,8 @@ def holds_list(ctx: typer.Context, all_holds: bool = typer.Option(False, "--all"
 
 @holds_app.command("release")
 def holds_release(ctx: typer.Context, hold_id: int, note: str | None = typer.Option(None)) -> None:
+    from compliance import HoldError, release_hold
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         try:
@@ -110,6 +124,8 @@ def dnc_import(ctx: typer.Context, file: Path = typer.Argument(..., exists=True,
                source: str = typer.Option(..., help="name of the list, e.g. 'national DNC 2026-11'"),
                region: str | None = typer.Option(None)) -> None:
     """Import a list of numbers (one per line, or first CSV column) as DNC holds."""
+    from compliance import import_dnc
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session, file.open(encoding="utf-8-sig") as lines:
         added, problems = import_dnc(session, lines, region=(region or cli.settings.default_region).upper(),
@@ -124,6 +140,11 @@ def gate_check(ctx: typer.Context, account: str, number: str | None = typer.Opti
                manual: bool = typer.Option(False, help="a manually dialled call (not an autodialer)"),
                recording: bool = typer.Option(True), ring_timeout: int = typer.Option(25)) -> None:
     """Ask the gate whether each of the case's numbers may be called now, with the reasons."""
+    from sqlalchemy import select
+
+    from cases.models import Account, Phone
+    from compliance import CampaignFacts, ComplianceGate
+
     cli: CliContext = ctx.obj
     store = cli.migrated_store()
     with store.session() as session:

@@ -1,20 +1,28 @@
-"""What every CLI command shares: settings, the case store, and who is acting."""
+"""What every CLI command shares: settings, the case store, and who is acting.
+
+Every `dunline.cli` module is imported to build `dunline --help`, so none of them imports a heavy stack
+(SQLAlchemy, the telephony, speech or web packages) at module level: a command imports what it needs when it
+runs (tests/dunline/test_cli_startup.py keeps it so). An option whose choices are an enum of a heavy module is
+a plain string checked by `enum_choice` when the command runs.
+"""
 
 from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from cases import Store, migrate
-from cases.audit import record
-from cases.models import ROLES_SEEING_PERSONAL_DATA, User
-from dunline.settings import Settings
+if TYPE_CHECKING:
+    from cases import Store
+    from dunline.settings import Settings
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True)
@@ -25,6 +33,17 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def enum_choice(module: str, name: str) -> Callable[[str | None], str | None]:
+    """An option callback refusing a value that is not one of `module.name`'s, as typer does for an enum-typed
+    option, but importing that enum only when a command runs (`--help` never does)."""
+    def check(value: str | None) -> str | None:
+        choices: type[Enum] = getattr(import_module(module), name)
+        if value is not None and value not in {member.value for member in choices}:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(m.value) for m in choices)}.")
+        return value
+    return check
+
+
 @dataclass
 class CliContext:
     settings: Settings
@@ -32,12 +51,16 @@ class CliContext:
 
     @cached_property
     def store(self) -> Store:
+        from cases import Store
+
         store = Store(self.settings.effective_database_url)
         self.stores.append(store)
         return store
 
     def migrated_store(self) -> Store:
         """The store, refusing to run against a schema that is not at the newest migration."""
+        from cases import migrate
+
         if not migrate.is_current(self.store.engine):
             raise fail("the database schema is not current; run `dunline db upgrade` first")
         return self.store
@@ -48,6 +71,11 @@ class CliContext:
 
     def authorise_unmask(self, reason: str) -> None:
         """Allow unmasked personal data only for an active user whose role may see it; audit the access."""
+        from sqlalchemy import select
+
+        from cases.audit import record
+        from cases.models import ROLES_SEEING_PERSONAL_DATA, User
+
         if not self.settings.user:
             raise fail("--unmask needs an operator: pass --user NAME (or set DUNLINE_USER)")
         with self.migrated_store().session() as session:

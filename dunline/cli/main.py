@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
 from dunline.cli import admin, campaign, cases, compliance, db, screen, serve, simulate, transcribe, worker
 from dunline.cli.context import CliContext, fail
-from dunline.settings import load_settings
 
 app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -39,6 +37,10 @@ def main(
     config: Path | None = typer.Option(None, "--config", envvar="DUNLINE_CONFIG", help="TOML settings file"),
     user: str | None = typer.Option(None, "--user", help="operator to act as (default: DUNLINE_USER)"),
 ) -> None:
+    from pydantic import ValidationError
+
+    from dunline.settings import load_settings
+
     try:
         settings = load_settings(config, **({"user": user} if user else {}))
     except (ValidationError, FileNotFoundError, ValueError) as error:

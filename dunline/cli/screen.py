@@ -5,31 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 from rich.table import Table
 
-from compliance.screening import (
-    CallContext,
-    Decision,
-    Screener,
-    ScreeningError,
-    Utterance,
-    agent_names,
-    agent_report,
-    call_context,
-    call_findings,
-    flagged_calls,
-    record_screening,
-    review_finding,
-)
-from dunline.cli.context import CliContext, console, errors, fail
+from dunline.cli.context import CliContext, console, enum_choice, errors, fail
+
+if TYPE_CHECKING:
+    from compliance.screening import CallContext, Utterance
 
 findings_app = typer.Typer(help="Screening findings: the review queue.", no_args_is_help=True)
 
 
 def _utterances(path: Path) -> list[Utterance]:
+    from compliance.screening import Utterance
+
     rows: list[Utterance] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -44,6 +35,8 @@ def _utterances(path: Path) -> list[Utterance]:
 
 
 def _call_context(cli: CliContext, attempt_id: int) -> CallContext:
+    from compliance.screening import ScreeningError, call_context
+
     with cli.migrated_store().reading() as session:
         try:
             return call_context(session, attempt_id)
@@ -64,6 +57,8 @@ def screen(
     lexicons_only: bool = typer.Option(False, "--lexicons-only", help="skip the learned layer (no model load)"),
 ) -> None:
     """Screen utterances for prohibited collection practices, cease requests and disputes: one verdict per line."""
+    from compliance.screening import CallContext, Screener, ScreeningError, record_screening
+
     cli: CliContext = ctx.obj
     utterances = _utterances(input)
     screener = Screener.load(learned=not lexicons_only)
@@ -93,6 +88,8 @@ def screen(
 @findings_app.command("list")
 def findings_list(ctx: typer.Context, limit: int = typer.Option(50)) -> None:
     """Calls with open findings, gravest first, then longest waiting."""
+    from compliance.screening import agent_names, flagged_calls
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         calls = flagged_calls(session, limit=limit)
@@ -107,6 +104,8 @@ def findings_list(ctx: typer.Context, limit: int = typer.Option(50)) -> None:
 @findings_app.command("show")
 def findings_show(ctx: typer.Context, attempt_id: int) -> None:
     """A call's findings in audio order, with speaker, time and excerpt."""
+    from compliance.screening import call_findings
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         rows = call_findings(session, attempt_id)
@@ -120,9 +119,16 @@ def findings_show(ctx: typer.Context, attempt_id: int) -> None:
 
 
 @findings_app.command("decide")
-def findings_decide(ctx: typer.Context, finding_id: int, decision: Decision = typer.Option(...),
+def findings_decide(ctx: typer.Context, finding_id: int,
+                    decision_name: str = typer.Option(..., "--decision", metavar="DECISION",
+                                                      callback=enum_choice("compliance.screening", "Decision"),
+                                                      help="the reviewer's decision (a wrong one is refused with "
+                                                           "the list)"),
                     note: str | None = typer.Option(None)) -> None:
     """Record a reviewer's decision on a finding (audited)."""
+    from compliance.screening import Decision, ScreeningError, review_finding
+
+    decision = Decision(decision_name)
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         try:
@@ -135,6 +141,8 @@ def findings_decide(ctx: typer.Context, finding_id: int, decision: Decision = ty
 @findings_app.command("agents")
 def findings_agents(ctx: typer.Context) -> None:
     """Per agent, findings reviewers confirmed or sent to coaching."""
+    from compliance.screening import agent_names, agent_report
+
     cli: CliContext = ctx.obj
     with cli.migrated_store().session() as session:
         tallies = agent_report(session)

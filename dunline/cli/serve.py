@@ -11,18 +11,10 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 
-import redis.asyncio as aioredis
 import typer
-import uvloop
 
 from dunline.cli.campaign import parse_at
 from dunline.cli.context import CliContext, console, fail
-from dunline.clock import shifted_clock
-from dunline.installation import MIN_SECRET_CHARS, secrets_path, weak_secrets
-from dunline.logs import configure_logging
-from dunline.redis_server import EmbeddedRedis
-from dunline.server import Server
-from dunline.workers import WorkerSupervisor
 
 
 def serve(ctx: typer.Context,
@@ -32,6 +24,12 @@ def serve(ctx: typer.Context,
     """Run the server until interrupted (SIGINT/SIGTERM): the API, the switchboard, the IVR for inbound calls,
     and a runner for every running campaign. SIGTERM stops dialling and lets calls in progress end (at most
     `drain_s`) before it exits."""
+    import uvloop
+
+    from dunline.clock import shifted_clock
+    from dunline.logs import configure_logging
+    from dunline.redis_server import EmbeddedRedis
+
     cli: CliContext = ctx.obj
     refuse_weak_secrets(cli)
     configure_logging(cli.settings.log_level)
@@ -52,6 +50,8 @@ def serve(ctx: typer.Context,
 def refuse_weak_secrets(cli: CliContext) -> None:
     """Never serve on a shipped or short secret: from the shipped `agent_sip_secret` anyone derives every
     agent's SIP password offline (`dunline.installation`)."""
+    from dunline.installation import MIN_SECRET_CHARS, secrets_path, weak_secrets
+
     weak = weak_secrets(cli.settings)
     if weak:
         problems = "; ".join(f"{name} {why}" for name, why in weak.items())
@@ -63,9 +63,15 @@ def refuse_weak_secrets(cli: CliContext) -> None:
 
 
 async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datetime]) -> None:  # type: ignore[no-untyped-def]
+    import redis.asyncio as aioredis
+
+    from dunline.server import Server
+    from dunline.workers import WorkerSupervisor
+
     redis_client = aioredis.from_url(redis_url)
     workers = WorkerSupervisor(cli.settings, redis_url=redis_url)
-    server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock, workers=workers)
+    server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock, workers=workers,
+                    settle_gc=True)
     await server.start()
     trunk, board = server.board.trunk, server.board
     console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "

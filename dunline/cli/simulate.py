@@ -15,8 +15,6 @@ from typing import TypeVar
 import typer
 from rich.table import Table
 
-from dialer.pacing import PredictivePacer, ProgressivePacer, VicidialPacer
-from dialer.simulate.pacing import Scenario, simulate
 from dunline.cli.context import CliContext, console, fail
 
 T = TypeVar("T")
@@ -28,6 +26,9 @@ simulate_app = typer.Typer(help="Simulations of the dialer.", no_args_is_help=Tr
 def pacing(agents: int = typer.Option(20, min=1), answer_rate: float = typer.Option(0.2, min=0.01, max=1.0),
            hours: float = typer.Option(1.0, min=0.1, max=12.0), seed: int = typer.Option(1)) -> None:
     """Compare Dunline's predictive pacer with progressive and VICIdial ADAPT_HARD_LIMIT on one scenario."""
+    from dialer.pacing import PredictivePacer, ProgressivePacer, VicidialPacer
+    from dialer.simulate.pacing import Scenario, simulate
+
     scenario = Scenario(agents=agents, answer_rate=answer_rate, shift_s=hours * 3600, seed=seed)
     table = Table(title=f"{agents} agents, {answer_rate:.0%} live answers, {hours:g} h")
     for column in ("policy", "occupancy", "abandon rate", "calls/agent-hour", "dials"):

@@ -15,20 +15,18 @@ import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import redis
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from dunline.cli.context import CliContext, console, errors, fail
-from dunline.redis_server import EmbeddedRedis
-from dunline.settings import Settings
-from dunline.workers import transcription_pool
-from recordings.jobs import FINAL_STATES, JobQueue
-from recordings.transcripts import RecordingTranscript, json_path
-from recordings.worker import STOP_GRACE_S, WorkerPool
-from speech.models import ModelNotFound, find_model
+
+if TYPE_CHECKING:
+    from dunline.settings import Settings
+    from recordings.jobs import JobQueue
+    from recordings.transcripts import RecordingTranscript
+    from recordings.worker import WorkerPool
 
 POLL_S = 0.25
 
@@ -46,6 +44,12 @@ def transcribe(
                                     help="write <name>.transcript.json beside each file"),
 ) -> None:
     """Transcribe recordings per channel (debtor, agent) with a pool of workers fed by the job queue."""
+    import redis
+
+    from dunline.workers import transcription_pool
+    from recordings.jobs import FINAL_STATES, JobQueue
+    from speech.models import ModelNotFound, find_model
+
     cli: CliContext = ctx.obj
     try:
         find_model("whisper", language, model)
@@ -85,6 +89,8 @@ def stereo_seconds(path: Path) -> float:
 
 def running_redis(settings: Settings) -> str | None:
     """The configured Redis, else the embedded server `dunline serve` runs on this machine, if it runs."""
+    import redis
+
     if settings.redis_url:
         return settings.redis_url
     socket = settings.redis_socket
@@ -97,6 +103,8 @@ def running_redis(settings: Settings) -> str | None:
 @contextlib.contextmanager
 def redis_url(settings: Settings) -> Iterator[str]:
     """The configured Redis; else the embedded server `dunline serve` runs; else one for this command."""
+    from dunline.redis_server import EmbeddedRedis
+
     running = running_redis(settings)
     if running:
         yield running
@@ -111,6 +119,13 @@ def redis_url(settings: Settings) -> Iterator[str]:
 
 def _run_pool(queue: JobQueue, pool: WorkerPool, jobs: dict[Path, str], durations: dict[Path, float]) -> None:
     """Work the jobs off with `pool` (whose workers also screen any attempt's job they take on the way)."""
+    import redis
+    from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from recordings.jobs import FINAL_STATES
+    from recordings.worker import STOP_GRACE_S
+
     total = sum(durations.values()) or 1.0
     workers = pool.size
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -176,6 +191,8 @@ def _print_summary(queue: JobQueue, jobs: dict[Path, str], durations: dict[Path,
 
 
 def _export(stored: RecordingTranscript, recording: Path) -> str:
+    from recordings.transcripts import json_path
+
     try:
         return str(stored.write_json(json_path(recording)))
     except OSError as error:

@@ -12,8 +12,6 @@ import typer
 
 from dunline.cli.context import CliContext, console, fail
 from dunline.cli.transcribe import running_redis
-from dunline.logs import configure_logging
-from dunline.workers import WorkerSupervisor
 
 
 def worker(
@@ -23,6 +21,9 @@ def worker(
                                           "transcription_workers, at least 1)"),
 ) -> None:
     """Run transcription workers until interrupted (SIGINT/SIGTERM); they give unfinished jobs back."""
+    from dunline.logs import configure_logging
+    from dunline.workers import WorkerSupervisor
+
     cli: CliContext = ctx.obj
     configure_logging(cli.settings.log_level)
     url = running_redis(cli.settings)
