@@ -37,7 +37,7 @@ from cases.models import Account, Attempt, AttemptOutcome, Campaign, CampaignSta
 from cases.segments import Segment, case_query
 from compliance import load_packs
 from dialer.pacing.modes import DialMode
-from ivr.service import DEFAULT_FLOW
+from ivr.flow import FLOW_DIR
 
 MAX_ABANDON_TARGET = 0.03  # no rule pack we ship allows more; a campaign may only be stricter
 TRANSITIONS: dict[tuple[CampaignStatus, str], CampaignStatus] = {
@@ -51,7 +51,6 @@ TRANSITIONS: dict[tuple[CampaignStatus, str], CampaignStatus] = {
 __all__ = ["CampaignError", "CampaignReport", "CampaignSchedule", "CampaignSpec", "campaign_report", "change_status",
            "create_campaign", "dialable_cases", "find_campaign", "known_flows", "known_jurisdictions", "schedule_of",
            "segment_from_json", "segment_to_json"]
-FLOW_DIR = DEFAULT_FLOW.parent  # a campaign names a flow by its file's stem: "collections"
 
 
 @dataclass(frozen=True)

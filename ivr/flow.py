@@ -18,6 +18,8 @@ import yaml
 
 LANGUAGES = ("zh", "en")
 GRAMMARS = ("yes_no", "digits", "amount", "date")
+FLOW_DIR = Path(__file__).parent / "flows"  # shipped flows; a campaign names one by its file's stem
+DEFAULT_FLOW = FLOW_DIR / "collections.yaml"
 END = "end"  # a link to `end` finishes the flow (the caller is then hung up on politely)
 
 # Every node type: its required fields, optional fields (with defaults) and which fields link to nodes.

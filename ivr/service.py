@@ -13,10 +13,9 @@ from cases.models import Account, utcnow
 from dialer.leg import CallLeg
 from ivr.actions import CampaignTerms, collection_actions
 from ivr.call_channel import CallChannel, Listener, PromptAudio, Transfer
-from ivr.flow import Flow, load_flow
+from ivr.flow import DEFAULT_FLOW, Flow, load_flow
 from ivr.runtime import FlowRunner, RunLog, check_actions
 
-DEFAULT_FLOW = Path(__file__).parent / "flows" / "collections.yaml"
 
 
 class IvrService:

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivr.flow import FlowError, parse_flow
-from ivr.service import DEFAULT_FLOW
+from ivr.flow import DEFAULT_FLOW, FlowError, parse_flow
 
 ACTIONS = {"identify", "check_verifiable", "verify_identity", "load_account", "check_promise", "save_promise",
            "offer_plan", "save_plan", "request_callback", "dispute", "cease"}

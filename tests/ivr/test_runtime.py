@@ -28,9 +28,8 @@ from cases.models import (
 )
 from compliance import CampaignFacts, ComplianceGate
 from ivr.actions import CampaignTerms, collection_actions
-from ivr.flow import Say, load_flow
+from ivr.flow import DEFAULT_FLOW, Say, load_flow
 from ivr.runtime import FlowRunner
-from ivr.service import DEFAULT_FLOW
 
 NOW = datetime(2026, 11, 28, 18, tzinfo=timezone.utc)  # the flow's wall clock
 DOB = "19850312"
