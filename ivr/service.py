@@ -17,7 +17,6 @@ from ivr.flow import DEFAULT_FLOW, Flow, load_flow
 from ivr.runtime import FlowRunner, RunLog, check_actions
 
 
-
 class IvrService:
     def __init__(self, store: Store, prompt_audio: PromptAudio, *, flow: Flow | None = None,
                  terms: CampaignTerms = CampaignTerms(), listener: Listener | None = None,
