@@ -6,8 +6,10 @@ In a fresh temporary data directory: `dunline db upgrade` (which also generates 
 then `dunline simulate pstn` (the carrier: people, machines, busy, no answer... as a real list dials),
 `dunline serve` with its trunk pointed at it, and `dunline simulate agents` (each bot registers with its
 derived SIP password and says "ready" over the API). A predictive campaign is created and started over HTTP
-and runs for --seconds while GET /api/metrics is read every second; then it is paused, serve is stopped
-with SIGTERM (its drain closes every attempt) and the attempts are read from the database.
+and runs for --seconds while GET /api/metrics is read every second; then it is paused and the calls dialled in
+the window ring out and end with the agents still at their phones (a phone gone while calls ring would turn
+every late answer into an abandon no pacer could have prevented), serve is stopped with SIGTERM (its drain
+closes every attempt) and the attempts are read from the database.
 
 Printed: dials (per hour), occupancy (agents' talk time in the window over agents x window), abandon rate
 (abandoned over live answers), answer-to-bridge p50/p99 and the media clock's tick lateness p50/p99/max
@@ -45,6 +47,7 @@ DUNLINE = str(Path(sys.executable).parent / "dunline")
 AT = "2026-11-30T02:30:00+00:00"  # the gates' clock: a Monday, 10:30 in Beijing, where the demo debtors live
 TICKS = os.sysconf("SC_CLK_TCK")
 DRAIN_S = 15.0
+WIND_DOWN_S = 90.0  # after the pause: ring timeout, answering-machine detection, a talk or safe-harbour message
 CAMPAIGN = {"name": "bench", "segment": {"jurisdictions": ["CN"]}, "dial_mode": "predictive",
             "agent_group": "collectors", "caller_id": "4008001234"}
 
@@ -157,7 +160,20 @@ async def drive(api: str, minted: dict[str, str], seconds: float, serve_pid: int
                 watch.add(await response.json())
         cpu_pct = 100 * (cpu_seconds(serve_pid) - cpu_before) / (time.monotonic() - started)
         await http.post(f"{api}/api/campaigns/bench/pause", headers=auth("manager"))
+        await wind_down(http, f"{api}/api/metrics", auth("supervisor"))
     return watch, cpu_pct
+
+
+async def wind_down(http: Any, metrics_url: str, headers: dict[str, str]) -> None:
+    """Until no debtor call is dialling or up (at most WIND_DOWN_S): the window's figures are taken already,
+    but its calls are still to be answered, and the agents must be there to take them."""
+    deadline = time.monotonic() + WIND_DOWN_S
+    while time.monotonic() < deadline:
+        async with http.get(metrics_url, headers=headers) as response:
+            calls = (await response.json())["calls"]
+        if calls["up"] + calls["dialling"] == 0:
+            return
+        await asyncio.sleep(1.0)
 
 
 def attempt_figures(database_url: str, agents: int, seconds: float) -> dict[str, Any]:
@@ -219,7 +235,7 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
                     f"127.0.0.1:{sip_port}", "--api", api, "--token-file", str(data / "tokens.json"))
         await floor.wait_for("agents", "agents ready", 120)
         watch, cpu_pct = await drive(api, minted, args.seconds, serve.pid)
-        await floor.stop("agents", 30)  # the window is over: the phones go first, so none talks to a closed serve
+        await floor.stop("agents", 30)  # every call is over: the phones go first, so none talks to a closed serve
         await floor.stop("serve", DRAIN_S + 30)
         await floor.stop("pstn", 30)
     finally:
