@@ -22,13 +22,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from campaigns import attempts
@@ -130,22 +131,25 @@ class CampaignRunner:
         return len(self._waiting)
 
     # Set-up ----------------------------------------------------------------------------------------------------
-    def _rebuild_ledger(self) -> None:
+    async def _rebuild_ledger(self) -> None:
         since = self.clock() - timedelta(seconds=self.config.ledger_window_s)
         offset = time.monotonic() - self.clock().timestamp()
+        for answered_at, outcome in sorted(await asyncio.to_thread(self._answered_since, since)):
+            self.ledger.record(answered_at.timestamp() + offset, outcome is AttemptOutcome.ABANDONED)
+
+    def _answered_since(self, since: datetime) -> Sequence[Row[Any]]:
+        """The ledger's rows: calls answered by a person since `since`, and whether each was abandoned."""
         with self.store.session() as session:
-            rows = session.execute(select(Attempt.answered_at, Attempt.outcome).where(
+            return session.execute(select(Attempt.answered_at, Attempt.outcome).where(
                 Attempt.campaign_id == self.campaign_id, Attempt.answered_at >= since,
                 Attempt.outcome.in_([AttemptOutcome.ANSWERED, AttemptOutcome.ABANDONED]),
                 Attempt.conversation | (Attempt.outcome == AttemptOutcome.ABANDONED))).all()
-        for answered_at, outcome in sorted(rows):
-            self.ledger.record(answered_at.timestamp() + offset, outcome is AttemptOutcome.ABANDONED)
 
     # The loop --------------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> RunSummary:
         """Dial until `stop` is set (or the campaign has no leads left and no call is up); then wait for the
         calls in progress to end."""
-        self._rebuild_ledger()
+        await self._rebuild_ledger()
         backlog = asyncio.ensure_future(self._work_aftercall_backlog())
         idle_ticks = 0
         while not stop.is_set():

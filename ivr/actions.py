@@ -1,5 +1,6 @@
 """The collection actions a flow may call: identify, verify, read the account, promise, plan, callback,
-dispute and cease. Each reads and writes the case store in one transaction and audits what it changed.
+dispute and cease. Each reads and writes the case store in one transaction and audits what it changed,
+on a worker thread (`in_store`): the event loop that runs them also drives every call's 20 ms media clock.
 
 Nothing about the debt is put into the flow's variables before `verify_identity` has succeeded, so no
 prompt can disclose it to the wrong person: the templates that speak amounts have nothing to speak. Who
@@ -8,13 +9,18 @@ may verify, with what, and the lockout across calls are `ivr.verification`'s.
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cases import Store
 from cases.audit import record
@@ -33,6 +39,17 @@ from ivr.verification import (
 )
 
 PLAN_COUNTS = (3, 6, 12)
+
+T = TypeVar("T")
+
+
+async def in_store(open_session: Callable[[], AbstractContextManager[Session]], work: Callable[[Session], T]) -> T:
+    """`work` in one session (`store.session` or `store.reading`) on a worker thread: waiting for the store
+    (SQLite's write lock, a slow PostgreSQL) must not stall the event loop, which also drives the media."""
+    def run() -> T:
+        with open_session() as session:
+            return work(session)
+    return await asyncio.to_thread(run)
 
 
 @dataclass(frozen=True)
@@ -56,47 +73,51 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         if variables.get("account_id"):
             variables["candidates"] = [variables["account_id"]]
             return "known"
-        with store.reading() as session:
-            rows = session.execute(select(Account.id).join(Debtor).join(Phone, Phone.debtor_id == Debtor.id)
-                                   .where(Phone.e164 == variables.get("caller", ""))).scalars().all()
+        query = (select(Account.id).join(Debtor).join(Phone, Phone.debtor_id == Debtor.id)
+                 .where(Phone.e164 == variables.get("caller", "")))
+        rows = await in_store(store.reading, lambda session: session.scalars(query).all())
         variables["candidates"] = sorted(set(rows))
         return {0: "unknown", 1: "known"}.get(len(variables["candidates"]), "several")
 
-    def refused(candidates: list[int], caller: str) -> bool:
+    async def refused(candidates: list[int], caller: str) -> bool:
         """Locked out across calls: refused (and audited) without anything the caller keyed being looked at."""
-        with store.reading() as session:
-            locked = locked_out(session, accounts=candidates, caller=caller, now=clock())
+        locked = await in_store(store.reading, partial(locked_out, accounts=candidates, caller=caller, now=clock()))
         if locked:
-            with store.session() as session:
-                audit(session, "ivr.verify_refused", accounts=candidates, caller=caller, locked=locked)
+            await in_store(store.session, partial(audit, action="ivr.verify_refused", accounts=candidates,
+                                                  caller=caller, locked=locked))
         return bool(locked)
 
     async def check_verifiable(state: RunState) -> str:
         """Before anything is asked: a locked-out caller or account is told so, and debtors without both
         factors on file are passed to an agent."""
         candidates, caller = list(state.variables.get("candidates", [])), str(state.variables.get("caller", ""))
-        if refused(candidates, caller):
+        if await refused(candidates, caller):
             return "locked_out"
-        with store.reading() as session:
-            if not any(can_self_verify(session.get(Account, account_id).debtor)  # type: ignore[union-attr]
-                       for account_id in candidates):
-                return "by_agent"
-        return "ok"
+
+        def verifiable(session: Session) -> bool:
+            return any(can_self_verify(session.get(Account, account_id).debtor)  # type: ignore[union-attr]
+                       for account_id in candidates)
+        return "ok" if await in_store(store.reading, verifiable) else "by_agent"
 
     async def verify_identity(state: RunState) -> str:
         variables = state.variables
         candidates, caller = list(variables.get("candidates", [])), str(variables.get("caller", ""))
         answer = Answer(str(variables.pop("dob", "")), str(variables.pop("id_prefix", "")))
-        if refused(candidates, caller):
+        if await refused(candidates, caller):
             return "locked_out"
-        with store.session() as session:
+
+        def check(session: Session) -> tuple[int | None, list[str]]:
+            """The account verified, or none and the subjects locked out after this failure."""
             for account_id in candidates:
                 if matches(session.get(Account, account_id).debtor, answer):  # type: ignore[union-attr]
-                    variables["account_id"], variables["verified"] = account_id, True
                     record(session, actor=ACTOR, action="ivr.verified", entity="account", entity_id=account_id,
                            details={"by": "dob+id_prefix"})
-                    return "verified"
-            locked = record_failure(session, accounts=candidates, caller=caller, now=clock())
+                    return account_id, []
+            return None, record_failure(session, accounts=candidates, caller=caller, now=clock())
+        verified, locked = await in_store(store.session, check)
+        if verified is not None:
+            variables["account_id"], variables["verified"] = verified, True
+            return "verified"
         variables["verify_tries"] = variables.get("verify_tries", 0) + 1
         if locked:
             return "locked_out"
@@ -104,11 +125,10 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
 
     async def load_account(state: RunState) -> str:
         account_id = _verified(state)
-        with store.session() as session:
-            account = session.get(Account, account_id)
-            assert account is not None
-            state.variables.update(balance=account.balance, overdue=account.overdue_amount,
-                                   currency=account.currency, due_date=account.due_date or now_date())
+        account = await in_store(store.session, lambda session: session.get(Account, account_id))
+        assert account is not None
+        state.variables.update(balance=account.balance, overdue=account.overdue_amount,
+                               currency=account.currency, due_date=account.due_date or now_date())
         return "ok"
 
     async def check_promise(state: RunState) -> str:
@@ -127,14 +147,16 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
 
     async def save_promise(state: RunState) -> str:
         account_id = _verified(state)
-        with store.session() as session:
-            promise = Promise(account_id=account_id, amount=state.variables["promise_amount"],
-                              promised_for=state.variables["promise_date"], source=Source.IVR)
+        promise = Promise(account_id=account_id, amount=state.variables["promise_amount"],
+                          promised_for=state.variables["promise_date"], source=Source.IVR)
+
+        def save(session: Session) -> None:
             session.add(promise)
             session.flush()
             record(session, actor=ACTOR, action="promise.created", entity="promise", entity_id=promise.id,
                    details={"account_id": account_id, "amount": str(promise.amount),
                             "promised_for": promise.promised_for.isoformat(), "source": "ivr"})
+        await in_store(store.session, save)
         return "ok"
 
     async def offer_plan(state: RunState) -> str:
@@ -151,16 +173,18 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
             return "invalid"
         balance = Decimal(str(state.variables["balance"]))
         each = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-        with store.session() as session:
-            plan = RepaymentPlan(account_id=account_id, total_amount=balance, installment_count=count, source=Source.IVR)
-            first = now_date()
-            plan.installments = [Installment(seq=n + 1, due_date=_add_months(first, n + 1),
-                                             amount=each if n < count - 1 else balance - each * (count - 1))
-                                 for n in range(count)]
+        plan = RepaymentPlan(account_id=account_id, total_amount=balance, installment_count=count, source=Source.IVR)
+        first = now_date()
+        plan.installments = [Installment(seq=n + 1, due_date=_add_months(first, n + 1),
+                                         amount=each if n < count - 1 else balance - each * (count - 1))
+                             for n in range(count)]
+
+        def save(session: Session) -> None:
             session.add(plan)
             session.flush()
             record(session, actor=ACTOR, action="plan.proposed", entity="repayment_plan", entity_id=plan.id,
                    details={"account_id": account_id, "installments": count, "total": str(balance)})
+        await in_store(store.session, save)
         return "ok"
 
     async def request_callback(state: RunState) -> str:
@@ -169,33 +193,38 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         if not terms.callback_hours[0] <= hour < terms.callback_hours[1]:
             return "outside_window"
         when = datetime.combine(now_date() + timedelta(days=1), datetime.min.time()).replace(hour=hour)
-        with store.session() as session:
-            note = Note(account_id=account_id, body=f"callback requested by the debtor (IVR) for {when:%Y-%m-%d %H:00} local")
+        note = Note(account_id=account_id, body=f"callback requested by the debtor (IVR) for {when:%Y-%m-%d %H:00} local")
+
+        def save(session: Session) -> None:
             session.add(note)
             session.flush()
             record(session, actor=ACTOR, action="callback.requested", entity="account", entity_id=account_id,
                    details={"at_local": when.isoformat()})
+        await in_store(store.session, save)
         return "ok"
 
     async def dispute(state: RunState) -> str:
         account_id = _verified(state)
-        with store.session() as session:
-            place_hold(session, kind=HoldKind.DISPUTE, actor=ACTOR, source="ivr", account_id=account_id,
-                       starts_at=clock(), note="the debtor disputes the debt (IVR)")
+        await in_store(store.session, partial(place_hold, kind=HoldKind.DISPUTE, actor=ACTOR, source="ivr",
+                                              account_id=account_id, starts_at=clock(),
+                                              note="the debtor disputes the debt (IVR)"))
         return "ok"
 
     async def cease(state: RunState) -> str:
         """"Stop calling me" is honoured for the person on the line even before verification: when the
         caller cannot be told apart, the number itself is held."""
         account_id = state.variables.get("account_id") if state.variables.get("verified") else None
-        with store.session() as session:
+        caller, now = str(state.variables.get("caller", "")), clock()
+
+        def hold(session: Session) -> None:
             if account_id is not None:
                 debtor_id = session.get(Account, account_id).debtor_id  # type: ignore[union-attr]
                 place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr", debtor_id=debtor_id,
-                           starts_at=clock(), note="the debtor asked us to stop calling (IVR)")
+                           starts_at=now, note="the debtor asked us to stop calling (IVR)")
             else:
                 place_hold(session, kind=HoldKind.CEASE, actor=ACTOR, source="ivr",
-                           e164=str(state.variables.get("caller", "")), starts_at=clock(), note="stop calling this number (IVR)")
+                           e164=caller, starts_at=now, note="stop calling this number (IVR)")
+        await in_store(store.session, hold)
         return "ok"
 
     return {"identify": identify, "check_verifiable": check_verifiable, "verify_identity": verify_identity,
