@@ -10,6 +10,7 @@ are used as they are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -104,7 +105,5 @@ async def _make_ready(session: aiohttp.ClientSession, api: str, names: list[str]
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):  # the time ran out: the caller goes on as if asked to stop
         await asyncio.wait_for(event.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass

@@ -40,7 +40,7 @@ def worker(
                   + (f"; {len(queued)} after-call job(s) from the case store queued" if queued else ""))
     try:
         while not stop.wait(1.0):
-            pass
+            continue  # a timed wait, so SIGINT/SIGTERM handlers get to run at least once a second
     finally:
         supervisor.stop()
     console.print("workers stopped; unfinished jobs given back")
