@@ -90,3 +90,21 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     migrate.upgrade(s.engine)
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A fresh key prefix on the test Redis server (absent: skipped, or failed under CI); its keys are deleted
+    afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        server_missing("Redis", error)
+    prefix = f"test:{uuid.uuid4().hex[:8]}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()

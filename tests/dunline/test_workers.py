@@ -11,9 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,19 +41,10 @@ LEASE_S = 2.0
 
 
 @pytest.fixture
-def prefixes() -> Iterator[dict[str, str]]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        server_missing("Redis", error)
+def prefixes(redis_prefix: str) -> dict[str, str]:
     require("espeak-ng")
     find_model("whisper", "en")
-    prefix = f"test:workers:{uuid.uuid4().hex[:8]}"
-    yield {"prefix": f"{prefix}:q", "transcript_prefix": f"{prefix}:t"}
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    return {"prefix": f"{redis_prefix}:q", "transcript_prefix": f"{redis_prefix}:t"}
 
 
 def settings_for(store: Store, tmp_path: Path, workers: int = 1) -> Settings:

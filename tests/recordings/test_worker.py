@@ -8,8 +8,7 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from recordings.transcripts import TranscriptStore
 from recordings.worker import MAX_RESTARTS, RESTART_WINDOW_S, WorkerPool, run_worker
 from speech.models import find_model
 from speech.wer import normalise
-from tests.conftest import REDIS_URL, server_missing
+from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.redis_server
 
@@ -33,18 +32,9 @@ LEASE_S = 2.0
 
 
 @pytest.fixture
-def prefixes() -> Iterator[tuple[str, str]]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        server_missing("Redis", error)
+def prefixes(redis_prefix: str) -> tuple[str, str]:
     find_model("whisper", "en")  # ModelNotFound says where it looked: the test extras carry the model
-    prefix = f"test:worker:{uuid.uuid4().hex[:8]}"
-    yield f"{prefix}:q", f"{prefix}:t"
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    return f"{redis_prefix}:q", f"{redis_prefix}:t"
 
 
 def queue_for(prefixes: tuple[str, str], **options: Any) -> JobQueue:
