@@ -1,15 +1,17 @@
-"""Every change to an attempt row after the gate wrote it (compliance/gate.py writes it, with its receipt):
-the recording it will have, the conversation mark, the close, the interruption of one whose runner died,
-and its after-call job. One module, so the row has one writer and its life reads in one place:
+"""Every write to an attempt row: its claim (the in-flight row with the gate's receipt), the recording it will
+have, the conversation mark, the close, the interruption of one whose runner died, and its after-call job.
+One module, so the row has one writer and its life reads in one place:
 
-    in flight (recording path set before the INVITE) → closed with its outcome, or interrupted by recovery
-    → after-call job queued when it has a recording → done once transcribed and screened.
+    claimed in flight (recording path set before the INVITE) → closed with its outcome, or interrupted by
+    recovery → after-call job queued when it has a recording → done once transcribed and screened.
 
-Functions of a session: the caller owns the transaction (the runner's writer, recovery, the after-call).
+Functions of a session: the caller owns the transaction (the runner's writer, recovery, the after-call);
+`claim` alone opens its own, since the gate's decision and the row must share one locked transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.lease import live_campaigns
+from cases import Store
 from cases.audit import record
 from cases.models import AfterCallState, Attempt, AttemptOutcome, User
+from compliance.decision import Decision, refusal
+from compliance.facts import CampaignFacts
+from compliance.gate import ComplianceGate
 from dialer.sip.outcome import CallResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,28 @@ def outcome_of(result: CallResult) -> AttemptOutcome:
     if result is CallResult.CANCELLED:
         return AttemptOutcome.NO_ANSWER
     return AttemptOutcome(result.value)
+
+
+def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, now: datetime,
+          campaign: CampaignFacts) -> tuple[Decision, int | None]:
+    """Ask the gate and, if it allows the dial, write the in-flight attempt with its receipt in the same locked
+    transaction. Returns the decision and the attempt id (None when refused). Anything that goes wrong refuses:
+    the dial fails closed."""
+    try:
+        with store.session() as session:
+            decision, fact = gate.decide_locked(session, account_id, phone_id, now, campaign)
+            if fact is None:
+                return decision, None
+            attempt = Attempt(account_id=account_id, phone_id=phone_id, number_e164=fact.e164,
+                              campaign_id=campaign.campaign_id, started_at=now, outcome=AttemptOutcome.IN_FLIGHT,
+                              receipt=decision.receipt)
+            session.add(attempt)
+            session.flush()
+            return decision, attempt.id
+    except Exception as error:
+        log.exception("could not claim a dial")
+        return refusal(f"gate error while claiming: {error.__class__.__name__}: {error}", now,
+                       {"account_id": account_id, "phone_id": phone_id}), None
 
 
 def recording_path(recordings: Path, attempt_id: int, now: datetime) -> Path:

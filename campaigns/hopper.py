@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from campaigns import attempts
 from cases import Store
 from cases.models import (
     Account,
@@ -121,5 +122,5 @@ class Hopper:
 
     def claim(self, lead: Lead, now: datetime) -> int | None:
         """The in-flight attempt id, or None when the gate now refuses (the refusal is not dialled)."""
-        decision, attempt_id = self.gate.claim(lead.account_id, lead.phone_id, now, self.facts)
+        decision, attempt_id = attempts.claim(self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts)
         return attempt_id if decision.allowed else None

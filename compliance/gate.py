@@ -30,7 +30,6 @@ from cases.models import (
     Address,
     AddressKind,
     Attempt,
-    AttemptOutcome,
     Hold,
     Phone,
     PhoneKind,
@@ -96,29 +95,18 @@ class ComplianceGate:
                             {"account_id": a, "phone_id": p}) for a, p in pairs]
         return [self._decide(pair, fact, now, campaign) for pair, fact in zip(pairs, facts)]
 
-    def claim(self, account_id: int, phone_id: int, now: datetime, campaign: CampaignFacts) -> tuple[Decision, int | None]:
-        """Decide and, if allowed, write the in-flight attempt with its receipt, in one locked transaction.
-
-        The account row is locked (SQLite: the write lock taken at BEGIN), so two dialer processes can
-        never both pass the same cap: the second sees the first's attempt. Returns the attempt id.
-        """
-        try:
-            with self.store.session() as session:
-                session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
-                fact = self.load_facts(session, [(account_id, phone_id)], now, campaign)[0]
-                decision = self._decide((account_id, phone_id), fact, now, campaign)
-                if not decision.allowed or isinstance(fact, str):
-                    return decision, None
-                attempt = Attempt(account_id=account_id, phone_id=phone_id, number_e164=fact.e164,
-                                  campaign_id=campaign.campaign_id, started_at=now, outcome=AttemptOutcome.IN_FLIGHT,
-                                  receipt=decision.receipt)
-                session.add(attempt)
-                session.flush()
-                return decision, attempt.id
-        except Exception as error:
-            log.exception("gate could not claim a dial")
-            return refusal(f"gate error while claiming: {error.__class__.__name__}: {error}", now,
-                           {"account_id": account_id, "phone_id": phone_id}), None
+    def decide_locked(self, session: Session, account_id: int, phone_id: int, now: datetime,
+                      campaign: CampaignFacts) -> tuple[Decision, CallFacts | None]:
+        """Decide inside the caller's transaction with the account row locked (SQLite: the write lock taken at
+        BEGIN), so that the attempt the caller then writes (`campaigns.attempts.claim`) is seen by any other
+        dialer process deciding on the same account: two can never both pass the same cap. The facts come
+        back with an allowed decision (the attempt row needs the number dialled), None with a refusal."""
+        session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+        fact = self.load_facts(session, [(account_id, phone_id)], now, campaign)[0]
+        decision = self._decide((account_id, phone_id), fact, now, campaign)
+        if not decision.allowed or isinstance(fact, str):
+            return decision, None
+        return decision, fact
 
     def _decide(self, pair: tuple[int, int], fact: CallFacts | str, now: datetime, campaign: CampaignFacts) -> Decision:
         subject = {"account_id": pair[0], "phone_id": pair[1]}

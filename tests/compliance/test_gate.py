@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from campaigns import attempts
 from cases import Store
 from cases.models import (
     Account,
@@ -133,12 +134,12 @@ def test_batch_decisions_match_single_ones(store: Store) -> None:
 def test_claim_writes_the_attempt_with_its_receipt_and_serialises_caps(store: Store) -> None:
     account, _, mobile, _ = seed(store)
     gate = ComplianceGate(store)
-    decision, attempt_id = gate.claim(account, mobile, NOW, CAMPAIGN)
+    decision, attempt_id = attempts.claim(store, gate, account, mobile, NOW, CAMPAIGN)
     assert decision.allowed and attempt_id is not None
     with store.session() as session:
         stored = session.get(Attempt, attempt_id)
         assert stored.outcome is AttemptOutcome.IN_FLIGHT and stored.receipt == decision.receipt
-    again, second = gate.claim(account, mobile, NOW + timedelta(seconds=1), CAMPAIGN)
+    again, second = attempts.claim(store, gate, account, mobile, NOW + timedelta(seconds=1), CAMPAIGN)
     assert not again.allowed and second is None  # the first claim is in flight
 
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from campaigns import attempts
 from cases import Store
 from cases.models import Account, Phone
 from compliance import CampaignFacts, ComplianceGate
@@ -29,8 +30,8 @@ def test_why_prints_the_receipt_of_an_attempt(loaded: Store) -> None:
     with loaded.session() as session:
         account_id, phone_id = session.execute(select(Account.id, Phone.id).join(
             Phone, Phone.debtor_id == Account.debtor_id).where(Account.account_ref == "CN00000001").limit(1)).one()
-    decision, attempt_id = ComplianceGate(loaded).claim(account_id, phone_id, datetime(2026, 11, 28, 6, tzinfo=timezone.utc),
-                                                        CampaignFacts(campaign_id=3))
+    decision, attempt_id = attempts.claim(loaded, ComplianceGate(loaded), account_id, phone_id,
+                                          datetime(2026, 11, 28, 6, tzinfo=timezone.utc), CampaignFacts(campaign_id=3))
     assert decision.allowed and attempt_id
     result = runner.invoke(app, ["why", str(attempt_id)])
     assert result.exit_code == 0, result.output
