@@ -10,9 +10,6 @@ transcribe it and run `ScreenTranscripts`, which saves the screening and marks t
 done in one transaction (campaigns/attempts.py) before the stream job is completed. The attempt row is the
 truth (queued until screened), the stream the dispatch: a worker or a server killed at any point leaves the
 job open or the row queued, the job is redone, and screening an attempt already done does nothing.
-
-`LocalAfterCall` runs the same screening step in this process after transcribing in a thread, for a
-simulated floor that runs no workers (tests, the demo).
 """
 
 from __future__ import annotations
@@ -29,18 +26,11 @@ from cases.models import ScreeningFinding
 from compliance.screening import Screener, Utterance, call_context, record_screening
 from recordings.jobs import JobQueue
 from recordings.transcripts import RecordingTranscript
-from speech.transcribe import Transcriber, Transcript
+from speech.transcribe import Transcript
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "attempt-"
-
-
-@dataclass(frozen=True)
-class AfterCallResult:
-    attempt_id: int
-    transcript: Transcript
-    findings: int
 
 
 def aftercall_job_id(attempt_id: int) -> str:
@@ -125,19 +115,3 @@ class AfterCall:
         for attempt_id, recording in waiting:
             self._enqueue(attempt_id, recording)
         return [attempt_id for attempt_id, _ in waiting]
-
-
-class LocalAfterCall:
-    """The after-call step in this process, for a floor without transcription workers: transcribed in a thread
-    (one at a time: the model runs on one core), then `screen_recorded` as the workers do."""
-
-    def __init__(self, store: Store, transcriber: Transcriber, screener: Screener) -> None:
-        self.store, self.transcriber, self.screener = store, transcriber, screener
-        self._lock = asyncio.Lock()
-
-    async def __call__(self, attempt_id: int, recording: Path) -> AfterCallResult:
-        async with self._lock:
-            transcript = await asyncio.to_thread(self.transcriber.transcribe_stereo, recording)
-        record = RecordingTranscript(aftercall_job_id(attempt_id), str(recording), transcript, self.transcriber.engine)
-        findings = await asyncio.to_thread(screen_recorded, self.store, self.screener, attempt_id, record)
-        return AfterCallResult(attempt_id, transcript, len(findings))

@@ -1,18 +1,20 @@
 """A small campaign over real SIP and RTP: the PSTN simulator as carrier and debtors, two agent bots (one of
-them threatening debtors with the police), progressive pacing, then transcription and screening.
+them threatening debtors with the police), progressive pacing, then transcription and screening on the one after-call path (the durable stream, worked by the worker loop).
 Asserted: every dial has an attempt with its receipt, the ledger is within target, answered calls have
 stereo recordings and transcripts, and the misbehaving agent's call is flagged with the right category
 and speaker."""
 
 import asyncio
+import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import redis
 from sqlalchemy import select
 
-from campaigns.aftercall import LocalAfterCall
+from campaigns.aftercall import AfterCall, ScreenTranscripts
 from campaigns.events import ScreenPop, drain
 from campaigns.hopper import Hopper
 from campaigns.runner import CampaignRunner, RunnerConfig
@@ -21,15 +23,15 @@ from cases import Store
 from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phone, PhoneKind, Product, ScreeningFinding
 from cases.segments import Segment
 from compliance import CampaignFacts, ComplianceGate
-from compliance.screening import Screener
 from audio.wav import read_pcm
 from dialer.pacing.modes import DialMode
 from dialer.pacing.view import ProgressivePacer
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import Persona, PstnSimulator, Script
 from dialer.switchboard import Switchboard, Trunk
-from recordings.transcripts import json_path
-from speech.transcribe import Transcriber
+from recordings.jobs import JobQueue
+from recordings.transcripts import TranscriptStore, json_path
+from recordings.worker import run_worker
 from speech.tts import PromptRenderer
 from dunline.settings import Settings
 from tests.conftest import REDIS_URL
@@ -57,12 +59,15 @@ def seed(store: Store) -> None:
                                 overdue_amount=Decimal(200), due_date=date(2026, 9, 1), jurisdiction="US"))
 
 
-async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: Path) -> None:
+async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: Path, redis_prefix: str) -> None:
     seed(sqlite_store)
     scripts = {number: Script(Persona.PERSON, ring_s=0.5, talk_s=6.0) for number in NUMBERS[:4]}
     scripts[NUMBERS[4]] = Script(Persona.BUSY)
     pstn = PstnSimulator(scripts=scripts)
     await pstn.start()
+    client = redis.Redis.from_url(REDIS_URL)
+    transcripts = f"{redis_prefix}:transcripts"
+    jobs = JobQueue(client, prefix=redis_prefix, transcripts=TranscriptStore(client, transcripts))
     board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=2, keepalive_s=0),
                         password_of={"polite": "p1", "rude": "p2"}.get, recordings=tmp_path / "recordings")
     await board.start()
@@ -85,10 +90,16 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
         runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board,
                                 policy=ProgressivePacer(), config=RunnerConfig(amd=False, ring_timeout_s=5),
                                 clock=lambda: NOON_IN_CALIFORNIA,
-                                after_call=LocalAfterCall(sqlite_store, Transcriber("en"), Screener.load()))
+                                after_call=AfterCall(sqlite_store, jobs))
         with runner.desk.bus.subscribe(lambda event: isinstance(event, ScreenPop)) as screen_pops:
             summary = await asyncio.wait_for(runner.run(asyncio.Event()), 240)
             pops = [{"agent": pop.agent_id, **pop.context} for pop in drain(screen_pops)]
+        stop = threading.Event()
+        timer = asyncio.get_running_loop().call_later(180, stop.set)  # a missing job fails below, not hangs
+        worked = await asyncio.to_thread(run_worker, REDIS_URL, prefix=redis_prefix, transcript_prefix=transcripts,
+                                         languages=("en",), block_s=0.2, max_jobs=4, stop=stop,
+                                         after=ScreenTranscripts(sqlite_store.url))
+        timer.cancel()
     finally:
         for bot in bots:
             await bot.close()
@@ -96,6 +107,7 @@ async def test_a_small_campaign_runs_end_to_end(sqlite_store: Store, tmp_path: P
         pstn.close()
 
     assert summary.dials == 5 and summary.abandoned == 0 and summary.connected == 4
+    assert worked == 4  # one job per answered call's recording, each transcribed and screened
     assert len(pops) == 4 and {p["agent"] for p in pops} == {"polite", "rude"} and all(p["account_id"] for p in pops)
     assert runner.ledger.rate(float("inf")) <= 0.03
     with sqlite_store.session() as session:
