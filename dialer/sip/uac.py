@@ -148,6 +148,9 @@ class UserAgent:
             except (TransactionTimeout, TransactionTransportError):
                 call.ended.set()
                 return CallOutcome(CallResult.NETWORK_ERROR, None, call, time.monotonic() - started)
+            except asyncio.CancelledError:  # given up while ringing (a shutdown): the far end must stop ringing
+                self._give_up(call, txn)
+                raise
             retry = self._retry_with_credentials(flow, final)
             if retry is None:
                 break
@@ -179,9 +182,26 @@ class UserAgent:
         except StopIteration:
             return None
 
-    async def _await_final(self, call: Call, txn: ClientTransaction, deadline: float) -> tuple[SipResponse, bool]:
-        """The INVITE's final response, and whether we had CANCELled it by then (ring timeout)."""
-        cancelled = False
+    def _give_up(self, call: Call, txn: ClientTransaction) -> None:
+        """CANCEL a call whose dialler stopped waiting, then settle it in the background: a 200 that crosses
+        the CANCEL is ACKed and hung up at once, anything else just ends the call."""
+        self._cancel(call)
+
+        async def settle() -> None:
+            try:
+                final, _ = await self._await_final(call, txn, time.monotonic(), cancelled=True)
+            except (TransactionTimeout, TransactionTransportError):
+                final = None
+            if final is not None and 200 <= final.status < 300:
+                self._confirm(call, final)
+                await self.hang_up(call)
+            else:
+                call.ended.set()
+        self._spawn(settle())
+
+    async def _await_final(self, call: Call, txn: ClientTransaction, deadline: float, *,
+                           cancelled: bool = False) -> tuple[SipResponse, bool]:
+        """The INVITE's final response, and whether we had CANCELled it by then (ring timeout, or given up)."""
         while True:
             getter = asyncio.ensure_future(txn.responses.get())
             timeout = None if cancelled else max(0.0, deadline - time.monotonic())

@@ -80,6 +80,24 @@ async def test_failed_calls_map_to_outcomes_and_leave_nothing_behind(world) -> N
     assert all(leg.media.leg._socket is None or leg.media.leg._socket.is_closing() for leg in (busy, invalid, unanswered))
 
 
+async def test_a_call_given_up_while_ringing_is_cancelled_at_the_carrier(world) -> None:
+    """A dialling task cancelled (a shutdown's drain ran out) sends CANCEL: the debtor's phone stops ringing
+    at once instead of ringing on for a call nobody will take."""
+    board, pstn, _ = world
+    dialling = asyncio.ensure_future(board.call_debtor("+8613800000003", ring_timeout=30))
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if pstn.ua.calls and any(call.provisional for call in board.trunk_ua.calls.values()):
+            break
+    assert len(pstn.ua.calls) == 1  # ringing at the carrier
+    far, ours = next(iter(pstn.ua.calls.values())), next(iter(board.trunk_ua.calls.values()))
+    dialling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await dialling
+    await asyncio.wait_for(far.ended.wait(), 2)  # CANCELled, not left ringing to its 60 s no-answer
+    await asyncio.wait_for(ours.ended.wait(), 2)  # and settled on our side by the 487
+
+
 async def test_a_dropped_agent_leg_is_called_again_and_info_digits_reach_the_debtor_leg(world) -> None:
     board, pstn, bot = world
     assert await bot.start()
