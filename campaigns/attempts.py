@@ -114,6 +114,16 @@ def close(session: Session, attempt_id: int, end: CallEnd) -> Attempt | None:
     return attempt
 
 
+def set_disposition(session: Session, attempt: Attempt, code: str, *, actor: str) -> None:
+    """The agent's disposition of a closed call (the agent desktop's, at wrap-up). Only once closed: the close
+    writes the runner's own disposition, which would overwrite one given while the call was up."""
+    if attempt.outcome is AttemptOutcome.IN_FLIGHT:
+        raise ValueError(f"attempt {attempt.id} is still in flight")
+    before, attempt.disposition = attempt.disposition, code
+    record(session, actor=actor, action="attempt.disposition", entity="attempt", entity_id=attempt.id,
+           details={"disposition": code, "before": before})
+
+
 def interrupt_orphans(session: Session, now: datetime, *, wall_now: datetime, campaign_id: int | None = None,
                       actor: str = "recovery") -> list[int]:
     """Close as interrupted the in-flight attempts whose runner is gone: those of campaigns without a live

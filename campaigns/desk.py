@@ -5,10 +5,15 @@ An agent is offered calls only while logged in (their phone's nailed-up leg is u
 (they said so). Saying "ready" brings the leg up if it is not (the switchboard calls the registered phone);
 "paused" takes a reason code. A leg that drops pauses a ready agent ("softphone leg down") and makes them
 ready again when it is back, since they never said otherwise. Every change goes out on the event bus.
+
+A log-out (a supervisor's, from the wallboard) takes the agent out of the pool and hangs up their phone's leg,
+so the switchboard stops calling it; a call in progress is not cut: the agent is offered no new call and
+leaves when it ends. Saying "ready" again logs them back in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from collections.abc import Callable
@@ -30,6 +35,9 @@ from dialer.switchboard import Switchboard
 DEFAULT_GROUP = "collectors"
 LEG_DOWN = "softphone leg down"
 NOT_READY = "not ready yet"
+# An agent reserved for a call or on one is logged out when it ends (`dialer.agents.TRANSITIONS` has no
+# log-out from these states, and a supervisor's log-out must not cut a debtor off).
+IN_A_CALL = frozenset({AgentState.RESERVED, AgentState.ON_CALL})
 
 
 class Wish(enum.StrEnum):
@@ -57,6 +65,8 @@ class AgentDesk:
         self.pool = AgentPool()
         self.pool.subscribe(self.bus.publish)
         self._wishes: dict[str, tuple[Wish, str | None]] = {}
+        self._leaving: dict[str, str] = {}  # agent id -> the log-out's reason, until their call ends
+        self._hanging_up: set[asyncio.Task[None]] = set()  # legs of agents logged out, being hung up
         self.ready_on_login = ready_on_login
 
     def state(self, agent_id: str) -> DeskState:
@@ -68,14 +78,41 @@ class AgentDesk:
     def set_state(self, agent_id: str, wish: Wish, reason: str | None = None) -> DeskState:
         """The agent-state API's one verb. A pause asked for during a call takes effect at its wrap-up."""
         self._wishes[agent_id] = (wish, reason)
-        if wish is Wish.READY and agent_id not in self.board.agents:
-            self.board.login(agent_id)
+        if wish is Wish.READY:
+            self._leaving.pop(agent_id, None)
+            if agent_id not in self.board.agents:
+                self.board.login(agent_id)
         self.follow()
         return self.state(agent_id)
+
+    def log_out(self, agent_id: str, reason: str) -> DeskState:
+        """Log the agent out now, or when their call ends (paused with `reason` until then)."""
+        self._wishes[agent_id] = (Wish.PAUSED, reason)
+        self._leaving[agent_id] = reason
+        self.follow()
+        return self.state(agent_id)
+
+    def _leave(self, now: float) -> None:
+        """Log out the agents leaving who are between calls: pool first, then their leg (hung up in the
+        background; it is out of the switchboard's agents at once, so `follow` cannot log them back in)."""
+        for agent_id, reason in tuple(self._leaving.items()):
+            agent = self.pool.agents.get(agent_id)
+            if agent is not None and agent.state in IN_A_CALL:
+                continue
+            del self._leaving[agent_id]
+            self._wishes.pop(agent_id, None)
+            if agent is not None and agent.state is not AgentState.LOGGED_OUT:
+                self.pool.apply(agent_id, AgentEvent.LOGOUT, now, reason)
+            leg = self.board.agents.pop(agent_id, None)
+            if leg is not None:
+                task = asyncio.get_running_loop().create_task(leg.stop())
+                self._hanging_up.add(task)
+                task.add_done_callback(self._hanging_up.discard)
 
     def follow(self) -> None:
         """Bring the pool in line with the legs and the agents' wishes (cheap: called every tick)."""
         now = time.monotonic()
+        self._leave(now)
         for agent_id, leg in self.board.agents.items():
             agent = self.pool.agents.get(agent_id) or self.pool.add(agent_id, self.groups_of(agent_id), self.wrap_s)
             wish, reason = self._wishes.get(agent_id, (Wish.READY if self.ready_on_login else Wish.PAUSED, NOT_READY))

@@ -1,9 +1,10 @@
-"""Who may call which API route: one table, (method, path template) -> roles, and the middleware that enforces it.
+"""Who may call which route: one table, (method, path template) -> roles, for the API and the console's pages
+alike, and the middleware that enforces it.
 
-Every /api request needs a user (401 otherwise, before any 404 or 405, so the anonymous learn nothing of the
-API's shape) except the open routes; the user's role must be in the route's row (403 otherwise). A route
-missing from the table is refused to every role, so a new route stays closed until it is given a row.
-/healthz and whatever else lies outside /api is not the API's business here.
+Every route but the open ones needs a user (a bearer token or a console session): 401 otherwise, and for an
+/api path before any 404 or 405, so the anonymous learn nothing of the API's shape. The user's role must be
+in the route's row (403 otherwise). A route missing from the table is refused to every role, so a new route
+stays closed until it is given a row. A path outside /api that matches no route is a plain 404.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ CAMPAIGN_READERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER, Role.SUPERVISOR
 CAMPAIGN_WRITERS = frozenset({Role.ADMIN, Role.CAMPAIGN_MANAGER})
 AGENT_DESKS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
 FLOOR_WATCHERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+REVIEWERS = frozenset({Role.ADMIN, Role.COMPLIANCE_REVIEWER})
+HOLD_KEEPERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.COMPLIANCE_REVIEWER})
 
-OPEN_ROUTES: frozenset[Route] = frozenset({("GET", "/api/openapi.yaml")})
+EVERYONE = frozenset(Role)
+ADMINS = frozenset({Role.ADMIN})
+
+OPEN_ROUTES: frozenset[Route] = frozenset({("GET", "/api/openapi.yaml"), ("GET", "/healthz"), ("GET", "/signin"),
+                                           ("POST", "/signin"), ("GET", "/static/{name}")})
 ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/cases"): CASE_READERS,  # masked for every role; agents get cases by their screen-pop
     ("GET", "/api/campaigns"): CAMPAIGN_READERS,
@@ -36,6 +43,56 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/agents/{name}/state"): AGENT_DESKS,  # an agent their own only (console/agents.py)
     ("GET", "/api/agents/{name}/events"): AGENT_DESKS,
     ("GET", "/api/metrics"): FLOOR_WATCHERS,
+    # campaigns and wallboard (console/wallboard.py, console/supervisor.py, console/campaign_pages.py)
+    ("GET", "/api/wallboard"): CAMPAIGN_READERS,
+    ("GET", "/api/wallboard/socket"): CAMPAIGN_READERS,
+    ("GET", "/api/segments/count"): CAMPAIGN_READERS,
+    ("POST", "/api/agents/{name}/force"): FLOOR_WATCHERS,  # force-pause, log-out
+    ("GET", "/campaigns"): CAMPAIGN_READERS,
+    ("GET", "/campaigns/new"): CAMPAIGN_WRITERS,
+    ("GET", "/campaigns/{campaign}"): CAMPAIGN_READERS,
+    ("GET", "/wallboard"): CAMPAIGN_READERS,
+    # agent desktop (console/desk.py): an agent their own calls only
+    ("GET", "/desk"): AGENT_DESKS,
+    ("GET", "/api/desk/me"): AGENT_DESKS,
+    ("GET", "/api/desk/case/{attempt}"): AGENT_DESKS,
+    ("POST", "/api/desk/attempts/{attempt}/disposition"): AGENT_DESKS,
+    ("POST", "/api/desk/attempts/{attempt}/promise"): AGENT_DESKS,
+    ("POST", "/api/desk/attempts/{attempt}/plan"): AGENT_DESKS,
+    ("POST", "/api/desk/attempts/{attempt}/callback"): AGENT_DESKS,
+    ("POST", "/api/desk/attempts/{attempt}/note"): AGENT_DESKS,
+    # console foundation: home, sign-out, account (console/signin.py, console/pages.py)
+    ("GET", "/"): EVERYONE,
+    ("POST", "/signout"): EVERYONE,
+    ("GET", "/account"): EVERYONE,
+    ("POST", "/account/password"): EVERYONE,
+    ("POST", "/account/totp"): EVERYONE,
+    ("POST", "/account/totp/confirm"): EVERYONE,
+    ("POST", "/account/signout-everywhere"): EVERYONE,
+    # administration (console/admin.py)
+    ("GET", "/admin"): ADMINS,
+    ("POST", "/admin/users"): ADMINS,
+    ("POST", "/admin/users/{user}/{action}"): ADMINS,
+    ("GET", "/admin/tokens"): ADMINS,
+    ("POST", "/admin/tokens"): ADMINS,
+    ("POST", "/admin/tokens/{token}/revoke"): ADMINS,
+    ("GET", "/admin/rulepacks"): ADMINS,
+    ("GET", "/admin/health"): ADMINS,
+    # compliance review (console/review.py, console/holds.py, console/review_pages.py)
+    ("GET", "/api/review/queue"): REVIEWERS,
+    ("GET", "/api/review/calls/{attempt}"): REVIEWERS,
+    ("GET", "/api/review/calls/{attempt}/recording"): REVIEWERS,
+    ("POST", "/api/review/findings/{finding}/decision"): REVIEWERS,
+    ("GET", "/api/review/scorecards"): REVIEWERS,
+    ("GET", "/api/attempts/{attempt}/receipt"): REVIEWERS,
+    ("GET", "/api/holds"): HOLD_KEEPERS,
+    ("POST", "/api/holds"): HOLD_KEEPERS,
+    ("POST", "/api/holds/{hold}/release"): HOLD_KEEPERS,
+    ("GET", "/review"): REVIEWERS,
+    ("GET", "/review/calls/{attempt}"): REVIEWERS,
+    ("GET", "/review/scorecards"): REVIEWERS,
+    ("GET", "/review/attempts/{attempt}/receipt"): REVIEWERS,
+    ("GET", "/holds"): HOLD_KEEPERS,
 }
 
 API_PREFIX = "/api"
@@ -66,7 +123,7 @@ async def authenticate(request: web.Request) -> Principal:
 
 
 def acting_user(request: web.Request) -> Principal:
-    """The user the request acts as (set by `access_middleware` on every /api route that is not open)."""
+    """The user the request acts as (set by `access_middleware` on every route that is not open)."""
     return request[PrincipalKey]
 
 
@@ -74,13 +131,13 @@ def acting_user(request: web.Request) -> Principal:
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = matched_route(request)
     api = is_api(request.path) or (route is not None and is_api(route[1]))
-    if not api or route in OPEN_ROUTES:
+    if route in OPEN_ROUTES or (route is None and not api):
         return await handler(request)
     principal = await authenticate(request)
+    request[PrincipalKey] = principal  # also for a refusal's error page (its header names the user)
     if route is not None:
         allowed = ACCESS.get(route, frozenset())
         if principal.role not in allowed:
             raise Forbidden(f"a {principal.role.value} may not use {route[0]} {route[1]}", role=principal.role.value,
                             allowed=sorted(role.value for role in allowed))
-    request[PrincipalKey] = principal
     return await handler(request)

@@ -9,6 +9,7 @@ Personal data leaves the API masked, whatever the role.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -20,18 +21,34 @@ from sqlalchemy import text
 
 from campaigns.desk import AgentDesk
 from campaigns.events import EventBus
+from campaigns.host import CampaignHost
 from cases import Store
 from cases.masking import mask_phone
 from cases.models import utcnow
 from cases.segments import CaseSummary, count_cases, list_cases
 from console import campaigns
 from console.access import AuthenticatorsKey, access_middleware
+from console.account import add_account_routes
+from console.admin import add_admin_routes
 from console.agents import add_agent_routes
 from console.auth import BearerTokens
+from console.campaign_pages import add_manager_routes
 from console.common import ClockKey, RedisKey, StoreKey
+from console.desk import add_desk_routes
 from console.middleware import error_middleware
 from console.metrics import add_metrics_routes
+from console.pages import add_page_routes, page_errors
+from console.review_pages import add_review_routes
+from console.security import add_security_headers
 from console.segments import segment_from_query
+from console.sessions import (
+    SessionAuthenticator,
+    SessionAuthenticatorKey,
+    SessionPolicy,
+    SessionsKey,
+    SessionStore,
+)
+from console.signin import SignInPolicy, add_signin_routes
 from console.validation import MAX_BODY_BYTES, integer
 
 OPENAPI = Path(__file__).parent / "openapi.yaml"
@@ -89,19 +106,36 @@ async def cases_index(request: web.Request) -> web.Response:
 
 
 def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[], datetime] = utcnow,
-              desk: AgentDesk | None = None, bus: EventBus | None = None) -> web.Application:
-    """The console API; `desk` and `bus` when this process runs the switchboard (agents' state and events)."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, access_middleware])
+              desk: AgentDesk | None = None, bus: EventBus | None = None,
+              host: CampaignHost | None = None, session_policy: SessionPolicy = SessionPolicy(),
+              signin_policy: SignInPolicy = SignInPolicy(), secret_key: bytes | None = None,
+              session_prefix: str = "dunline:console") -> web.Application:
+    """The console API; `desk` and `bus` when this process runs the switchboard (agents' state and events),
+    `host` when it runs the campaigns (the wallboard's calls ringing and waiting, on the campaigns' clock).
+    `secret_key` signs the console's session cookies (None: a random key; sessions then end with the process)."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[error_middleware, page_errors, access_middleware])
     app[StoreKey] = store
     app[RedisKey] = redis_client
     app[ClockKey] = clock
-    app[AuthenticatorsKey] = (BearerTokens(store=store, clock=clock),)
+    app[SessionsKey] = SessionStore(redis=redis_client, secret=secret_key or secrets.token_bytes(32), clock=clock,
+                                    policy=session_policy, prefix=session_prefix)
+    app[SessionAuthenticatorKey] = SessionAuthenticator(sessions=app[SessionsKey], store=store, clock=clock)
+    app[AuthenticatorsKey] = (BearerTokens(store=store, clock=clock), app[SessionAuthenticatorKey])
+    add_security_headers(app)
+    add_page_routes(app)  # home, static files; sign-in, sign-out and account below
+    add_signin_routes(app, signin_policy)
+    add_account_routes(app)
+    add_admin_routes(app)  # users, tokens, rule packs, health; the server adds its `Installation`
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/cases", cases_index)
     app.router.add_get("/api/openapi.yaml", openapi)
     campaigns.add_routes(app)
     add_agent_routes(app, desk, bus)
     add_metrics_routes(app)  # reads the switchboard through the desk; 503 without one
+    add_manager_routes(app, desk=desk, host=host)  # campaign pages, segment count, wallboard, force-pause/log-out
+    add_desk_routes(app)  # the agent desktop's case pop and wrap-up writes
+    add_review_routes(app)  # the reviewer's API and pages: queue, calls, decisions, scorecards, receipts, holds
     return app
 
 

@@ -1,6 +1,6 @@
 """Who a request acts as. Authenticators turn a request's credentials into a `Principal`; `console.access` asks
-each in turn. Bearer API tokens are the first kind; browser sessions are to join them as a second
-`Authenticator`, with nothing else to change.
+each in turn. Bearer API tokens are the first kind; browser sessions (`console.sessions.SessionAuthenticator`)
+the second.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from aiohttp import web
 
 from cases import Store
 from console import tokens
@@ -31,7 +33,7 @@ class Credentials(Protocol):
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, request: Credentials) -> Principal | None:
+    async def authenticate(self, request: web.Request) -> Principal | None:
         """The request's user; None when it carries no credentials of this kind; raises `InvalidToken` (or
         another `Unauthenticated`) when it carries some that do not check out."""
         ...

@@ -6,9 +6,13 @@ middleware (`console.middleware`) writes them as the JSON body `{error_id, messa
     │                                                 details name it
     ├── BadJson          400 bad_json                 a body that is not one bounded JSON object
     ├── Unauthenticated  401 authentication_required  an /api request without credentials
-    │   └── InvalidToken 401 invalid_token            a token unknown, wrong, revoked, expired or whose user
-    │                                                 is deactivated (not told apart)
+    │   ├── InvalidToken 401 invalid_token            a token unknown, wrong, revoked, expired or whose user
+    │   │                                             is deactivated (not told apart)
+    │   └── SessionEnded 401 session_ended            a console session cookie forged, timed out, ended, or
+    │                                                 whose user is deactivated (not told apart)
     └── Forbidden        403 forbidden                the user's role may not use the route; details: role
+        ├── CsrfRefused  403 csrf                     an unsafe request of a session without its CSRF token
+        └── EnrolmentRequired 403 totp_enrolment_required  a user who must use TOTP has none yet (/account)
 
 A service's refusals keep their own hierarchy beside this one, with the same three attributes, and the
 middleware writes them alike: `campaigns.errors.CampaignError` (no_campaign 404, campaign_exists 409, ...).
@@ -65,3 +69,15 @@ class InvalidToken(Unauthenticated):
 class Forbidden(ApiError):
     status = 403
     error_id = "forbidden"
+
+
+class SessionEnded(Unauthenticated):
+    error_id = "session_ended"
+
+
+class CsrfRefused(Forbidden):
+    error_id = "csrf"
+
+
+class EnrolmentRequired(Forbidden):
+    error_id = "totp_enrolment_required"

@@ -16,7 +16,8 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -32,14 +33,18 @@ from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import segment_from_json
 from cases import Store
-from cases.models import Campaign
+from cases.models import Campaign, Role
 from compliance import CampaignFacts, ComplianceGate
 from console import build_app
+from console.admin import Installation, InstallationKey
 from console.campaigns import CampaignsChangedKey
+from console.review import RecordingsKey
+from console.sessions import SessionPolicy
+from console.signin import SignInPolicy
 from dialer.leg import CallLeg
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dunline.settings import Settings
-from dunline.telephony import build_switchboard
+from dunline.telephony import build_switchboard, phone_passwords
 from dunline.workers import WorkerSupervisor
 from ivr.service import IvrService
 from speech.tts import PromptRenderer, Prompts
@@ -64,6 +69,17 @@ def settle_collector() -> None:
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+
+
+def console_signin(settings: Settings) -> dict[str, Any]:
+    """The console's session and sign-in settings, as `build_app` takes them."""
+    return {"secret_key": settings.secret_key.get_secret_value().encode(),
+            "session_policy": SessionPolicy(idle=timedelta(seconds=settings.session_idle_s),
+                                            lifetime=timedelta(seconds=settings.session_lifetime_s)),
+            "signin_policy": SignInPolicy(totp_roles=frozenset(Role(name) for name in settings.totp_required_roles),
+                                          max_failures=settings.signin_max_failures,
+                                          max_source_failures=settings.signin_max_source_failures,
+                                          block=timedelta(seconds=settings.signin_block_s))}
 
 
 def policy_for(campaign: Campaign) -> PacingPolicy:
@@ -117,6 +133,13 @@ class Server:
         """A debtor calling us: the IVR, which verifies them before it says anything about a debt."""
         await self.ivr.handle(leg, hang_up=lambda: self.router.hang_up(leg), caller=caller)
 
+    def installation(self) -> Installation:
+        """What the admin pages show of this server: SIP passwords, the workers, the data dir's disk."""
+        workers = self.workers
+        return Installation(data_dir=self.settings.data_dir, sip_password=phone_passwords(self.settings, self.store),
+                            sip_server=f"{self.settings.sip_host}:{self.settings.sip_port}",
+                            workers=(lambda: (workers.alive(), workers.count)) if workers is not None else None)
+
     async def _redis_answers(self) -> bool:
         try:
             await self.redis.ping()
@@ -133,8 +156,12 @@ class Server:
             await asyncio.to_thread(self.workers.start)
         await self.board.start()
         if self.http:
-            app = build_app(store=self.store, redis_client=self.redis, desk=self.desk, bus=self.bus)
+            app = build_app(store=self.store, redis_client=self.redis, desk=self.desk, bus=self.bus,
+                            host=self.host, **console_signin(self.settings))
             app[CampaignsChangedKey] = self.host.nudge
+            if self.board.recordings is not None:
+                app[RecordingsKey] = self.board.recordings  # the reviewer's call pages play them
+            app[InstallationKey] = self.installation()
             self._web = web.AppRunner(app, shutdown_timeout=WEB_SHUTDOWN_S)
             await self._web.setup()
             await web.TCPSite(self._web, self.settings.http_host, self.settings.http_port).start()

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs console sessions")
+    session_idle_s: float = Field(1800.0, gt=0, description="A console session unused this long ends")
+    session_lifetime_s: float = Field(12 * 3600.0, gt=0, description="A console session ends this long after "
+                                      "its sign-in, however busy")
+    totp_required_roles: list[str] = Field(["admin", "compliance_reviewer"], description="Roles that must sign "
+                                           "in with a TOTP code; such a user without one may only enrol one")
+    signin_max_failures: int = Field(5, ge=1, description="Failed console sign-ins of one user before a block")
+    signin_max_source_failures: int = Field(20, ge=1, description="Failed console sign-ins from one address "
+                                            "before it is blocked")
+    signin_block_s: float = Field(60.0, gt=0, description="First console sign-in block; each further failure "
+                                  "while still failing doubles it")
     log_level: str = "INFO"
     sip_host: str = Field("127.0.0.1", description="Address the SIP user agent, registrar and RTP bind to")
     sip_port: int = Field(5060, description="SIP port (UDP) for agents' phones and a UDP trunk")

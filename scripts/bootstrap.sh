@@ -37,6 +37,11 @@ if [ -n "$missing" ]; then
   fi
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  echo "warning: /usr/bin/chromium missing: the browser tests (tests/browser) drive Debian's chromium through" >&2
+  echo "         Playwright, which never downloads a browser of its own: sudo apt-get install chromium" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

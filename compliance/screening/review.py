@@ -1,4 +1,5 @@
-"""The review queue: save a call's screening, place the holds it demands, list flagged calls, record decisions.
+"""The review queue: save a call's screening, place the holds it demands, list flagged calls (filtered by
+agent, category, campaign and whether they are decided), record decisions, score agents.
 
 Every change is audited in the caller's transaction. A cease request puts a cease hold on the debtor at once
 (the pre-dial gate then refuses every call to them); a reviewer who finds the request was not one releases
@@ -12,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from cases.audit import record
-from cases.models import Account, Attempt, Hold, HoldKind, User, utcnow
+from cases.models import Account, AfterCallState, Attempt, Hold, HoldKind, User, utcnow
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from compliance.holds import place_hold
 from compliance.screening.categories import Category, HoldPolicy, Policies, Severity, Speaker
@@ -37,7 +38,18 @@ class FlaggedCall:
     severity: Severity
     categories: tuple[Category, ...]
     open_findings: int
-    flagged_at: datetime  # when its oldest open finding was recorded
+    flagged_at: datetime  # when its oldest open finding was recorded (of any finding, in the decided view)
+    campaign_id: int | None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which flagged calls the queue shows; by default the work still to do."""
+
+    agent_id: int | None = None
+    category: Category | None = None
+    campaign_id: int | None = None
+    decided: bool | None = False  # False: calls with findings still open; True: every finding decided; None: all
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,23 @@ class AgentTally:
     category: Category
     confirmed: int
     needs_coaching: int
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    agent_id: int
+    calls_screened: int
+    tallies: tuple[AgentTally, ...]  # the agent's own findings reviewers upheld, by category
+    decided: int  # the agent's own findings reviewers decided, upheld or not
+
+    @property
+    def upheld(self) -> int:
+        return sum(t.confirmed + t.needs_coaching for t in self.tallies)
+
+    @property
+    def confirmed_rate(self) -> float | None:
+        """Of the findings against the agent that reviewers decided, the share they upheld."""
+        return self.upheld / self.decided if self.decided else None
 
 
 def _active_hold(session: Session, policy: HoldPolicy, account: Account) -> Hold | None:
@@ -94,24 +123,51 @@ def record_screening(session: Session, *, attempt_id: int, screening: CallScreen
     return rows
 
 
-def flagged_calls(session: Session, *, limit: int = 100) -> list[FlaggedCall]:
-    """Calls with open findings, gravest first, then longest waiting."""
-    grouped = session.execute(
-        select(ScreeningFinding.attempt_id, func.min(ScreeningFinding.account_id), func.min(ScreeningFinding.agent_id),
-               func.max(ScreeningFinding.severity_rank).label("rank"), func.count(ScreeningFinding.id),
-               func.min(ScreeningFinding.created_at).label("since"))
-        .where(ScreeningFinding.status == FindingStatus.OPEN)
-        .group_by(ScreeningFinding.attempt_id)
-        .order_by(func.max(ScreeningFinding.severity_rank).desc(), func.min(ScreeningFinding.created_at), ScreeningFinding.attempt_id)
-        .limit(limit)).all()
-    found = session.execute(select(ScreeningFinding.attempt_id, ScreeningFinding.category).distinct().where(
-        ScreeningFinding.status == FindingStatus.OPEN, ScreeningFinding.attempt_id.in_([g[0] for g in grouped]))).all()
+def _queue(where: QueueFilter) -> Select[tuple[int, int, int | None, int | None, int, int, datetime]]:
+    """One row per call in the queue: attempt, account, agent, campaign, gravest rank, open findings, since.
+
+    The undecided queue weighs a call by its open findings only (a confirmed threat does not keep a call on
+    top once decided); the decided and whole views weigh all its findings."""
+    finding = ScreeningFinding
+    is_open = finding.status == FindingStatus.OPEN
+    considered = [is_open] if where.decided is False else []
+    conditions = list(considered)
+    if where.agent_id is not None:
+        conditions.append(finding.agent_id == where.agent_id)
+    if where.campaign_id is not None:
+        conditions.append(Attempt.campaign_id == where.campaign_id)
+    if where.category is not None:
+        conditions.append(finding.attempt_id.in_(
+            select(finding.attempt_id).where(finding.category == where.category, *considered)))
+    open_count = func.sum(case((is_open, 1), else_=0))
+    query = (select(finding.attempt_id, func.min(finding.account_id), func.min(finding.agent_id),
+                    func.min(Attempt.campaign_id), func.max(finding.severity_rank), open_count,
+                    func.min(finding.created_at))
+             .join(Attempt, Attempt.id == finding.attempt_id).where(*conditions).group_by(finding.attempt_id))
+    return query.having(open_count == 0) if where.decided is True else query
+
+
+def flagged_calls(session: Session, where: QueueFilter = QueueFilter(), *, limit: int = 100,
+                  offset: int = 0) -> list[FlaggedCall]:
+    """The review queue: calls with findings (by default those still open), gravest first, then longest waiting."""
+    grouped = session.execute(_queue(where).order_by(func.max(ScreeningFinding.severity_rank).desc(),
+                                                     func.min(ScreeningFinding.created_at), ScreeningFinding.attempt_id)
+                              .limit(limit).offset(offset)).all()
+    found = select(ScreeningFinding.attempt_id, ScreeningFinding.category).distinct().where(
+        ScreeningFinding.attempt_id.in_([g[0] for g in grouped]))
+    if where.decided is False:
+        found = found.where(ScreeningFinding.status == FindingStatus.OPEN)
     categories: dict[int, set[Category]] = {}
-    for attempt_id, category in found:
+    for attempt_id, category in session.execute(found):
         categories.setdefault(attempt_id, set()).add(category)
     return [FlaggedCall(attempt_id, account_id, agent_id, Severity(rank),
-                        tuple(c for c in Category if c in categories.get(attempt_id, set())), count, since)
-            for attempt_id, account_id, agent_id, rank, count, since in grouped]
+                        tuple(c for c in Category if c in categories.get(attempt_id, set())), count, since, campaign_id)
+            for attempt_id, account_id, agent_id, campaign_id, rank, count, since in grouped]
+
+
+def count_flagged_calls(session: Session, where: QueueFilter = QueueFilter()) -> int:
+    """How many calls the queue holds under `where`, for paging."""
+    return int(session.scalar(select(func.count()).select_from(_queue(where).subquery())) or 0)
 
 
 def call_findings(session: Session, attempt_id: int) -> list[ScreeningFinding]:
@@ -153,6 +209,22 @@ def agent_report(session: Session, *, since: datetime | None = None, until: date
         counts[0 if status is FindingStatus.CONFIRMED else 1] += count
     return [AgentTally(agent, Category(category), c, n) for (agent, category), (c, n) in
             sorted(tallies.items(), key=lambda item: (item[0][0] or 0, list(Category).index(item[0][1])))]
+
+
+def scorecards(session: Session) -> list[Scorecard]:
+    """Each agent's calls screened, their own findings by category that reviewers upheld, and how often a
+    reviewer upheld a finding against them (their decided findings confirmed or sent to coaching)."""
+    screened = dict(session.execute(select(Attempt.agent_id, func.count()).where(
+        Attempt.aftercall == AfterCallState.DONE, Attempt.agent_id.is_not(None)).group_by(Attempt.agent_id)).all())
+    decided = dict(session.execute(select(ScreeningFinding.agent_id, func.count()).where(
+        ScreeningFinding.speaker == Speaker.AGENT.value, ScreeningFinding.status != FindingStatus.OPEN,
+        ScreeningFinding.agent_id.is_not(None)).group_by(ScreeningFinding.agent_id)).all())
+    tallies: dict[int, list[AgentTally]] = {}
+    for tally in agent_report(session):
+        if tally.agent_id is not None:
+            tallies.setdefault(tally.agent_id, []).append(tally)
+    return [Scorecard(agent_id, screened.get(agent_id, 0), tuple(tallies.get(agent_id, ())), decided.get(agent_id, 0))
+            for agent_id in sorted({*screened, *decided, *tallies})]
 
 
 def agent_names(session: Session, agent_ids: Iterable[int | None]) -> dict[int, str]:

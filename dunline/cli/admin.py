@@ -45,22 +45,17 @@ def users_add(ctx: typer.Context, username: str,
               role_name: str = typer.Option(..., "--role", metavar="ROLE", callback=enum_choice("cases.models", "Role"),
                                             help="the operator's role (a wrong one is refused with the list)"),
               name: str | None = typer.Option(None, help="display name")) -> None:
-    """Create an operator."""
-    from sqlalchemy import select
-
-    from cases.audit import record
-    from cases.models import Role, User
+    """Create an operator (then `dunline users passwd NAME` gives them a console password)."""
+    from cases.models import Role
+    from console import users
 
     role = Role(role_name)
     cli: CliContext = ctx.obj
-    with cli.migrated_store().session() as session:
-        if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
-            raise fail(f"user {username!r} exists")
-        user = User(username=username, display_name=name or username, role=role)
-        session.add(user)
-        session.flush()
-        record(session, actor=cli.actor, action="user.created", entity="user", entity_id=user.id,
-               details={"username": username, "role": role.value})
+    try:
+        with cli.migrated_store().session() as session:
+            users.create(session, username=username, display_name=name or username, role=role, actor=cli.actor)
+    except users.UserError as error:
+        raise fail(str(error)) from None
     console.print(f"user {username} ({role.value}) created")
 
 
@@ -77,6 +72,57 @@ def users_list(ctx: typer.Context) -> None:
     for user in users:
         table.add_row(user.username, user.display_name, user.role.value, "yes" if user.active else "no")
     console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(ctx: typer.Context, username: str,
+                 password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                     help="read the password from the first line of stdin")) -> None:
+    """Set an operator's console password (asked twice, never shown; audited). It also lifts a sign-in block."""
+    import sys
+
+    from cases.models import utcnow
+    from console import passwords, users
+
+    cli: CliContext = ctx.obj
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    try:
+        with cli.migrated_store().session() as session:
+            passwords.set_password(session, users.find(session, username), password, actor=cli.actor, now=utcnow())
+    except (users.UserError, passwords.PasswordRefused) as error:
+        raise fail(str(error)) from None
+    console.print(f"password of {username} set")
+
+
+@users_app.command("totp")
+def users_totp(ctx: typer.Context, username: str,
+               remove: bool = typer.Option(False, "--remove",
+                                           help="remove the user's TOTP secret (a lost phone); a role that must use "
+                                                "TOTP enrols again at sign-in")) -> None:
+    """Enrol a new TOTP secret for an operator and print it with its otpauth URI (audited); it replaces any
+    earlier one."""
+    from console import totp, users
+
+    cli: CliContext = ctx.obj
+    try:
+        with cli.migrated_store().session() as session:
+            user = users.find(session, username)
+            if remove:
+                users.remove_totp(session, user, actor=cli.actor)
+                secret = None
+            else:
+                secret = users.enrol_totp(session, user, actor=cli.actor)
+    except users.UserError as error:
+        raise fail(str(error)) from None
+    if secret is None:
+        console.print(f"TOTP removed for {username}")
+        return
+    console.print(f"TOTP secret for {username} (enter it in the authenticator app, or open the URI):")
+    console.print(secret, markup=False, highlight=False)
+    console.print(totp.provisioning_uri(secret, username), markup=False, highlight=False, soft_wrap=True)
 
 
 @users_app.command("sip-password")

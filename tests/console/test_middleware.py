@@ -14,7 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cases import Store
-from console import build_app
+from cases.models import Role
+from console import access, build_app
+from tests.console.conftest import bearer, mint_token
 
 # Well formed, so that checking it needs the database: while that is down the answer is 503, not 401.
 ANY_TOKEN = {"Authorization": "Bearer dl_1_" + "x" * 43}
@@ -26,13 +28,15 @@ async def _boom(request: web.Request) -> web.Response:
 
 
 async def test_probe_15_unexpected_errors_are_json_with_a_logged_reference(
-        sqlite_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+        sqlite_store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     dead = aioredis.from_url("unix:///tmp/dunline-no-such.sock")
     app = build_app(store=sqlite_store, redis_client=dead)
-    app.router.add_get("/boom", _boom)
+    app.router.add_get("/api/boom", _boom)
+    monkeypatch.setitem(access.ACCESS, ("GET", "/api/boom"), frozenset(Role))
+    token = mint_token(sqlite_store, Role.AGENT)
     async with TestClient(TestServer(app)) as client:
         with caplog.at_level(logging.ERROR, logger="console"):
-            response = await client.get("/boom")
+            response = await client.get("/api/boom", headers=bearer(token))
         body = await response.json()
     assert response.status == 500 and body["error_id"] == "internal"
     assert re.fullmatch(r"[0-9a-f]{16}", body["reference"]) and "secret" not in await response.text()
@@ -41,7 +45,7 @@ async def test_probe_15_unexpected_errors_are_json_with_a_logged_reference(
 
 
 async def test_probe_15_aiohttp_http_errors_are_json(api: TestClient) -> None:
-    for method, path, status, error_id in (("GET", "/no/such/page", 404, "not_found"),
+    for method, path, status, error_id in (("GET", "/api/no/such/thing", 404, "not_found"),
                                            ("DELETE", "/api/cases", 405, "method_not_allowed"),
                                            ("POST", "/api/campaigns/late/teleport", 404, "no_action")):
         response = await api.request(method, path)
