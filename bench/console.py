@@ -20,13 +20,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import re
-import shutil
-import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.floor import AT, CAMPAIGN, DRAIN_S, Processes, cpu_seconds, free_port, provision, wind_down  # noqa: E402
+from bench.floor import CAMPAIGN, bench_main, cpu_seconds, served_floor, wind_down  # noqa: E402
 
 PASSWORD = "a long bench password 42"
 PAGE_EVERY_S = 2.0
@@ -197,39 +193,13 @@ async def measure(api: str, minted: dict[str, str], agents: list[str], wallboard
 
 
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
-    database_url = f"sqlite:///{data / 'dunline.db'}"
-    sip_port, pstn_port, http_port = (free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM),
-                                      free_port(socket.SOCK_STREAM))
-    env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_TRANSCRIPTION_WORKERS": "0",
-           "DUNLINE_TRUNK_HOST": "127.0.0.1", "DUNLINE_TRUNK_PORT": str(pstn_port), "DUNLINE_SIP_PORT": str(sip_port),
-           "DUNLINE_HTTP_PORT": str(http_port), "DUNLINE_DRAIN_S": str(DRAIN_S), "DUNLINE_LOG_LEVEL": "WARNING"}
-    for name in ("DUNLINE_CONFIG", "DUNLINE_DATABASE_URL", "DUNLINE_AGENT_SIP_SECRET", "DUNLINE_SECRET_KEY",
-                 "DUNLINE_REDIS_URL"):
-        env.pop(name, None)  # this floor's own database, Redis and secrets
-    floor = Processes(data, env)
-    names = [f"agent{n}" for n in range(1, args.agents + 1)]
-    api = f"http://127.0.0.1:{http_port}"
-    try:
-        floor.run("db", "upgrade")
-        floor.run("demo-data", str(data / "cases.csv"), "--count", str(args.cases), "--seed", str(args.seed),
-                  "--zh-share", "1.0")
-        floor.run("import", "cases", str(data / "cases.csv"), "--skip-invalid")
-        minted = provision(database_url, names)
-        set_passwords(database_url, [*names, "supervisor"])
-        (data / "tokens.json").write_text(json.dumps({name: minted[name] for name in names}))
-        floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(args.seed))
-        await floor.wait_for("pstn", "pstn simulator on", 30)
-        serve = floor.start("serve", "serve", "--at", AT)
-        await floor.wait_for("serve", "dunline serving", 60)
-        floor.start("agents", "simulate", "agents", "--count", str(args.agents), "--server",
-                    f"127.0.0.1:{sip_port}", "--api", api, "--token-file", str(data / "tokens.json"))
-        await floor.wait_for("agents", "agents ready", 120)
-        measures, cpu_pct = await measure(api, minted, names, args.wallboards, args.seconds, serve.pid)
-        await floor.stop("agents", 30)
-        await floor.stop("serve", DRAIN_S + 30)
-        await floor.stop("pstn", 30)
-    finally:
-        floor.kill_all()
+    def supervisors_too(database_url: str, agents: list[str]) -> None:
+        set_passwords(database_url, [*agents, "supervisor"])
+
+    async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
+                            prepare=supervisors_too) as floor:
+        measures, cpu_pct = await measure(floor.api, floor.minted, floor.agents, args.wallboards, args.seconds,
+                                          floor.serve_pid)
     return {"agents": args.agents, "wallboards": args.wallboards, "seconds": args.seconds,
             "desk_page_ms_p50": percentile(measures.page_ms, 0.5),
             "desk_page_ms_p99": percentile(measures.page_ms, 0.99), "desk_pages": len(measures.page_ms),
@@ -244,27 +214,12 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--wallboards", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--cases", type=int, default=3000, help="demo debtors imported (enough not to run dry)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", action="store_true", help="keep the data directory (logs, database)")
-    args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="dunline-console-"))
-    try:
-        result = asyncio.run(run(args, data))
-    finally:
-        if not args.keep:
-            shutil.rmtree(data, ignore_errors=True)
-        else:
-            print(f"data kept in {data}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(result))
-        return
-    for key, value in result.items():
-        print(f"{key:>24}  {value}")
+    bench_main(parser, run, "dunline-console-")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,41 +207,64 @@ def attempt_figures(database_url: str, agents: int, seconds: float) -> dict[str,
             "abandon_rate": round(abandoned / live, 4) if live else 0.0, "outcomes": outcomes}
 
 
-async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
+@dataclass
+class ServedFloor:
+    """A running floor: `dunline serve`, the PSTN simulator and the agents' phones, all ready."""
+
+    api: str
+    database_url: str
+    agents: list[str]
+    minted: dict[str, str]  # username -> API token (the agents, a manager, a supervisor)
+    serve_pid: int
+
+
+@contextlib.asynccontextmanager
+async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_url: str | None = None,
+                       prepare: Callable[[str, list[str]], None] | None = None) -> AsyncIterator[ServedFloor]:
+    """Import `cases` demo debtors, mint the users' tokens (`prepare(database_url, agents)` may add to them), start
+    the simulator, serve and `agents` phones; yield once every agent is ready; stop them all in order afterwards."""
     database_url = f"sqlite:///{data / 'dunline.db'}"
     sip_port, pstn_port, http_port = (free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM),
                                       free_port(socket.SOCK_STREAM))
     env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_TRANSCRIPTION_WORKERS": "0",
            "DUNLINE_TRUNK_HOST": "127.0.0.1", "DUNLINE_TRUNK_PORT": str(pstn_port), "DUNLINE_SIP_PORT": str(sip_port),
            "DUNLINE_HTTP_PORT": str(http_port), "DUNLINE_DRAIN_S": str(DRAIN_S), "DUNLINE_LOG_LEVEL": "WARNING"}
-    for name in ("DUNLINE_CONFIG", "DUNLINE_DATABASE_URL", "DUNLINE_AGENT_SIP_SECRET", "DUNLINE_SECRET_KEY"):
-        env.pop(name, None)  # this floor's own database and the secrets `db upgrade` generates for it
-    if args.redis_url:
-        env["DUNLINE_REDIS_URL"] = args.redis_url
+    for name in ("DUNLINE_CONFIG", "DUNLINE_DATABASE_URL", "DUNLINE_AGENT_SIP_SECRET", "DUNLINE_SECRET_KEY",
+                 "DUNLINE_REDIS_URL"):
+        env.pop(name, None)  # this floor's own database, Redis (unless told) and the secrets `db upgrade` generates
+    if redis_url:
+        env["DUNLINE_REDIS_URL"] = redis_url
     floor = Processes(data, env)
-    names = [f"agent{n}" for n in range(1, args.agents + 1)]
+    names = [f"agent{n}" for n in range(1, agents + 1)]
     api = f"http://127.0.0.1:{http_port}"
     try:
         floor.run("db", "upgrade")
-        floor.run("demo-data", str(data / "cases.csv"), "--count", str(args.cases), "--seed", str(args.seed),
-                  "--zh-share", "1.0")
+        floor.run("demo-data", str(data / "cases.csv"), "--count", str(cases), "--seed", str(seed), "--zh-share", "1.0")
         floor.run("import", "cases", str(data / "cases.csv"), "--skip-invalid")
         minted = provision(database_url, names)
+        if prepare is not None:
+            prepare(database_url, names)
         (data / "tokens.json").write_text(json.dumps({name: minted[name] for name in names}))
-        floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(args.seed))
+        floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed))
         await floor.wait_for("pstn", "pstn simulator on", 30)
         serve = floor.start("serve", "serve", "--at", AT)
         await floor.wait_for("serve", "dunline serving", 60)
-        floor.start("agents", "simulate", "agents", "--count", str(args.agents), "--server",
+        floor.start("agents", "simulate", "agents", "--count", str(agents), "--server",
                     f"127.0.0.1:{sip_port}", "--api", api, "--token-file", str(data / "tokens.json"))
         await floor.wait_for("agents", "agents ready", 120)
-        watch, cpu_pct = await drive(api, minted, args.seconds, serve.pid)
+        yield ServedFloor(api, database_url, names, minted, serve.pid)
         await floor.stop("agents", 30)  # every call is over: the phones go first, so none talks to a closed serve
         await floor.stop("serve", DRAIN_S + 30)
         await floor.stop("pstn", 30)
     finally:
         floor.kill_all()
-    figures = attempt_figures(database_url, args.agents, args.seconds)
+
+
+async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
+                            redis_url=args.redis_url) as floor:
+        watch, cpu_pct = await drive(floor.api, floor.minted, args.seconds, floor.serve_pid)
+    figures = attempt_figures(floor.database_url, args.agents, args.seconds)
     clock, bridge = watch.last["clock"], watch.last["bridge"]
     mean_up = statistics.fmean(watch.calls_up) if watch.calls_up else 0.0
     return {"agents": args.agents, "seconds": args.seconds, "dials": figures["dials"],
@@ -254,17 +278,13 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
             "outcomes": figures["outcomes"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_main(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace, Path], Awaitable[dict[str, Any]]],
+               prefix: str) -> None:
+    """Parse, run in a fresh data directory (removed unless --keep), print the figures as JSON or a table."""
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--agents", type=int, default=40)
-    parser.add_argument("--seconds", type=float, default=600.0)
-    parser.add_argument("--cases", type=int, default=4000, help="demo debtors imported (enough not to run dry)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--redis-url", help="default: serve's embedded Redis")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (logs, database)")
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="dunline-floor-"))
+    data = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         result = asyncio.run(run(args, data))
     finally:
@@ -275,8 +295,19 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
+    width = max(map(len, result))
     for key, value in result.items():
-        print(f"{key:>20}  {value}")
+        print(f"{key:>{width}}  {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--cases", type=int, default=4000, help="demo debtors imported (enough not to run dry)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--redis-url", help="default: serve's embedded Redis")
+    bench_main(parser, run, "dunline-floor-")
 
 
 if __name__ == "__main__":
