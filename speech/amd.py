@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from speech.beep import Beep, BeepDetector
-from speech.vad import FRAME_S, Vad
+from speech.vad import FRAME_S, Vad, level_db
 
 INITIAL_SILENCE_S = 2.5
 GREETING_S = 1.8
@@ -181,7 +181,8 @@ class AmdDetector:
         return self.classifier.state is State.DONE
 
     def feed(self, frame: np.ndarray) -> AmdVerdict | None:
-        return self.classifier.feed(self.vad.feed(frame), self.beeps.feed(frame))
+        level = level_db(frame)  # once, for the VAD and the beep detector both
+        return self.classifier.feed(self.vad.feed(frame, level), self.beeps.feed(frame, level))
 
 
 async def detect(frames: AsyncIterable[np.ndarray], detector: AmdDetector | None = None) -> AsyncIterator[AmdVerdict]:

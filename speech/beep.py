@@ -52,9 +52,10 @@ class BeepDetector:
         self._run = 0
         self._frequency = 0.0
 
-    def tone(self, frame: np.ndarray) -> float | None:
-        """The frequency of the single tone holding most of this frame's power over the noise, if any."""
-        level = level_db(frame)
+    def tone(self, frame: np.ndarray, level: float | None = None) -> float | None:
+        """The frequency of the single tone holding most of this frame's power over the noise, if any; `level`:
+        the frame's `level_db`, when the caller has it already."""
+        level = level_db(frame) if level is None else level
         floor = self._floor.update(level)
         if level < MIN_LEVEL_DB:
             return None
@@ -62,14 +63,14 @@ class BeepDetector:
         projections = self._basis @ samples
         count = len(self._frequencies)
         tone_power = 2 * (projections[:count] ** 2 + projections[count:] ** 2) / len(samples) ** 2
-        strongest = int(np.argmax(tone_power))
+        strongest = int(tone_power.argmax())
         power = 10 ** (level / 10) * 32768.0 ** 2
         above_floor = power * max(1 - MAX_FLOOR_SHARE, 1 - 10 ** ((floor - level) / 10))
         return float(self._frequencies[strongest]) if tone_power[strongest] >= self.tone_share * above_floor else None
 
-    def feed(self, frame: np.ndarray) -> Beep | None:
+    def feed(self, frame: np.ndarray, level: float | None = None) -> Beep | None:
         """The beep that has just ended, if any."""
-        frequency, index = self.tone(frame), self._frames
+        frequency, index = self.tone(frame, level), self._frames
         self._frames += 1
         if frequency is not None and self._run and abs(frequency - self._frequency) <= DRIFT_HZ:
             self._run += 1

@@ -11,6 +11,7 @@ words is not silence). Frames are 20 ms of telephone-band audio (8 kHz int16, 16
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -30,21 +31,33 @@ MIN_LEVEL_DB = -55.0  # dBFS: quieter frames are silence whatever the floor
 
 
 def level_db(frame: np.ndarray) -> float:
-    """The frame's mean power in dB relative to a full-scale square wave."""
+    """The frame's mean power in dB relative to a full-scale square wave (one dot product: this runs for every
+    20 ms frame of every call being listened to, on the event loop)."""
     samples = np.asarray(frame, dtype=np.float64)
-    return float(10 * np.log10(np.mean(samples * samples) / 32768.0 ** 2 + 1e-12))
+    return 10 * math.log10(float(samples @ samples) / (len(samples) * 32768.0 ** 2) + 1e-12)
 
 
 class NoiseFloor:
-    """The line's noise level in dBFS: the quietest frame of the last FLOOR_WINDOW_S."""
+    """The line's noise level in dBFS: the quietest frame of the last FLOOR_WINDOW_S.
+
+    A sliding minimum over a deque of (frame index, level) kept increasing in level, so each update costs O(1)
+    on average instead of a scan of the whole window."""
 
     def __init__(self, window_s: float = FLOOR_WINDOW_S) -> None:
-        self._levels: deque[float] = deque(maxlen=round(window_s / FRAME_S))
+        self.window = round(window_s / FRAME_S)
+        self._frames = 0
+        self._rising: deque[tuple[int, float]] = deque()  # the window's candidates for its minimum, oldest first
 
     def update(self, level: float) -> float:
         """The floor as it stood before this frame's level, which is then taken in."""
-        floor = min(self._levels, default=level)
-        self._levels.append(level)
+        rising = self._rising
+        floor = rising[0][1] if rising else level
+        while rising and rising[-1][1] >= level:
+            rising.pop()
+        rising.append((self._frames, level))
+        self._frames += 1
+        if rising[0][0] <= self._frames - 1 - self.window:
+            rising.popleft()
         return floor
 
 
@@ -60,17 +73,18 @@ class Vad:
         self.quiet_frames = 0  # unvoiced frames since the last voiced one
         self.speaking = False
 
-    def is_voiced(self, frame: np.ndarray) -> bool:
-        """The frame on its own, unsmoothed (it still moves the noise floor)."""
-        level = level_db(frame)
+    def is_voiced(self, frame: np.ndarray, level: float | None = None) -> bool:
+        """The frame on its own, unsmoothed (it still moves the noise floor); `level`: its `level_db`, when the
+        caller has it already."""
+        level = level_db(frame) if level is None else level
         floor = self._floor.update(level)
         if level < MIN_LEVEL_DB or level < floor + self.gate_db:
             return False
         return self._vad.is_speech(np.ascontiguousarray(frame, dtype=np.int16).tobytes(), RATE)
 
-    def feed(self, frame: np.ndarray) -> bool:
+    def feed(self, frame: np.ndarray, level: float | None = None) -> bool:
         """Whether speech is going on, smoothed: onset confirmation and hangover."""
-        if self.is_voiced(frame):
+        if self.is_voiced(frame, level):
             self._voiced_run += 1
             self.quiet_frames = 0
             self.speaking = self.speaking or self._voiced_run >= self.onset_frames
