@@ -16,8 +16,10 @@ from cases.models import User
 from console import passwords, totp
 from console.access import acting_user
 from console.common import ClockKey, StoreKey
+from console.errors import SessionEnded
 from console.pages import form_text, render
 from console.sessions import SessionKey, SessionsKey
+from console.signin import SignInGuardKey, SignInPolicy, user_block
 
 Message = tuple[str, str]  # (Chinese, English)
 
@@ -43,11 +45,21 @@ async def account_page(request: web.Request) -> web.Response:
     return await _page(request)
 
 
-def _change_password(store: Store, user_id: int, current: str, new: str, now: datetime) -> bool:
+def _change_password(store: Store, user_id: int, current: str, new: str, now: datetime,
+                     policy: SignInPolicy) -> bool | None:
+    """True once changed; False for a wrong current password, counted and blocked as a failed sign-in is (a
+    session left open must not let its finder guess the password at leisure); None when that user is blocked."""
     with store.session() as session:
-        user = session.get_one(User, user_id)
+        user = session.get_one(User, user_id, with_for_update=True)
+        if user.blocked_until is not None and now < user.blocked_until:
+            return None
         if not passwords.verify(user.password_hash, current):
-            return False
+            user.failed_signins += 1
+            block = user_block(user.failed_signins, policy)
+            user.blocked_until = now + block if block is not None else None
+            record(session, actor=user.username, action="password.change_failed", entity="user", entity_id=user.id,
+                   details={"failures": user.failed_signins, "blocked": block is not None})
+            return None if block is not None else False
         passwords.set_password(session, user, new, actor=user.username, now=now)
         return True
 
@@ -60,9 +72,12 @@ async def change_password(request: web.Request) -> web.Response:
     principal = acting_user(request)
     try:
         changed = await asyncio.to_thread(_change_password, request.app[StoreKey], principal.user_id, current, new,
-                                          request.app[ClockKey]())
+                                          request.app[ClockKey](), request.app[SignInGuardKey].policy)
     except passwords.PasswordRefused as refused:
         return await _page(request, status=400, error=(refused.zh, refused.en))
+    if changed is None:  # too many wrong guesses: every session of the user ends, this one too
+        await request.app[SessionsKey].end_all(principal.user_id)
+        raise SessionEnded("too many wrong passwords: signed out; sign in again later")
     if not changed:
         return await _page(request, status=400, error=("当前密码不正确", "The current password is wrong"))
     session = request.get(SessionKey)

@@ -2,8 +2,8 @@
 
 The cookie holds a random session id (256 bits) and its HMAC-SHA-256 under the installation's `secret_key`,
 so a forged or altered cookie is refused before Redis is asked. It is HttpOnly (no script reads it),
-SameSite=Strict (no other site's page sends it, which also shields the WebSockets) and Secure when the
-request came over HTTPS. A session ends after `idle` without a request, `lifetime` after its sign-in,
+SameSite=Strict (no other site's page sends it) and Secure when the request came over HTTPS; a WebSocket
+upgrade it authenticates must come from a page of the console's own origin (SameSite ignores ports). A session ends after `idle` without a request, `lifetime` after its sign-in,
 on sign-out, when its user signs out everywhere, or when the user is deactivated (checked every CACHE_TTL).
 
 Every unsafe request (POST, PUT, PATCH, DELETE) a session authenticates carries the session's CSRF token in
@@ -200,6 +200,8 @@ class SessionAuthenticator:
         if request.method not in SAFE_METHODS and not hmac.compare_digest(
                 (await _csrf_token(request)).encode(), session.csrf_token.encode()):
             raise CsrfRefused("this request lacks the session's CSRF token (X-CSRF-Token or csrf_token)")
+        if _cross_origin_socket(request):
+            raise CsrfRefused("a WebSocket opened by a page of another origin may not use the console session")
         if session.enrol_only and not _enrolment_path(request.path):
             raise EnrolmentRequired("enrol a TOTP authenticator at /account first", role=principal.role.value)
         request[SessionKey] = session
@@ -233,6 +235,16 @@ async def _csrf_token(request: web.Request) -> str:
         field = (await request.post()).get(CSRF_FIELD)
         token = field if isinstance(field, str) else None
     return token or ""
+
+
+def _cross_origin_socket(request: web.Request) -> bool:
+    """A WebSocket upgrade from a page of another origin (cross-site WebSocket hijacking): the browser sends the
+    cookie with it, and SameSite looks at neither the port nor, in older browsers, the scheme. A browser always
+    names the page's origin; a client without one is no page."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return False
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.host}"
 
 
 def _enrolment_path(path: str) -> bool:

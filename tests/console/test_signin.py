@@ -195,6 +195,43 @@ async def test_csrf_less_posts_are_refused_bearer_tokens_exempt(store: Store, br
     assert refused.status == 403
 
 
+async def test_a_page_of_another_origin_cannot_open_a_socket_with_the_session(store: Store, browser: TestClient) -> None:
+    """Cross-site WebSocket hijacking: a page on another port of the same host is "same-site", so the browser
+    sends the cookie with its upgrade; the console refuses it by its Origin."""
+    add_user(store, "sup", Role.SUPERVISOR)
+    await sign_in(browser, "sup")
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    own = f"http://{browser.host}:{browser.port}"
+    hijack = await browser.get("/api/agents/sup/events", headers={**upgrade, "Origin": "http://127.0.0.1:1"})
+    assert hijack.status == 403 and (await hijack.json())["error_id"] == "csrf"
+    ours = await browser.get("/api/agents/sup/events", headers={**upgrade, "Origin": own})
+    assert ours.status not in (401, 403)
+
+
+async def test_changing_the_password_wants_the_current_one_and_guessing_it_is_blocked(
+        store: Store, browser: TestClient) -> None:
+    """A session left open must not let its finder guess the password: wrong current passwords count as failed
+    sign-ins do; at the limit every session of the user ends."""
+    add_user(store, "amy", Role.AGENT)
+    await sign_in(browser, "amy")
+    for attempt in range(POLICY.max_failures - 1):
+        token = await page_token(browser)
+        wrong = await browser.post("/account/password", data={"current": f"guess {attempt}", "new": "a new long secret",
+                                                              "repeat": "a new long secret", "csrf_token": token})
+        assert wrong.status == 400 and "current password is wrong" in await wrong.text()
+    token = await page_token(browser)
+    last = await browser.post("/account/password", data={"current": "guess again", "new": "a new long secret",
+                                                         "repeat": "a new long secret", "csrf_token": token})
+    assert last.status == 401  # blocked and signed out
+    assert (await browser.get("/account", allow_redirects=False)).status == 401
+    assert len(audited(store, "password.change_failed")) == POLICY.max_failures
+    blocked = await sign_in(browser, "amy")  # the right password, but the user is blocked for now
+    assert blocked.status != 303
+    with store.reading() as session:
+        assert passwords.verify(session.scalar(select(User.password_hash).where(User.username == "amy")), PASSWORD)
+
+
 async def test_idle_timeout_and_lifetime(store: Store, browser: TestClient, clock: StepClock) -> None:
     add_user(store, "amy", Role.AGENT)
     await sign_in(browser, "amy")
