@@ -3,7 +3,8 @@
 agent who took the call for the review queue, the holds placed that a category demands (a cease request),
 the transcript kept beside the recording.
 
-One path. The runner's `AfterCall` only puts the recording on the durable transcription stream
+One path. The runner's `AfterCall` seals the recording (recordings/storage.py: encrypted at rest, the plain
+file removed, the attempt row naming the sealed file) and puts it on the durable transcription stream
 (recordings/jobs.py), as a job named for the attempt, so queueing it again (the runner's backlog, the start-up
 `enqueue_backlog`) makes no second job. Transcription workers, processes of their own (dunline/workers.py),
 transcribe it and run `ScreenTranscripts`, which saves the screening and marks the attempt's after-call job
@@ -20,11 +21,19 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaigns.attempts import aftercall_done, aftercall_pending, queued_aftercalls
+from campaigns.attempts import (
+    aftercall_done,
+    aftercall_pending,
+    queued_aftercalls,
+    set_recording,
+    unsealed_recordings,
+)
 from cases import Store
 from cases.models import ScreeningFinding
 from compliance.screening import Screener, Utterance, call_context, record_screening
+from crypto import CryptoError, MasterKeys, NoMasterKey
 from recordings.jobs import JobQueue
+from recordings.storage import seal_recording
 from recordings.transcripts import RecordingTranscript
 from speech.transcribe import Transcript
 
@@ -64,13 +73,17 @@ def screen_transcript(store: Store, screener: Screener, attempt_id: int, transcr
         return findings
 
 
-def screen_recorded(store: Store, screener: Screener, attempt_id: int,
-                    record: RecordingTranscript) -> list[ScreeningFinding]:
-    """The after-call step once a transcript exists: kept beside the recording, then screened."""
+def screen_recorded(store: Store, screener: Screener, attempt_id: int, record: RecordingTranscript,
+                    keys: MasterKeys | None = None) -> list[ScreeningFinding]:
+    """The after-call step once a transcript exists: kept beside the recording (sealed with `keys`), then
+    screened."""
     try:
-        record.write_json()
-    except OSError as error:  # the copy for people; the one of record is the job queue's (Redis)
-        log.warning("attempt %s: transcript not written beside the recording (%s)", attempt_id, error.strerror)
+        if keys is not None:
+            record.write_sealed(keys.keyring())
+        else:
+            record.write_json()
+    except (OSError, CryptoError) as error:  # the copy for people; the one of record is the job queue's (Redis)
+        log.warning("attempt %s: transcript not written beside the recording (%s)", attempt_id, error)
     return screen_transcript(store, screener, attempt_id, record.transcript)
 
 
@@ -83,25 +96,44 @@ def _screening_parts(database_url: str) -> tuple[Store, Screener]:
 @dataclass(frozen=True)
 class ScreenTranscripts:
     """The transcription workers' after step (`recordings.worker.AfterTranscript`): an attempt's job is
-    screened; other jobs are left alone. Made of the database URL only, so it travels to spawned workers."""
+    screened; other jobs are left alone. Made of the database URL and the key service (which pickles as its
+    path), so it travels to spawned workers."""
 
     database_url: str
+    keys: MasterKeys | None = None
 
     def __call__(self, job_id: str, record: RecordingTranscript) -> None:
         attempt_id = attempt_of(job_id)
         if attempt_id is not None:
-            screen_recorded(*_screening_parts(self.database_url), attempt_id, record)
+            screen_recorded(*_screening_parts(self.database_url), attempt_id, record, self.keys)
 
 
 class AfterCall:
-    """The runner's after-call step, `await after_call(attempt_id, recording)`: the recording becomes a job on
-    the durable stream (its id, returned, is the attempt's), for the transcription workers."""
+    """The runner's after-call step, `await after_call(attempt_id, recording)`: the recording is sealed with
+    `keys` (none: left plain) and becomes a job on the durable stream (its id, returned, is the attempt's), for
+    the transcription workers."""
 
-    def __init__(self, store: Store, jobs: JobQueue, *, language: str = "en") -> None:
-        self.store, self.jobs, self.language = store, jobs, language
+    def __init__(self, store: Store, jobs: JobQueue, *, language: str = "en", keys: MasterKeys | None = None) -> None:
+        self.store, self.jobs, self.language, self.keys = store, jobs, language, keys
 
     def _enqueue(self, attempt_id: int, recording: Path) -> str:
-        return self.jobs.enqueue(recording, self.language, recording_id=aftercall_job_id(attempt_id))
+        return self.jobs.enqueue(self._seal(attempt_id, recording), self.language,
+                                 recording_id=aftercall_job_id(attempt_id))
+
+    def _seal(self, attempt_id: int, recording: Path) -> Path:
+        """The recording sealed and its attempt row naming the sealed file. Without a master key it stays
+        plain, loudly: a call's recording is evidence, and the next start (the backlog) seals it."""
+        if self.keys is None:
+            return recording
+        try:
+            sealed = seal_recording(recording, self.keys.keyring())
+        except NoMasterKey as error:
+            log.error("attempt %s: recording left unencrypted at %s: %s", attempt_id, recording, error)
+            return recording
+        if sealed != recording:
+            with self.store.session() as session:
+                set_recording(session, attempt_id, sealed)
+        return sealed
 
     async def __call__(self, attempt_id: int, recording: Path) -> str:
         return await asyncio.to_thread(self._enqueue, attempt_id, recording)
@@ -109,9 +141,13 @@ class AfterCall:
     def enqueue_backlog(self) -> list[int]:
         """Put every attempt whose after-call job is still queued in the case store on the stream (at start-up:
         a server killed between closing a call and queueing its job, a stream lost with Redis); the attempt
-        ids. Jobs already on the stream or done stay as they are."""
+        ids. Jobs already on the stream or done stay as they are, but a done call's recording still plain is
+        sealed."""
         with self.store.reading() as session:
             waiting = queued_aftercalls(session, limit=None)
+            unsealed = unsealed_recordings(session) if self.keys is not None else []
+        for attempt_id, recording in unsealed:
+            self._seal(attempt_id, recording)
         for attempt_id, recording in waiting:
             self._enqueue(attempt_id, recording)
         return [attempt_id for attempt_id, _ in waiting]

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,6 +85,19 @@ def set_recording(session: Session, attempt_id: int, path: Path) -> None:
     attempt = session.get(Attempt, attempt_id)
     if attempt is not None:
         attempt.recording_path = str(path)
+
+
+def recording_destroyed(session: Session, attempt_id: int, *, actor: str, details: dict[str, Any],
+                        cleared: bool) -> None:
+    """Audit the destruction of a call's recording or transcript (campaigns.destruction); `cleared`: nothing of
+    either is left, so the row stops naming a recording."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        return
+    if cleared:
+        attempt.recording_path = None
+    record(session, actor=actor, action="retention.destroyed", entity="attempt", entity_id=attempt_id,
+           details=details)
 
 
 def mark_conversation(session: Session, attempt_id: int) -> None:
@@ -166,6 +180,15 @@ def queued_aftercalls(session: Session, *, campaign_id: int | None = None,
         query = query.where(Attempt.campaign_id == campaign_id)
     rows = session.execute(query.order_by(Attempt.id).limit(limit)).all()
     return [(row.id, Path(row.recording_path)) for row in rows if row.recording_path]
+
+
+def unsealed_recordings(session: Session) -> list[tuple[int, Path]]:
+    """Attempts done with their after-call step whose recording is still plain on disk (made while no master
+    key was configured, or before recordings were sealed): (attempt id, recording)."""
+    rows = session.execute(select(Attempt.id, Attempt.recording_path).where(
+        Attempt.aftercall == AfterCallState.DONE, Attempt.recording_path.is_not(None),
+        Attempt.recording_path.not_like("%.sealed")).order_by(Attempt.id)).all()
+    return [(row.id, Path(row.recording_path)) for row in rows if Path(row.recording_path).exists()]
 
 
 def aftercall_pending(session: Session, attempt_id: int) -> bool:

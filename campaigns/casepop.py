@@ -21,10 +21,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from campaigns.hopper import Lead
 from campaigns.scripts import Scripts
 from cases.audit import record
 from cases.masking import mask_national_id, mask_phone
 from cases.models import Account, Attempt, Debtor, Hold, Note, Promise, RepaymentPlan, User
+from compliance.decision import Decision
 from compliance.screening.disclosure import Disclosures, load_disclosures
 
 HISTORY = 20  # attempts, promises, plans and notes shown, newest first
@@ -109,6 +111,29 @@ def must_say(jurisdiction: str, recorded: bool, scripts: Scripts, values: dict[s
 def case_pop(session: Session, attempt: Attempt, *, now: datetime, agent: str, scripts: Scripts) -> dict[str, Any]:
     account = session.get(Account, attempt.account_id)
     assert account is not None  # a foreign key
+    return {"attempt": {"id": attempt.id, "account_id": account.id, "campaign_id": attempt.campaign_id,
+                        "number": mask_phone(attempt.number_e164), "started_at": _iso(attempt.started_at),
+                        "answered_at": _iso(attempt.answered_at), "ended_at": _iso(attempt.ended_at),
+                        "outcome": attempt.outcome.value, "disposition": attempt.disposition,
+                        "recorded": attempt.recording_path is not None},
+            **_case(session, account, now=now, agent=agent, scripts=scripts,
+                    recorded=attempt.recording_path is not None)}
+
+
+def preview_pop(session: Session, lead: Lead, decision: Decision, *, campaign_id: int, now: datetime, agent: str,
+                scripts: Scripts, recorded: bool) -> dict[str, Any]:
+    """The case a preview agent would call, as the pop shows it, with the gate's decision on dialling it now."""
+    account = session.get(Account, lead.account_id)
+    assert account is not None
+    return {"preview": {"account_id": account.id, "campaign_id": campaign_id, "number": mask_phone(lead.e164),
+                        "recorded": recorded,
+                        "decision": {"allowed": decision.allowed, "reasons": list(decision.reasons),
+                                     "next_allowed_at": _iso(decision.next_allowed_at)}},
+            **_case(session, account, now=now, agent=agent, scripts=scripts, recorded=recorded)}
+
+
+def _case(session: Session, account: Account, *, now: datetime, agent: str, scripts: Scripts,
+          recorded: bool) -> dict[str, Any]:
     debtor = account.debtor
     accounts = sorted(debtor.accounts, key=lambda a: (a.id != account.id, a.id))
     ids = [a.id for a in accounts]
@@ -116,21 +141,18 @@ def case_pop(session: Session, attempt: Attempt, *, now: datetime, agent: str, s
     stage = scripts.stage(account.days_past_due(today))
     values = {"agent": agent, "creditor": account.creditor}
     return {
-        "attempt": {"id": attempt.id, "account_id": account.id, "campaign_id": attempt.campaign_id,
-                    "number": mask_phone(attempt.number_e164), "started_at": _iso(attempt.started_at),
-                    "answered_at": _iso(attempt.answered_at), "ended_at": _iso(attempt.ended_at),
-                    "outcome": attempt.outcome.value, "disposition": attempt.disposition,
-                    "recorded": attempt.recording_path is not None},
         "debtor": _debtor_json(debtor),
         "accounts": [_account_json(a, today, a.id == account.id) for a in accounts],
         **_history(session, ids),
         "holds": _holds(session, debtor, ids, now),
-        "must_say": must_say(account.jurisdiction, attempt.recording_path is not None, scripts, values),
+        "must_say": must_say(account.jurisdiction, recorded, scripts, values),
         "script": {"stage": stage.name, "from_days": stage.from_days, "title": stage.title.json(),
                    "lines": [line.filled(**values).json() for line in stage.lines]},
     }
 
 
-def record_view(session: Session, *, account_id: int, attempt_id: int, actor: str) -> None:
+def record_view(session: Session, *, account_id: int, attempt_id: int | None, actor: str) -> None:
+    """`attempt_id`: None for a preview (no call yet)."""
     record(session, actor=actor, action="case.viewed", entity="account", entity_id=account_id,
-           details={"attempt_id": attempt_id, "unmasked": list(SHOWN_UNMASKED), "via": "agent_desktop"})
+           details={"attempt_id": attempt_id, "unmasked": list(SHOWN_UNMASKED),
+                    "via": "agent_desktop" if attempt_id is not None else "preview"})

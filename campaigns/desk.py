@@ -14,6 +14,7 @@ leaves when it ends. Saying "ready" again logs them back in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ NOT_READY = "not ready yet"
 # An agent reserved for a call or on one is logged out when it ends (`dialer.agents.TRANSITIONS` has no
 # log-out from these states, and a supervisor's log-out must not cut a debtor off).
 IN_A_CALL = frozenset({AgentState.RESERVED, AgentState.ON_CALL})
+TICK_S = 0.25  # the desk's own tick (`AgentDesk.run`): how soon a leg that came up makes a "ready" agent ready
 
 
 class Wish(enum.StrEnum):
@@ -138,6 +140,15 @@ class AgentDesk:
         self.pool.tick(now)
         self.follow()  # a wrap-up that just ended meets a pending pause
 
+    async def run(self, stop: asyncio.Event, period_s: float = TICK_S) -> None:
+        """Tick until `stop` is set. The serving process runs this: runners tick the desk too, but with no
+        campaign running nothing else would, and an agent who said "ready" would wait, paused, for a campaign
+        to notice that their phone's leg had come up (or a wrap-up had run out)."""
+        while not stop.is_set():
+            self.tick()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), period_s)
+
     def reserve(self, group: str, call_id: str) -> str | None:
         """The longest-idle ready agent of `group` whose leg is idle, reserved for `call_id`; None if none."""
         self.tick()
@@ -148,6 +159,22 @@ class AgentDesk:
             self.pool.apply(agent.agent_id, AgentEvent.RELEASE, now)  # its phone just dropped
             self.pool.pause(agent.agent_id, now, LEG_DOWN)
         return None
+
+    def reserve_agent(self, agent_id: str, call_id: str) -> bool:
+        """Reserve this agent (a preview dial is theirs): only when ready with their leg idle."""
+        self.tick()
+        agent, leg = self.pool.agents.get(agent_id), self.board.agents.get(agent_id)
+        if agent is None or agent.state is not AgentState.READY or leg is None or leg.state is not LegState.IDLE:
+            return False
+        self.pool.apply(agent_id, AgentEvent.RESERVE, time.monotonic())
+        agent.call_id = call_id
+        return True
+
+    def release(self, agent_id: str) -> None:
+        """A reserved agent's call never came to them (not answered, refused): ready again."""
+        agent = self.pool.agents.get(agent_id)
+        if agent is not None and agent.state is AgentState.RESERVED:
+            self.pool.apply(agent_id, AgentEvent.RELEASE, time.monotonic())
 
     def connect(self, agent_id: str) -> None:
         self.pool.connect(agent_id, time.monotonic())

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from campaigns.lease import CampaignLease, new_owner
 from campaigns.outage import is_outage
+from campaigns.preview import NoPreview
 from campaigns.recovery import close_interrupted
 from campaigns.runner import CampaignRunner
 from cases import Store
@@ -144,6 +145,16 @@ class CampaignHost:
                 await asyncio.to_thread(hosted.lease.release)
             self.hosted.pop(hosted.campaign_id, None)
             log.info("campaign %s: runner stopped", hosted.campaign_id)
+
+    def previewing(self, agent: str, groups: frozenset[str]) -> CampaignRunner:
+        """The preview campaign hosted here that serves `agent`: the one holding their offer, else the first
+        whose agent group is one of theirs (`campaigns.preview.NoPreview` when none)."""
+        runners = [hosted.runner for hosted in self.hosted.values() if hosted.runner.preview]
+        runner = next((r for r in runners if agent in r.offers.offered), None) \
+            or next((r for r in runners if r.config.group in groups), None)
+        if runner is None:
+            raise NoPreview(f"no preview campaign for {agent} runs on this node")
+        return runner
 
     async def drain(self, limit_s: float) -> None:
         """Stop dialling everywhere and let the calls up end, for at most `limit_s`; then hang up what is

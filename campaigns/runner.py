@@ -37,6 +37,7 @@ from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper, Lead
 from campaigns.lease import RENEW_S, CampaignLease
 from campaigns.outage import StoreHealth, is_outage
+from campaigns.preview import AgentNotReady, DialRefused, Offers
 from campaigns.service import schedule_of
 from campaigns.writer import StoreWriter
 from cases import Store
@@ -45,7 +46,7 @@ from campaigns.desk import AgentDesk
 from campaigns.events import CallEnded, ScreenPop
 from campaigns.routing import CallRouter
 from cases.models import Account, Attempt, AttemptOutcome, Campaign, Promise, Source
-from dialer.agents import AgentPool
+from dialer.agents import AgentPool, AgentState
 from dialer.ledger import AbandonLedger
 from dialer.leg import CallLeg
 from dialer.pacing.modes import DialMode
@@ -101,6 +102,8 @@ class CampaignRunner:
                                        groups_of=lambda agent_id: frozenset({config.group}))
         self.disposition = disposition  # what the agent records after a call (agent id -> disposition)
         self.agentless = DialMode(campaign.dial_mode) is DialMode.AGENTLESS  # people go to the IVR, never agents
+        self.preview = DialMode(campaign.dial_mode) is DialMode.PREVIEW  # agents dial (`dial_for`), not the pacer
+        self.offers = Offers()
         self.schedule = schedule_of(campaign)
         self._dispositions: dict[int, str] = {}
         self._agents: dict[int, str] = {}  # attempt id -> the agent it was bridged to
@@ -238,43 +241,101 @@ class CampaignRunner:
             if attempt_id is None:
                 self.summary.refused_at_claim += 1
                 continue
-            recording = None
-            if self.board.recordings is not None:
-                recording = attempts.recording_path(self.board.recordings, attempt_id, self.clock())
-                try:
-                    await asyncio.to_thread(self._write_now, partial(attempts.set_recording, attempt_id=attempt_id,
-                                                                     path=recording))
-                except Exception as error:  # the store went away after the claim: not dialled
-                    self._store_failed(error)
-                    self.writer.submit(partial(attempts.close, attempt_id=attempt_id,
-                                               end=CallEnd(AttemptOutcome.CANCELLED, self.clock())))
-                    break
+            if not await self._dial(lead, attempt_id, None):
+                break
             placed += 1
-            self.summary.dials += 1
-            self._accounts_in_flight.add(lead.account_id)
-            task = asyncio.ensure_future(self._call(lead, attempt_id, recording))
-            self._tasks[attempt_id] = task
-            task.add_done_callback(lambda _, attempt_id=attempt_id: self._tasks.pop(attempt_id, None))
         return placed
+
+    async def _dial(self, lead: Lead, attempt_id: int, agent: str | None) -> bool:
+        """Dial a claimed attempt (recorded where the board records); False when the store went away after
+        the claim (the attempt is closed as cancelled, not dialled). `agent`: the agent reserved for it."""
+        recording = None
+        if self.board.recordings is not None:
+            recording = attempts.recording_path(self.board.recordings, attempt_id, self.clock())
+            try:
+                await asyncio.to_thread(self._write_now, partial(attempts.set_recording, attempt_id=attempt_id,
+                                                                 path=recording))
+            except Exception as error:
+                self._store_failed(error)
+                self.writer.submit(partial(attempts.close, attempt_id=attempt_id,
+                                           end=CallEnd(AttemptOutcome.CANCELLED, self.clock())))
+                return False
+        self.summary.dials += 1
+        self._accounts_in_flight.add(lead.account_id)
+        task = asyncio.ensure_future(self._call(lead, attempt_id, recording, agent))
+        self._tasks[attempt_id] = task
+        task.add_done_callback(lambda _, attempt_id=attempt_id: self._tasks.pop(attempt_id, None))
+        return True
+
+    # Preview ---------------------------------------------------------------------------------------------------
+    async def offer(self, agent: str) -> Lead | None:
+        """The lead `agent` previews: the hopper's next, kept for them alone until they dial or skip it (or
+        log out: an agent who left holds no case back from the others)."""
+        for gone in [name for name in self.offers.offered if self.desk.state(name).state is AgentState.LOGGED_OUT]:
+            del self.offers.offered[gone]
+        lead = self.offers.offered.get(agent)
+        if lead is None:
+            now = self.clock()
+            leads = await asyncio.to_thread(self.hopper.leads, now, 1,
+                                            exclude=self.offers.held(now) | self._accounts_in_flight)
+            if not leads:
+                return None
+            lead = self.offers.offered[agent] = leads[0]
+        return lead
+
+    async def dial_for(self, agent: str, account_id: int) -> int:
+        """Dial the lead offered to `agent`, for them: they are reserved first (so the answered call is
+        bridged to them and no other call is), the gate decides again as it writes the attempt, and the call
+        goes the usual way (recording, close, after-call) without answering-machine detection. The attempt id."""
+        lead = self.offers.of(agent, account_id)
+        if not self.dialling_allowed() or not self._may_dial(time.monotonic()):
+            raise DialRefused("dialling is stopped here for now (the store or Redis is away)", account=account_id)
+        if not self.desk.reserve_agent(agent, f"preview:{account_id}"):
+            raise AgentNotReady(f"{agent} must be ready to dial", state=self.desk.state(agent).state.value)
+        del self.offers.offered[agent]
+        try:
+            attempt_id = await asyncio.to_thread(self.hopper.claim, lead, self.clock())
+        except BaseException:
+            self.desk.release(agent)
+            raise
+        if attempt_id is None:
+            self.desk.release(agent)
+            self.summary.refused_at_claim += 1
+            raise DialRefused(f"the gate refuses account {account_id} now", account=account_id)
+        self.pool.agents[agent].call_id = str(attempt_id)  # their desk may pop the case from now on
+        if not await self._dial(lead, attempt_id, agent):
+            self.desk.release(agent)
+            raise DialRefused("the case store went away; nothing was dialled", account=account_id)
+        return attempt_id
+
+    async def skip(self, agent: str, account_id: int, reason: str) -> None:
+        """The agent skips their offer (audited with their reason); the case rests (`campaigns.preview`)."""
+        now = self.clock()
+        lead = self.offers.skip(agent, account_id, now)
+        await asyncio.to_thread(self._write_now, lambda session: record(
+            session, actor=agent, action="preview.skipped", entity="account", entity_id=lead.account_id,
+            details={"campaign_id": self.campaign_id, "reason": reason}))
 
     # One call --------------------------------------------------------------------------------------------------
     def _write_now(self, write: Callable[[Session], object]) -> None:
         with self.store.session() as session:
             write(session)
 
-    async def _call(self, lead: Lead, attempt_id: int, recording: Path | None) -> None:
+    async def _call(self, lead: Lead, attempt_id: int, recording: Path | None, agent: str | None) -> None:
         self._ringing[attempt_id] = dialled = time.monotonic()
         outcome, debtor = AttemptOutcome.NETWORK_ERROR, None
         try:
             debtor = await self.board.call_debtor(lead.e164, caller_id=self.config.caller_id,
                                                   ring_timeout=self.config.ring_timeout_s, recording=recording)
-            outcome = await self._after_answer(debtor, attempt_id, lead, time.monotonic() - dialled)
+            outcome = await self._after_answer(debtor, attempt_id, lead, time.monotonic() - dialled, agent)
         except asyncio.CancelledError:  # given up while it rang (hang_up_all); closed below all the same
             outcome = AttemptOutcome.CANCELLED
             raise
         except Exception:  # a call's failure must not stop the campaign; the attempt is still closed
             log.exception("call for attempt %s failed", attempt_id)
         finally:
+            if agent is not None and getattr(self.pool.agents.get(agent), "call_id", None) == str(attempt_id):
+                self.desk.release(agent)  # a preview call that never reached them (still reserved for it)
             self._ringing.pop(attempt_id, None)
             self._debtors.pop(attempt_id, None)
             self._waiting.discard(attempt_id)
@@ -289,15 +350,17 @@ class CampaignRunner:
             except Exception:
                 log.exception("after-call processing of attempt %s failed", attempt_id)
 
-    async def _after_answer(self, debtor: CallLeg, attempt_id: int, lead: Lead, ring_s: float) -> AttemptOutcome:
+    async def _after_answer(self, debtor: CallLeg, attempt_id: int, lead: Lead, ring_s: float,
+                            previewed_by: str | None) -> AttemptOutcome:
         """The pacer sees the call as ringing until it is known to be a person (after detection); the router
-        takes it from there."""
+        takes it from there. A preview call (`previewed_by`) goes to its agent, without detection: the agent
+        is on the line from the first word and hears a machine for themselves."""
         if not debtor.answered:
             self._ringing.pop(attempt_id, None)
             self.policy.on_resolved(ring_s, False)
             return attempts.outcome_of(debtor.result)
         self._debtors[attempt_id] = debtor
-        detection = await self.router.detect(debtor) if self.config.amd else None
+        detection = await self.router.detect(debtor) if self.config.amd and previewed_by is None else None
         self._ringing.pop(attempt_id, None)
         if detection is not None and detection.machine:
             self.policy.on_resolved(ring_s, False)
@@ -311,7 +374,7 @@ class CampaignRunner:
             return AttemptOutcome.ANSWERED
         answered = time.monotonic()
         self._waiting.add(attempt_id)
-        agent = await self._reserve(attempt_id, answered + self.config.no_agent_timeout_s, debtor)
+        agent = previewed_by or await self._reserve(attempt_id, answered + self.config.no_agent_timeout_s, debtor)
         self._waiting.discard(attempt_id)
         if agent is None:
             self.ledger.record(answered, True, str(attempt_id))
@@ -349,12 +412,13 @@ class CampaignRunner:
         return None
 
     def _promise(self, session: Session, attempt: Attempt, now: datetime, agent: str | None) -> None:
-        """The agent's "promise to pay" disposition: the overdue amount, a week from now."""
+        """The agent's "promise to pay" disposition: the overdue amount, a week from now (the runner's clock,
+        which also dates the promise: "promises today" counts by it)."""
         account = session.get(Account, attempt.account_id)
         assert account is not None
         promise = Promise(account_id=account.id, attempt_id=attempt.id, amount=account.overdue_amount,
                           promised_for=(now + timedelta(days=7)).date(), source=Source.AGENT,
-                          created_by=attempt.agent_id)
+                          created_by=attempt.agent_id, created_at=now)
         session.add(promise)
         session.flush()
         self.summary.promises += 1

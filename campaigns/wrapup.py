@@ -3,8 +3,8 @@ promise to pay, a repayment plan, a callback, a note. Functions of a session (th
 transaction); each audits what it wrote under the agent's name and writes the agent as the author where the
 row has a column for it.
 
-The rules are the IVR's (`ivr.actions.CampaignTerms`): a promise between the minimum and the balance, due
-between today and `latest_promise_days` ahead; a plan of 3, 6 or 12 monthly instalments of the balance. A
+The terms are the IVR's (`ivr.terms`, the same checks and schedule): a promise between the minimum and the
+balance, due between today and `latest_promise_days` ahead; a plan of 3, 6 or 12 monthly instalments. A
 callback time must fall inside the debtor's lawful calling window in every zone the debtor may be in, read
 by the compliance gate's own local-time checks on the gate's own facts for the number the call was on.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from cases.models import (
 )
 from compliance import CampaignFacts, ComplianceGate, place_hold
 from compliance.decision import run_checks
-from ivr.actions import PLAN_COUNTS, CampaignTerms, _add_months
+from ivr.terms import PLAN_COUNTS, CampaignTerms, plan_schedule, promise_refusal
 
 # The disposition codes an agent may give; the agent bots (dialer/simulate/agent_bot.py) draw from the same words.
 DISPOSITIONS = ("promise_to_pay", "paid", "callback", "refused", "hardship", "dispute", "wrong_party", "no_speak")
@@ -113,23 +113,15 @@ def dispose(session: Session, attempt: Attempt, code: str, *, author: Author, no
                    starts_at=now, note=f"the debtor disputes the debt (call {attempt.id})")
 
 
-def check_promise(amount: Decimal, promised_for: date, *, balance: Decimal, today: date,
-                  terms: CampaignTerms) -> None:
-    if not terms.min_promise <= amount <= balance:
-        raise OutsideTerms("amount", f"the amount must be from {terms.min_promise} to the balance {balance}",
-                           minimum=str(terms.min_promise), maximum=str(balance))
-    latest = date.fromordinal(today.toordinal() + terms.latest_promise_days)
-    if not today <= promised_for <= latest:
-        raise OutsideTerms("promised_for", f"the date must be from {today} to {latest}",
-                           earliest=today.isoformat(), latest=latest.isoformat())
-
-
 def add_promise(session: Session, attempt: Attempt, amount: Decimal, promised_for: date, *, author: Author,
-                today: date, terms: CampaignTerms) -> Promise:
+                now: datetime, terms: CampaignTerms) -> Promise:
+    """`now` (the floor's clock) dates the promise too: "promises today" counts by it."""
     account = account_of(session, attempt)
-    check_promise(amount, promised_for, balance=account.balance, today=today, terms=terms)
+    refusal = promise_refusal(amount, promised_for, balance=account.balance, today=now.date(), terms=terms)
+    if refusal is not None:
+        raise OutsideTerms(refusal.field, refusal.message, **refusal.bounds)
     promise = Promise(account_id=account.id, attempt_id=attempt.id, amount=amount, promised_for=promised_for,
-                      source=Source.AGENT, created_by=author.user_id)
+                      source=Source.AGENT, created_by=author.user_id, created_at=now)
     session.add(promise)
     session.flush()
     record(session, actor=author.username, action="promise.created", entity="promise", entity_id=promise.id,
@@ -145,11 +137,9 @@ def add_plan(session: Session, attempt: Attempt, count: int, *, author: Author, 
                            known=list(PLAN_COUNTS))
     account = account_of(session, attempt)
     balance = account.balance
-    each = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     plan = RepaymentPlan(account_id=account.id, total_amount=balance, installment_count=count, source=Source.AGENT)
-    plan.installments = [Installment(seq=n + 1, due_date=_add_months(today, n + 1),
-                                     amount=each if n < count - 1 else balance - each * (count - 1))
-                         for n in range(count)]
+    plan.installments = [Installment(seq=due.seq, due_date=due.due_date, amount=due.amount)
+                         for due in plan_schedule(balance, count, today)]
     session.add(plan)
     session.flush()
     record(session, actor=author.username, action="plan.proposed", entity="repayment_plan", entity_id=plan.id,

@@ -61,6 +61,9 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/desk/attempts/{attempt}/plan"): AGENT_DESKS,
     ("POST", "/api/desk/attempts/{attempt}/callback"): AGENT_DESKS,
     ("POST", "/api/desk/attempts/{attempt}/note"): AGENT_DESKS,
+    ("GET", "/api/desk/preview/next"): AGENT_DESKS,  # preview: each user their own offer
+    ("POST", "/api/desk/preview/{account}/dial"): AGENT_DESKS,
+    ("POST", "/api/desk/preview/{account}/skip"): AGENT_DESKS,
     # console foundation: home, sign-out, account (console/signin.py, console/pages.py)
     ("GET", "/"): EVERYONE,
     ("POST", "/signout"): EVERYONE,
@@ -93,6 +96,13 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/review/scorecards"): REVIEWERS,
     ("GET", "/review/attempts/{attempt}/receipt"): REVIEWERS,
     ("GET", "/holds"): HOLD_KEEPERS,
+    # legal library, access review, subject-access export (console/library.py, console/access_review.py,
+    # console/subjects.py)
+    ("GET", "/library"): EVERYONE,
+    ("GET", "/library/{entry}"): EVERYONE,
+    ("GET", "/review/access"): REVIEWERS,
+    ("GET", "/api/audit/access.csv"): REVIEWERS,
+    ("GET", "/api/subjects/{debtor}/export"): ADMINS,
 }
 
 API_PREFIX = "/api"

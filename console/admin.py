@@ -29,6 +29,7 @@ from console import passwords, tokens, users
 from console.access import acting_user
 from console.agents import DeskKey
 from console.common import ClockKey, RedisKey, StoreKey
+from console.library import pack_citations
 from console.pages import ROLE_NAMES, form_text, render
 from console.sessions import SessionAuthenticatorKey, SessionsKey
 from console.tokens import Principal
@@ -270,7 +271,7 @@ async def rulepacks_page(request: web.Request) -> web.Response:
     shown = [(packs[name], [(field.name, getattr(packs[name].rules, field.name))
                             for field in dataclasses.fields(packs[name].rules) if field.name != "calling_window"])
              for name in sorted(packs)]
-    return await render(request, "admin_rulepacks.html", packs=shown)
+    return await render(request, "admin_rulepacks.html", packs=shown, citations=await asyncio.to_thread(pack_citations))
 
 
 @dataclass(frozen=True)

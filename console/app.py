@@ -28,6 +28,7 @@ from cases.models import utcnow
 from cases.segments import CaseSummary, count_cases, list_cases
 from console import campaigns
 from console.access import AuthenticatorsKey, access_middleware
+from console.access_review import add_access_review_routes
 from console.account import add_account_routes
 from console.admin import add_admin_routes
 from console.agents import add_agent_routes
@@ -35,6 +36,7 @@ from console.auth import BearerTokens
 from console.campaign_pages import add_manager_routes
 from console.common import ClockKey, RedisKey, StoreKey
 from console.desk import add_desk_routes
+from console.library import add_library_routes
 from console.middleware import error_middleware
 from console.metrics import add_metrics_routes
 from console.pages import add_page_routes, page_errors
@@ -49,6 +51,7 @@ from console.sessions import (
     SessionStore,
 )
 from console.signin import SignInPolicy, add_signin_routes
+from console.subjects import add_subject_routes
 from console.validation import MAX_BODY_BYTES, integer
 
 OPENAPI = Path(__file__).parent / "openapi.yaml"
@@ -134,8 +137,11 @@ def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[],
     add_agent_routes(app, desk, bus)
     add_metrics_routes(app)  # reads the switchboard through the desk; 503 without one
     add_manager_routes(app, desk=desk, host=host)  # campaign pages, segment count, wallboard, force-pause/log-out
-    add_desk_routes(app)  # the agent desktop's case pop and wrap-up writes
+    add_desk_routes(app, host=host)  # the agent desktop's case pop and wrap-up writes
     add_review_routes(app)  # the reviewer's API and pages: queue, calls, decisions, scorecards, receipts, holds
+    add_library_routes(app)  # the legal library's pages
+    add_access_review_routes(app)  # who viewed which debtor; CSV for auditors
+    add_subject_routes(app)  # subject-access export
     return app
 
 

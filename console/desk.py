@@ -22,6 +22,9 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from campaigns import casepop, wrapup
+from campaigns.host import CampaignHost
+from campaigns.preview import MAX_SKIP_REASON
+from campaigns.runner import CampaignRunner
 from campaigns.scripts import load_scripts
 from campaigns.wrapup import Author
 from cases.models import Attempt, Role
@@ -33,10 +36,15 @@ from console.errors import BadParameter, Forbidden, Unavailable
 from console.pages import render
 from console.tokens import Principal
 from console.validation import amount, choice, integer, json_object, required, text
-from ivr.actions import PLAN_COUNTS, CampaignTerms
+from ivr.terms import PLAN_COUNTS, CampaignTerms
 
 GateKey = web.AppKey("desk_gate", ComplianceGate)
 TermsKey = web.AppKey("desk_terms", CampaignTerms)
+HostKey = web.AppKey("desk_host", CampaignHost)
+# The floor's clock (the campaign host's: shifted on a floor started with `--at`) dates what agents record, so
+# the wallboard's "promises today", which counts by the same clock, sees them; the API's own clock stays real
+# where it must (TOTP, sessions).
+FloorClockKey = web.AppKey("desk_floor_clock", Callable[[], datetime])
 MAX_ATTEMPT_ID = 2**31 - 1  # an INTEGER key on PostgreSQL
 MAX_NOTE = 2000
 MONEY_PLACES = 2
@@ -71,7 +79,7 @@ def _may_use(principal: Principal, attempt: Attempt, bridged: bool) -> None:
 async def case(request: web.Request) -> web.Response:
     attempt_id, principal = _attempt_id(request), acting_user(request)
     bridged = _bridged(request, principal, attempt_id)
-    store, now = request.app[StoreKey], request.app[ClockKey]()
+    store, now = request.app[StoreKey], request.app[FloorClockKey]()
 
     def pop() -> dict[str, Any]:
         with store.reading() as session:
@@ -132,7 +140,7 @@ def _read_back(amount_due: Decimal, currency: str, day: date) -> dict[str, str]:
 async def disposition(request: web.Request) -> web.Response:
     body = json_object(await json_body(request), "", fields=("code",))
     code = choice(required(body, "code"), "code", wrapup.DISPOSITIONS)
-    now = request.app[ClockKey]()
+    now = request.app[FloorClockKey]()
 
     def work(session: Session, attempt: Attempt, author: Author) -> dict[str, Any]:
         wrapup.dispose(session, attempt, code, author=author, now=now)
@@ -143,10 +151,10 @@ async def disposition(request: web.Request) -> web.Response:
 async def promise(request: web.Request) -> web.Response:
     body = json_object(await json_body(request), "", fields=("amount", "promised_for"))
     amount_due, day = _money(required(body, "amount"), "amount"), _day(required(body, "promised_for"), "promised_for")
-    today, terms = request.app[ClockKey]().date(), request.app[TermsKey]
+    now, terms = request.app[FloorClockKey](), request.app[TermsKey]
 
     def work(session: Session, attempt: Attempt, author: Author) -> dict[str, Any]:
-        made = wrapup.add_promise(session, attempt, amount_due, day, author=author, today=today, terms=terms)
+        made = wrapup.add_promise(session, attempt, amount_due, day, author=author, now=now, terms=terms)
         currency = wrapup.account_of(session, attempt).currency
         return {"promise": {"id": made.id, "account_id": made.account_id, "attempt_id": made.attempt_id,
                             "amount": f"{made.amount:.2f}", "currency": currency,
@@ -158,7 +166,7 @@ async def promise(request: web.Request) -> web.Response:
 async def plan(request: web.Request) -> web.Response:
     body = json_object(await json_body(request), "", fields=("installments",))
     count = integer(required(body, "installments"), "installments", minimum=1, maximum=120)
-    today = request.app[ClockKey]().date()
+    today = request.app[FloorClockKey]().date()
 
     def work(session: Session, attempt: Attempt, author: Author) -> dict[str, Any]:
         made = wrapup.add_plan(session, attempt, count, author=author, today=today)
@@ -171,7 +179,7 @@ async def plan(request: web.Request) -> web.Response:
 
 async def callback(request: web.Request) -> web.Response:
     body = json_object(await json_body(request), "", fields=("at",))
-    at, now = _moment(required(body, "at"), "at"), request.app[ClockKey]()
+    at, now = _moment(required(body, "at"), "at"), request.app[FloorClockKey]()
     gate = request.app[GateKey]
 
     def work(session: Session, attempt: Attempt, author: Author) -> dict[str, Any]:
@@ -192,18 +200,66 @@ async def note(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     """The signed-in user's own desk: their state, whether their phone is registered, and its nailed-up leg
-    (down, connecting, idle, bridged). The
-    desk follows its legs first: with no campaign running nothing else ticks it, and an agent who said "ready"
-    would otherwise wait, paused, for the first campaign to notice their phone's leg had come up."""
+    (down, connecting, idle, bridged). A read only: the serving process ticks the desk (`AgentDesk.run`)."""
     name = acting_user(request).username
     desk = request.app.get(DeskKey)
     if desk is None:
         raise Unavailable("this process runs no agent desk (no switchboard); ask the `dunline serve` node")
-    desk.follow()
     state, leg = desk.state(name), desk.board.agents.get(name)
     return web.json_response({"agent": name, "state": state.state.value, "reason": state.reason,
                               "phone_up": state.phone_up, "leg": leg.state.value if leg is not None else "down",
                               "registered": desk.board.registered(name) is not None, "wrap_s": desk.wrap_s})
+
+
+def _previewing(request: web.Request) -> tuple[CampaignRunner, str]:
+    """The preview campaign serving the signed-in agent on this node, and the agent's name."""
+    host, desk = request.app.get(HostKey), request.app.get(DeskKey)
+    if host is None or desk is None:
+        raise Unavailable("this process runs no campaigns (no switchboard); ask the `dunline serve` node")
+    name = acting_user(request).username
+    return host.previewing(name, desk.groups_of(name)), name
+
+
+async def preview_next(request: web.Request) -> web.Response:
+    """The case this agent is offered (kept for them until they dial or skip it), masked as the case pop is,
+    with the gate's decision on dialling it now; `{"preview": null}` when the campaign has no lead for now."""
+    runner, name = _previewing(request)
+    lead = await runner.offer(name)
+    if lead is None:
+        return web.json_response({"preview": None})
+    store, now = request.app[StoreKey], runner.clock()
+
+    def pop() -> dict[str, Any]:
+        decision = runner.hopper.gate.check(lead.account_id, lead.phone_id, now, runner.hopper.facts)
+        with store.reading() as session:
+            document = casepop.preview_pop(session, lead, decision, campaign_id=runner.campaign_id, now=now,
+                                           agent=name, scripts=load_scripts(),
+                                           recorded=runner.board.recordings is not None)
+        with store.session() as session:  # answered only once its audit row is written
+            casepop.record_view(session, account_id=lead.account_id, attempt_id=None, actor=name)
+        return document
+    return web.json_response(await asyncio.to_thread(pop))
+
+
+def _account(request: web.Request) -> int:
+    return integer(request.match_info["account"], "account", minimum=1, maximum=MAX_ATTEMPT_ID)
+
+
+async def preview_dial(request: web.Request) -> web.Response:
+    """Dial the offered case, for this agent: the gate decides again as the attempt is written."""
+    account_id = _account(request)
+    runner, name = _previewing(request)
+    attempt_id = await runner.dial_for(name, account_id)
+    return web.json_response({"attempt_id": attempt_id, "account_id": account_id}, status=201)
+
+
+async def preview_skip(request: web.Request) -> web.Response:
+    account_id = _account(request)
+    body = json_object(await json_body(request), "", fields=("reason",))
+    reason = text(required(body, "reason"), "reason", min_length=1, max_length=MAX_SKIP_REASON)
+    runner, name = _previewing(request)
+    await runner.skip(name, account_id, reason)
+    return web.json_response({"account_id": account_id, "skipped": True, "reason": reason})
 
 
 async def page(request: web.Request) -> web.Response:
@@ -214,12 +270,20 @@ async def page(request: web.Request) -> web.Response:
                         plan_counts=PLAN_COUNTS)
 
 
-def add_desk_routes(app: web.Application, *, terms: CampaignTerms = CampaignTerms()) -> None:
-    """Needs the store set on `app`; the live-call check reads the agent desk when the process has one."""
+def add_desk_routes(app: web.Application, *, host: CampaignHost | None = None,
+                    terms: CampaignTerms = CampaignTerms()) -> None:
+    """Needs the store set on `app`; the live-call check reads the agent desk when the process has one, and
+    preview dialling the campaign host (the serving node's)."""
     app[GateKey], app[TermsKey] = ComplianceGate(app[StoreKey]), terms
+    app[FloorClockKey] = host.clock if host is not None else app[ClockKey]
+    if host is not None:
+        app[HostKey] = host
     app.router.add_get("/desk", page)
     app.router.add_get("/api/desk/me", me)
     app.router.add_get("/api/desk/case/{attempt}", case)
     for name, handler in (("disposition", disposition), ("promise", promise), ("plan", plan),
                           ("callback", callback), ("note", note)):
         app.router.add_post(f"/api/desk/attempts/{{attempt}}/{name}", handler)
+    app.router.add_get("/api/desk/preview/next", preview_next)
+    app.router.add_post("/api/desk/preview/{account}/dial", preview_dial)
+    app.router.add_post("/api/desk/preview/{account}/skip", preview_skip)

@@ -14,10 +14,11 @@ the recording (`recordings.transcripts`).
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aiohttp import web
 from sqlalchemy import select
@@ -48,11 +49,21 @@ from console.common import RedisKey, StoreKey, json_body
 from console.errors import Unavailable
 from console.holds import MAX_OFFSET, MAX_PAGE, MAX_ROW_ID, reason_of, row_id
 from console.validation import choice, integer, required, text
-from recordings.transcripts import TRANSCRIPT_PREFIX, RecordingTranscript, json_path
+from crypto import CryptoError, MasterKeys
+from crypto.sealed import CHUNK_BYTES
+from recordings.storage import open_recording
+from recordings.transcripts import (
+    TRANSCRIPT_PREFIX,
+    RecordingTranscript,
+    decode_transcript,
+    read_transcript_file,
+    transcript_file,
+)
 from speech.transcribe import Segment
 
 RecordingsKey = web.AppKey("recordings", Path)  # where calls are recorded; set by the composition root
 TranscriptPrefixKey = web.AppKey("transcript_prefix", str)  # the transcripts' Redis prefix, if not the default
+MasterKeysKey = web.AppKey("master_keys", MasterKeys)  # opens sealed recordings; set by the composition root
 STATES = {"undecided": False, "decided": True, "all": None}
 DECISIONS = {"confirm": Decision.CONFIRMED, "dismiss": Decision.FALSE_POSITIVE}
 
@@ -173,9 +184,10 @@ async def _transcript(request: web.Request, attempt_id: int, recording: Path | N
     prefix = request.app.get(TranscriptPrefixKey, TRANSCRIPT_PREFIX)
     stored = await request.app[RedisKey].get(f"{prefix}:{aftercall_job_id(attempt_id)}")
     if stored is not None:
-        return RecordingTranscript.from_json(stored)
-    beside = recording_file(recording.parent, str(json_path(recording))) if recording is not None else None
-    return None if beside is None else RecordingTranscript.from_json(await asyncio.to_thread(beside.read_bytes))
+        return decode_transcript(stored, request.app.get(MasterKeysKey))
+    beside = recording_file(recording.parent, str(transcript_file(recording))) if recording is not None else None
+    return None if beside is None else await asyncio.to_thread(read_transcript_file, beside,
+                                                                   request.app.get(MasterKeysKey))
 
 
 async def review_call(request: web.Request) -> web.Response:
@@ -215,9 +227,11 @@ def _segment_of(segments: tuple[Segment, ...], finding: dict[str, Any]) -> int |
                  if (segment.start_s, segment.end_s) == (finding["start_s"], finding["end_s"])), None)
 
 
-async def call_recording(request: web.Request) -> web.FileResponse:
-    """The stereo WAV as recorded; aiohttp's FileResponse answers Range requests (206) and says Accept-Ranges.
-    Every request is audited: a player that seeks asks again, and each is a listening."""
+async def call_recording(request: web.Request) -> web.StreamResponse:
+    """The stereo WAV as recorded, decrypted on the fly when sealed (only the chunks a range touches), with
+    Range requests answered (206) so that the player can seek. A key that is missing or wrong, or a file cut
+    short, answers 503 naming the key id or the fault, and nothing of the file. Every request is audited: a
+    player that seeks asks again, and each is a listening."""
     attempt_id, actor = row_id(request, "attempt"), acting_user(request).username
     recordings, store = request.app.get(RecordingsKey), request.app[StoreKey]
     if recordings is None:
@@ -234,7 +248,50 @@ async def call_recording(request: web.Request) -> web.FileResponse:
     path = await asyncio.to_thread(find)
     if path is None:
         raise web.HTTPNotFound(reason=f"no recording for attempt {attempt_id}")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+    try:
+        reader = await asyncio.to_thread(open_recording, path, request.app.get(MasterKeysKey))
+    except CryptoError as error:
+        raise Unavailable(f"recording of attempt {attempt_id} cannot be opened: {error}") from None
+    try:
+        return await _ranged_response(request, reader)
+    finally:
+        reader.close()
+
+
+def _byte_range(request: web.Request, size: int) -> tuple[int, int] | None:
+    """(start, stop) of the Range asked, None for the whole file (also for a malformed Range, which RFC 9110
+    §14.2 lets a server ignore); 416 for a range wholly past the end."""
+    try:
+        asked = request.http_range
+    except ValueError:
+        return None
+    if asked.start is None and asked.stop is None:
+        return None
+    start = asked.start or 0
+    start = max(0, size + start) if start < 0 else start  # bytes=-N: the last N
+    stop = size if asked.stop is None else min(asked.stop, size)
+    if start >= stop:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    return start, stop
+
+
+async def _ranged_response(request: web.Request, reader: BinaryIO) -> web.StreamResponse:
+    """The recording's plain bytes (the range asked), read (decrypted) chunk by chunk off the event loop."""
+    size = await asyncio.to_thread(reader.seek, 0, io.SEEK_END)
+    span = _byte_range(request, size)
+    start, stop = span or (0, size)
+    response = web.StreamResponse(status=200 if span is None else 206, headers={
+        "Content-Type": "audio/wav", "Cache-Control": "no-store", "Accept-Ranges": "bytes"})
+    if span is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    response.content_length = stop - start
+    await response.prepare(request)
+    reader.seek(start)
+    while start < stop and (piece := await asyncio.to_thread(reader.read, min(CHUNK_BYTES, stop - start))):
+        await response.write(piece)
+        start += len(piece)
+    await response.write_eof()
+    return response
 
 
 async def decide(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from cases.models import Campaign, HoldKind, Role, User
 from compliance.screening.categories import Category
 from console.common import StoreKey
 from console.holds import add_hold_routes, holds_query, read_holds, row_id
+from console.library import receipt_citations, receipt_library_version
 from console.pages import language, render
 from console.review import (
     STATES,
@@ -113,7 +114,8 @@ async def scorecards_page(request: web.Request) -> web.Response:
 
 async def receipt_page(request: web.Request) -> web.Response:
     shown = await asyncio.to_thread(read_receipt, request.app[StoreKey], row_id(request, "attempt"))
-    return await render(request, "review_receipt.html", shown=shown)
+    return await render(request, "review_receipt.html", shown=shown, cites=receipt_citations(shown["receipt"]),
+                        library_version=receipt_library_version(shown["receipt"]))
 
 
 async def holds_page(request: web.Request) -> web.Response:

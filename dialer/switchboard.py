@@ -29,9 +29,10 @@ from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import parse_name_addr
 from dialer.sip.lockout import AuthLimits
+from dialer.sip.ratelimit import SourceRateLimit
 from dialer.sip.registrar import Registrar
 from dialer.sip.stream import StreamTransport
-from dialer.sip.transport import Address
+from dialer.sip.transport import Address, UdpTransport
 from dialer.sip.uac import DEFAULT_RING_TIMEOUT_S, UserAgent
 
 
@@ -75,8 +76,13 @@ class Switchboard:
                  realm: str = "dunline", password_of: Callable[[str], str | None] = lambda user: None,
                  recordings: Path | None = None, time_scale: float = 1.0,
                  inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None,
-                 auth_limits: AuthLimits = AuthLimits()) -> None:
+                 auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
+                 inbound_sources: frozenset[Address] = frozenset()) -> None:
+        """`rate_limit`: per source host, on the SIP socket; `inbound_sources`: where a carrier's INVITEs may
+        come from besides the trunk's address (see `admits`)."""
         self.trunk = trunk
+        self.rate_limit = rate_limit
+        self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
         self.registrar = Registrar(realm, password_of, limits=auth_limits)
         self.inbound = inbound  # (answered leg, caller's number): debtors calling us back, e.g. into the IVR
         self.ua = UserAgent(host=host, port=port, display="dunline", time_scale=time_scale,
@@ -96,7 +102,8 @@ class Switchboard:
         self._keepalive: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.ua.start()
+        await self.ua.start(await UdpTransport.bind(self.ua.host, self.ua.port, self.ua.layer.receive,
+                                                    limit=self.rate_limit))
         if self.trunk is None:
             return
         if self.trunk_ua is not self.ua:
@@ -156,10 +163,21 @@ class Switchboard:
         return [leg for leg in self.agents.values() if leg.state is LegState.IDLE]
 
     # Debtors ---------------------------------------------------------------------------------------------------
+    def admits(self, source: Address) -> bool:
+        """Whether an INVITE from `source` may be answered: a carrier's (the trunk's address or a configured
+        inbound source) or a registered phone's. A stranger's is refused 403 before anything answers it, so
+        no INVITE from outside reaches the IVR, an agent or the trunk (toll fraud)."""
+        return source in self.inbound_sources or any(
+            binding.source == source for user in list(self.registrar.bindings) for binding in self.registrar.lookup(user))
+
     async def _incoming(self, call: Call) -> None:
         """An inbound call: answered, recorded like any other, and handed to `inbound` with the caller's
-        number (the From user part, as the carrier sends it)."""
+        number (the From user part, as the carrier sends it). A stranger's is refused (`admits`)."""
         assert self.inbound is not None
+        if not self.admits(call.peer):
+            log.warning("INVITE from %s:%s refused 403: neither a carrier nor a registered phone", *call.peer)
+            self.ua.invites.reject(call, 403, "Forbidden")
+            return
         leg = await legs.answer(self.ua, self.clock, call)
         if leg is None:
             return

@@ -1,4 +1,5 @@
-"""This installation's own secrets: `<data_dir>/secrets.toml`, written once by `dunline db upgrade`.
+"""This installation's own secrets: `<data_dir>/secrets.toml` and the master keys `<data_dir>/master.key`
+(crypto.keys), written once by `dunline db upgrade`; and its files, owner-only.
 
 Every copy of Dunline ships the same placeholder `secret_key` and `agent_sip_secret`; since each agent's SIP
 password is an HMAC of `agent_sip_secret` and the username (`dunline.telephony`), a server left on the
@@ -22,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 if TYPE_CHECKING:
+    from crypto import MasterKeys
     from dunline.settings import Settings
 
 SECRETS_FILE = "secrets.toml"
@@ -84,3 +86,16 @@ def weak_secrets(settings: Settings) -> dict[str, str]:
         elif len(value) < MIN_SECRET_CHARS:
             weak[name] = f"is shorter than {MIN_SECRET_CHARS} characters"
     return weak
+
+
+def master_keys(data_dir: Path) -> MasterKeys:
+    """The key service sealing recordings and transcripts: `DUNLINE_MASTER_KEY`, else the key file."""
+    from crypto import KEY_FILE, MasterKeys  # `cryptography` only for the commands that use it
+
+    return MasterKeys(data_dir / KEY_FILE)
+
+
+def private_files() -> None:
+    """Whatever this process creates (the database file, recordings, their directories, exports) is its
+    owner's only: 0600 files, 0700 directories, whatever the shell's umask."""
+    os.umask(0o077)

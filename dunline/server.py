@@ -24,6 +24,7 @@ from aiohttp import web
 
 from audio.wav import read_pcm
 from campaigns.desk import DEFAULT_GROUP, AgentDesk
+from campaigns.destruction import Destruction, run_daily
 from campaigns.events import EventBus
 from campaigns.hopper import Hopper
 from campaigns.host import CampaignHost
@@ -33,20 +34,23 @@ from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import segment_from_json
 from cases import Store
-from cases.models import Campaign, Role
+from cases.models import Campaign
 from compliance import CampaignFacts, ComplianceGate
 from console import build_app
 from console.admin import Installation, InstallationKey
 from console.campaigns import CampaignsChangedKey
-from console.review import RecordingsKey
+from console.review import MasterKeysKey, RecordingsKey
 from console.sessions import SessionPolicy
-from console.signin import SignInPolicy
 from dialer.leg import CallLeg
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
+from dunline.exposure import http_tls_context
+from dunline.identity import signin_policy
+from dunline.installation import master_keys
 from dunline.settings import Settings
 from dunline.telephony import build_switchboard, phone_passwords
 from dunline.workers import WorkerSupervisor
 from ivr.service import IvrService
+from recordings.retention import load_policies
 from speech.tts import PromptRenderer, Prompts
 
 log = logging.getLogger(__name__)
@@ -76,10 +80,7 @@ def console_signin(settings: Settings) -> dict[str, Any]:
     return {"secret_key": settings.secret_key.get_secret_value().encode(),
             "session_policy": SessionPolicy(idle=timedelta(seconds=settings.session_idle_s),
                                             lifetime=timedelta(seconds=settings.session_lifetime_s)),
-            "signin_policy": SignInPolicy(totp_roles=frozenset(Role(name) for name in settings.totp_required_roles),
-                                          max_failures=settings.signin_max_failures,
-                                          max_source_failures=settings.signin_max_source_failures,
-                                          block=timedelta(seconds=settings.signin_block_s))}
+            "signin_policy": signin_policy(settings)}
 
 
 def policy_for(campaign: Campaign) -> PacingPolicy:
@@ -117,6 +118,10 @@ class Server:
         self.http, self.settle_gc = http, settle_gc
         self._web: web.AppRunner | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._retention: asyncio.Task[None] | None = None  # the destruction job, daily
+        self._ticking: asyncio.Task[None] | None = None  # the agent desk's own tick, campaign or none
+        self.destruction = Destruction(store, load_policies(),
+                                       transcripts=workers.transcripts() if workers is not None else None)
         self._stop = asyncio.Event()
 
     def runner_for(self, campaign: Campaign, lease: CampaignLease, dialling_allowed: Callable[[], bool]) -> CampaignRunner:
@@ -161,11 +166,15 @@ class Server:
             app[CampaignsChangedKey] = self.host.nudge
             if self.board.recordings is not None:
                 app[RecordingsKey] = self.board.recordings  # the reviewer's call pages play them
+            app[MasterKeysKey] = master_keys(self.settings.data_dir)  # they decrypt the sealed recordings
             app[InstallationKey] = self.installation()
             self._web = web.AppRunner(app, shutdown_timeout=WEB_SHUTDOWN_S)
             await self._web.setup()
-            await web.TCPSite(self._web, self.settings.http_host, self.settings.http_port).start()
+            await web.TCPSite(self._web, self.settings.http_host, self.settings.http_port,
+                              ssl_context=http_tls_context(self.settings)).start()
         self._watch = asyncio.get_running_loop().create_task(self.host.run(self._stop))
+        self._retention = asyncio.get_running_loop().create_task(run_daily(self.destruction, self._stop))
+        self._ticking = asyncio.get_running_loop().create_task(self.desk.run(self._stop))
         if self.settle_gc:
             settle_collector()
 
@@ -174,6 +183,10 @@ class Server:
         self._stop.set()
         if self._watch is not None:
             await self._watch
+        if self._retention is not None:
+            await self._retention
+        if self._ticking is not None:
+            await self._ticking
         await self.host.drain(drain_s)
 
     async def stop(self, drain_s: float) -> None:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,9 +32,15 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis URL; default: an embedded server on a unix socket")
     default_region: str = Field("CN", description="ISO region used to read phone numbers written without +country")
     default_timezone: str = Field("Asia/Shanghai", description="Zone used for dates in imports and reports")
-    user: str | None = Field(None, description="Operator name the CLI acts as (role checks, audit actor)")
+    user: str | None = Field(None, description="Operator the CLI signs in as at its password prompt; never "
+                             "believed alone (dunline.identity)")
+    token: SecretStr | None = Field(None, description="API token the CLI acts with (DUNLINE_TOKEN): its owner is "
+                                    "the actor")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    http_tls_cert: Path | None = Field(None, description="PEM certificate (chain) the console and API serve HTTPS "
+                                       "with; plain HTTP is served on loopback only (dunline.exposure)")
+    http_tls_key: Path | None = Field(None, description="PEM private key of http_tls_cert")
     secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs console sessions")
     session_idle_s: float = Field(1800.0, gt=0, description="A console session unused this long ends")
     session_lifetime_s: float = Field(12 * 3600.0, gt=0, description="A console session ends this long after "
@@ -66,6 +72,12 @@ class Settings(BaseSettings):
                                             "anywhere, before it is blocked (its registered phones excepted)")
     sip_auth_block_s: float = Field(300.0, gt=0, description="First block after too many wrong answers; each "
                                     "further one before a success doubles it")
+    sip_rate_per_source: float = Field(100.0, gt=0, description="SIP datagrams a second one source address may "
+                                       "send; past it (and its burst) they are dropped, logged with the source")
+    sip_burst_per_source: int = Field(300, ge=1, description="SIP datagrams one source may send at once")
+    sip_inbound_sources: list[str] = Field([], description="host:port of a carrier's signalling that may send us "
+                                           "INVITEs besides the trunk's own address; any other source that is not "
+                                           "a registered phone is refused 403")
     drain_s: float = Field(30.0, ge=0, description="On SIGTERM serve stops dialling and lets calls in progress "
                            "end for at most this long, then hangs up the rest and exits")
     company_name: str = Field("Dunline Services", description="Named in the safe-harbour and voicemail messages")
@@ -82,6 +94,12 @@ class Settings(BaseSettings):
         """Resolved once, against the directory the settings load in: every path derived from it (recordings
         stored on attempts, prompts, the Redis socket) then names the same file to a process started elsewhere."""
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.http_tls_cert is None) != (self.http_tls_key is None):
+            raise ValueError("http_tls_cert and http_tls_key go together: set both or neither")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,8 @@ from dialer.leg import CallLeg
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import split_hostport
 from dialer.sip.lockout import AuthLimits
+from dialer.sip.ratelimit import SourceRateLimit
+from dialer.sip.transport import Address
 from dialer.switchboard import Switchboard, Trunk
 from dunline.settings import Settings
 
@@ -48,19 +50,29 @@ def trunk_from(settings: Settings) -> Trunk | None:
     credentials = None
     if settings.trunk_username and settings.trunk_password:
         credentials = Credentials(settings.trunk_username, settings.trunk_password.get_secret_value())
-    proxy = None
-    if settings.trunk_outbound_proxy:
-        host, port = split_hostport(settings.trunk_outbound_proxy)
-        proxy = (host, port or 5060)
+    proxy = _address(settings.trunk_outbound_proxy) if settings.trunk_outbound_proxy else None
     return Trunk(settings.trunk_host, settings.trunk_port, credentials, settings.trunk_caller_id,
                  ring_timeout_s=settings.ring_timeout_s, transport=settings.trunk_transport, outbound_proxy=proxy)
 
 
 def build_switchboard(settings: Settings, store: Store, *,
                       inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None) -> Switchboard:
-    return Switchboard(trunk=trunk_from(settings), host=settings.sip_host, port=settings.sip_port,
+    """The carrier's addresses (the trunk's and `sip_inbound_sources`) may send INVITEs and are never rate
+    limited; every other source is limited and, unless it is a registered phone, refused INVITEs."""
+    trunk = trunk_from(settings)
+    carrier = frozenset(_address(source) for source in settings.sip_inbound_sources) | (
+        {trunk.address} if trunk is not None else set())
+    return Switchboard(trunk=trunk, host=settings.sip_host, port=settings.sip_port,
                        realm=settings.sip_realm, password_of=phone_passwords(settings, store), inbound=inbound,
                        recordings=settings.data_dir / "recordings",
                        auth_limits=AuthLimits(max_failures_per_source=settings.sip_auth_max_failures,
                                               max_failures_per_user=settings.sip_auth_max_user_failures,
-                                              block_s=settings.sip_auth_block_s))
+                                              block_s=settings.sip_auth_block_s),
+                       rate_limit=SourceRateLimit(settings.sip_rate_per_source, settings.sip_burst_per_source,
+                                                  exempt=frozenset(host for host, _ in carrier)),
+                       inbound_sources=carrier)
+
+
+def _address(hostport: str) -> Address:
+    host, port = split_hostport(hostport)
+    return (host, port or 5060)

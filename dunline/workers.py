@@ -27,6 +27,7 @@ import redis
 
 from campaigns.aftercall import AfterCall, ScreenTranscripts
 from cases import Store
+from dunline.installation import master_keys
 from dunline.settings import Settings
 from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore
@@ -41,8 +42,9 @@ def transcription_pool(settings: Settings, redis_url: str, processes: int, *,
                        languages: Sequence[str] | None = None, **options: Any) -> WorkerPool:
     """A pool of `processes` workers that transcribe in the settings' language (or `languages`) and screen
     the attempts' jobs into the settings' case store; `options` as WorkerPool's (prefixes, lease, model)."""
+    keys = master_keys(settings.data_dir)
     return WorkerPool(redis_url, processes, languages=languages or (settings.transcription_language,),
-                      after=ScreenTranscripts(settings.effective_database_url), **options)
+                      after=ScreenTranscripts(settings.effective_database_url, keys), keys=keys, **options)
 
 
 class WorkerSupervisor:
@@ -61,12 +63,17 @@ class WorkerSupervisor:
     def _queue(self, client: redis.Redis) -> JobQueue:
         options = self.pool.options
         return JobQueue(client, prefix=options["prefix"], lease_s=options["lease_s"],
-                        transcripts=TranscriptStore(client, options["transcript_prefix"]))
+                        transcripts=TranscriptStore(client, options["transcript_prefix"], options["keys"]))
 
     def after_call(self, store: Store) -> AfterCall:
         """The runners' after-call step, queueing on the stream these workers read."""
         return AfterCall(store, self._queue(redis.Redis.from_url(self.redis_url)),
-                         language=self.settings.transcription_language)
+                         language=self.settings.transcription_language, keys=self.pool.options["keys"])
+
+    def transcripts(self) -> TranscriptStore:
+        """The transcripts' copies of record these workers store (the retention job deletes expired ones)."""
+        return TranscriptStore(redis.Redis.from_url(self.redis_url), self.pool.options["transcript_prefix"],
+                               self.pool.options["keys"])
 
     def enqueue_backlog(self) -> list[int]:
         """Put every attempt the case store holds as queued for its after-call step on the stream; their ids."""

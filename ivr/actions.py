@@ -10,12 +10,10 @@ may verify, with what, and the lockout across calls are `ivr.verification`'s.
 from __future__ import annotations
 
 import asyncio
-import calendar
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TypeVar
 
@@ -27,6 +25,7 @@ from cases.audit import record
 from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source, utcnow
 from compliance.holds import place_hold
 from ivr.runtime import Action, RunState
+from ivr.terms import PLAN_COUNTS, CampaignTerms, instalment_amount, plan_schedule, promise_refusal
 from ivr.verification import (
     ACTOR,
     MAX_VERIFY_TRIES,
@@ -38,8 +37,6 @@ from ivr.verification import (
     record_failure,
 )
 
-PLAN_COUNTS = (3, 6, 12)
-
 T = TypeVar("T")
 
 
@@ -50,13 +47,6 @@ async def in_store(open_session: Callable[[], AbstractContextManager[Session]], 
         with open_session() as session:
             return work(session)
     return await asyncio.to_thread(run)
-
-
-@dataclass(frozen=True)
-class CampaignTerms:
-    min_promise: Decimal = Decimal("1")
-    latest_promise_days: int = 30
-    callback_hours: tuple[int, int] = (8, 21)  # local hours a callback may be asked for (the calling window)
 
 
 def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
@@ -137,11 +127,12 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
             amount = Decimal(str(state.variables.get("promise_amount_digits", "")))
         except InvalidOperation:
             return "invalid_amount"
-        if amount < terms.min_promise or amount > Decimal(str(state.variables["balance"])):
-            return "invalid_amount"
         promised = _keyed_date(str(state.variables.get("promise_date_digits", "")), now_date().year)
-        if promised is None or not now_date() <= promised <= now_date() + timedelta(days=terms.latest_promise_days):
-            return "invalid_date"
+        balance = Decimal(str(state.variables["balance"]))
+        # an unreadable date is refused as out of range (after the amount, which is checked first)
+        refusal = promise_refusal(amount, promised or date.min, balance=balance, today=now_date(), terms=terms)
+        if refusal is not None:
+            return "invalid_amount" if refusal.field == "amount" else "invalid_date"
         state.variables.update(promise_amount=amount, promise_date=promised)
         return "ok"
 
@@ -163,7 +154,7 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         _verified(state)
         balance = Decimal(str(state.variables["balance"]))
         for count in PLAN_COUNTS:
-            state.variables[f"plan{count}"] = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            state.variables[f"plan{count}"] = instalment_amount(balance, count)
         return "ok"
 
     async def save_plan(state: RunState) -> str:
@@ -172,12 +163,9 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         if count not in PLAN_COUNTS:
             return "invalid"
         balance = Decimal(str(state.variables["balance"]))
-        each = (balance / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         plan = RepaymentPlan(account_id=account_id, total_amount=balance, installment_count=count, source=Source.IVR)
-        first = now_date()
-        plan.installments = [Installment(seq=n + 1, due_date=_add_months(first, n + 1),
-                                         amount=each if n < count - 1 else balance - each * (count - 1))
-                             for n in range(count)]
+        plan.installments = [Installment(seq=due.seq, due_date=due.due_date, amount=due.amount)
+                             for due in plan_schedule(balance, count, now_date())]
 
         def save(session: Session) -> None:
             session.add(plan)
@@ -249,8 +237,3 @@ def _keyed_date(digits: str, year: int) -> date | None:
         return None
     return None
 
-
-def _add_months(start: date, months: int) -> date:
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))

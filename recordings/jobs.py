@@ -248,8 +248,8 @@ class JobQueue:
         """Store the transcript (once) and close the job; True when this call stored it."""
         return bool(self._complete(
             keys=[self.job_key(job.id), self.stream, self.transcripts.key(job.id), self.dead_key],
-            args=[GROUP, job.message, record.to_json(), time.time(), f"{elapsed_s:.3f}", worker, DONE_TTL_S,
-                  job.id]))
+            args=[GROUP, job.message, self.transcripts.encode(record), time.time(), f"{elapsed_s:.3f}", worker,
+                  DONE_TTL_S, job.id]))
 
     def fail(self, job: Job, worker: str, error: str, *, permanent: bool = False) -> str:
         """Report a failed attempt; the job's state after it: queued (retried now), dead, or lost."""

@@ -5,7 +5,8 @@ Where they live, until a database table holds them:
 - Redis key `dunline:transcript:<recording id>`: the transcript as JSON, written once (SET NX, by the job
   queue's completion script) and never expired. This copy is the one of record.
 - `<recording>.transcript.json` beside the recording, written (atomically) by `dunline transcribe` for
-  people and tools that read files; rewritable from the Redis copy at any time.
+  people and tools that read files; rewritable from the Redis copy at any time. A call's transcript, beside
+  its sealed recording, is sealed too: `<attempt>.transcript.json.sealed` (recordings/storage.py).
 
 A recording's id is the SHA-256 of its absolute path (first 24 hex digits), so the same file is the same
 recording wherever it is named from; pass your own id when the recording has one.
@@ -30,6 +31,8 @@ from typing import Any
 
 import redis
 
+from crypto import Keyring, MasterKeys, NoMasterKey, is_sealed_bytes, read_sealed, seal_bytes, seal_to_bytes
+from recordings.storage import plain_path, sealed_path
 from speech.transcribe import SPEAKERS, Segment, Transcript
 
 TRANSCRIPT_PREFIX = "dunline:transcript"
@@ -41,9 +44,31 @@ def recording_id(path: Path | str) -> str:
 
 
 def json_path(recording: Path | str) -> Path:
-    """Where a recording's transcript file goes: `call.wav` -> `call.transcript.json`."""
-    path = Path(recording)
+    """Where a recording's transcript file goes: `call.wav` (or `call.wav.sealed`) -> `call.transcript.json`."""
+    path = plain_path(Path(recording))
     return path.with_name(path.stem + JSON_SUFFIX)
+
+
+def transcript_file(recording: Path | str) -> Path | None:
+    """The transcript file beside a recording, sealed or plain; None when there is none."""
+    plain = json_path(recording)
+    return next((path for path in (sealed_path(plain), plain) if path.exists()), None)
+
+
+def read_transcript_file(path: Path, keys: MasterKeys | None) -> RecordingTranscript:
+    """A transcript file, plain or sealed (NoMasterKey for a sealed one without keys)."""
+    return decode_transcript(path.read_bytes(), keys)
+
+
+def decode_transcript(stored: bytes | str, keys: MasterKeys | None) -> RecordingTranscript:
+    """A transcript as stored (a file's bytes, a Redis value): plain JSON, or sealed (NoMasterKey for a sealed
+    one without keys)."""
+    data = stored.encode() if isinstance(stored, str) else stored
+    if not is_sealed_bytes(data):
+        return RecordingTranscript.from_json(data)
+    if keys is None:
+        raise NoMasterKey("the transcript is sealed and this process was given no master keys")
+    return RecordingTranscript.from_json(read_sealed(data, keys.keyring()))
 
 
 @dataclass(frozen=True)
@@ -82,20 +107,38 @@ class RecordingTranscript:
         os.replace(temporary, target)
         return target
 
+    def write_sealed(self, keyring: Keyring) -> Path:
+        """Seal the document beside its (sealed) recording: `<attempt>.transcript.json.sealed`."""
+        target = sealed_path(json_path(self.recording))
+        seal_bytes((self.to_json() + "\n").encode(), target, keyring)
+        return target
+
 
 class TranscriptStore:
-    """The Redis copy of record: `get` reads; writing is the job queue's, at completion (see jobs.py)."""
+    """The Redis copy of record: `get` reads; writing is the job queue's, at completion (see jobs.py). With
+    `keys` the copy is sealed (what Redis persists to disk shows no words in clear); reading takes either."""
 
-    def __init__(self, client: redis.Redis, prefix: str = TRANSCRIPT_PREFIX) -> None:
-        self.client, self.prefix = client, prefix
+    def __init__(self, client: redis.Redis, prefix: str = TRANSCRIPT_PREFIX, keys: MasterKeys | None = None) -> None:
+        self.client, self.prefix, self.keys = client, prefix, keys
+
+    def encode(self, record: RecordingTranscript) -> bytes:
+        data = record.to_json().encode()
+        return data if self.keys is None else seal_to_bytes(data, self.keys.keyring())
 
     def key(self, recording_id: str) -> str:
         return f"{self.prefix}:{recording_id}"
 
     def get(self, recording_id: str) -> RecordingTranscript | None:
-        text = self.client.get(self.key(recording_id))
-        return None if text is None else RecordingTranscript.from_json(text)
+        stored = self.client.get(self.key(recording_id))
+        return None if stored is None else decode_transcript(stored, self.keys)
+
+    def exists(self, recording_id: str) -> bool:
+        return bool(self.client.exists(self.key(recording_id)))
+
+    def delete(self, recording_id: str) -> None:
+        """Destroy the copy of record (the retention job's, when the transcript's time is up)."""
+        self.client.delete(self.key(recording_id))
 
     def put_once(self, record: RecordingTranscript) -> bool:
         """Store unless one is stored already; True when this call stored it."""
-        return bool(self.client.set(self.key(record.recording_id), record.to_json(), nx=True))
+        return bool(self.client.set(self.key(record.recording_id), self.encode(record), nx=True))

@@ -33,7 +33,9 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any, Protocol
 
+from crypto import MasterKeys, SealedFileError
 from recordings.jobs import LEASE_S, MAX_ATTEMPTS, PREFIX, Job, JobQueue
+from recordings.storage import open_recording
 from recordings.transcripts import TRANSCRIPT_PREFIX, RecordingTranscript
 
 log = logging.getLogger(__name__)
@@ -110,11 +112,13 @@ def worker_name() -> str:
 def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str = TRANSCRIPT_PREFIX,
                lease_s: float = LEASE_S, max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
                languages: Sequence[str] = (), stop: StopFlag | None = None, block_s: float = 1.0,
-               max_jobs: int | None = None, after: AfterTranscript | None = None) -> int:
+               max_jobs: int | None = None, after: AfterTranscript | None = None,
+               keys: MasterKeys | None = None) -> int:
     """The worker loop, until `stop` is set (or `max_jobs` are done); the number of jobs completed.
 
     Run by WorkerPool in a process of its own; its compute is one thread (the model's `threads=1`; the
-    pool sets SINGLE_THREAD_ENV for the native libraries before the process starts)."""
+    pool sets SINGLE_THREAD_ENV for the native libraries before the process starts). `keys` open sealed
+    recordings (decrypted as read, never written out plain)."""
     import redis
 
     from recordings.transcripts import TranscriptStore
@@ -124,7 +128,7 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
     me = worker_name()
     client = redis.Redis.from_url(redis_url)
     queue = JobQueue(client, prefix=prefix, lease_s=lease_s, max_attempts=max_attempts,
-                     transcripts=TranscriptStore(client, transcript_prefix))
+                     transcripts=TranscriptStore(client, transcript_prefix, keys))
     transcribers: dict[str, Transcriber] = {}
     for language in languages:
         try:
@@ -141,7 +145,8 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
                 if job.language not in transcribers:
                     transcribers[job.language] = Transcriber(job.language, model_path, threads=1)
                 transcriber = transcribers[job.language]
-                transcript = transcriber.transcribe_stereo(job.recording, progress=beat.progress)
+                with open_recording(Path(job.recording), keys) as source:
+                    transcript = transcriber.transcribe_stereo(source, progress=beat.progress)
                 record = RecordingTranscript(job.id, job.recording, transcript, transcriber.engine)
                 if after is not None:
                     after(job.id, record)
@@ -155,7 +160,8 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
             except Exception as error:
                 # an unreadable recording or no model: trying again won't help (an error of the after step,
                 # such as the database away, is worth another attempt)
-                permanent = record is None and isinstance(error, (ValueError, FileNotFoundError, ModelNotFound))
+                permanent = record is None and isinstance(error, (ValueError, FileNotFoundError, ModelNotFound,
+                                                                  SealedFileError))
                 state = queue.fail(job, me, f"{error.__class__.__name__}: {error}", permanent=permanent)
                 log.warning("worker %s: job %s failed (%s), now %s", me, job.id, error, state)
                 return False
@@ -209,11 +215,12 @@ class WorkerPool:
     def __init__(self, redis_url: str, processes: int = 1, *, prefix: str = PREFIX,
                  transcript_prefix: str = TRANSCRIPT_PREFIX, lease_s: float = LEASE_S,
                  max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
-                 languages: Sequence[str] = (), after: AfterTranscript | None = None) -> None:
+                 languages: Sequence[str] = (), after: AfterTranscript | None = None,
+                 keys: MasterKeys | None = None) -> None:
         self.redis_url, self.size = redis_url, processes
         self.options: dict[str, Any] = {"prefix": prefix, "transcript_prefix": transcript_prefix, "lease_s": lease_s,
                                         "max_attempts": max_attempts, "model_path": model_path,
-                                        "languages": tuple(languages), "after": after}
+                                        "languages": tuple(languages), "after": after, "keys": keys}
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self.processes: list[SpawnProcess] = []

@@ -29,7 +29,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -109,8 +109,9 @@ class Transcriber:
         return {"engine": "faster-whisper", "model": folder.parent.name if folder.name == "model" else folder.name,
                 "compute_type": "int8", "beam_size": self.beam_size}
 
-    def transcribe_stereo(self, path: Path | str, progress: Progress | None = None) -> Transcript:
-        """Both channels of a stereo recording, as speaker-labelled segments ordered by start time."""
+    def transcribe_stereo(self, path: Path | str | BinaryIO, progress: Progress | None = None) -> Transcript:
+        """Both channels of a stereo recording (a path, or a seekable file such as a sealed recording's
+        reader), as speaker-labelled segments ordered by start time."""
         channels, rate = read_stereo(path)
         duration = len(channels[0]) / rate if rate else 0.0
         segments: list[Segment] = []
@@ -186,11 +187,13 @@ def _segment(speaker: Speaker, words: list[Any]) -> Segment:
     return Segment(speaker, round(float(words[0].start), 3), round(float(words[-1].end), 3), text)
 
 
-def read_stereo(path: Path | str) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """(left, right) of a stereo WAV as float32 in [-1, 1], and their rate: as recorded when 16-bit at 8 or
-    16 kHz (ours), else resampled to 16 kHz. ValueError when the file is not a stereo PCM WAV."""
+def read_stereo(path: Path | str | BinaryIO) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+    """(left, right) of a stereo WAV (a path or a seekable binary file) as float32 in [-1, 1], and their rate: as
+    recorded when 16-bit at 8 or 16 kHz (ours), else resampled to 16 kHz. ValueError when the file is not a
+    stereo PCM WAV."""
+    named = isinstance(path, (str, Path))
     try:
-        with wave.open(str(path), "rb") as source:
+        with wave.open(str(path) if named else path, "rb") as source:
             channels, width, rate = source.getnchannels(), source.getsampwidth(), source.getframerate()
             ours = width == 2 and rate in (8000, WHISPER_RATE)
             raw = source.readframes(source.getnframes()) if ours and channels == 2 else b""
@@ -203,7 +206,9 @@ def read_stereo(path: Path | str) -> tuple[tuple[np.ndarray, np.ndarray], int]:
         return (frames[:, 0].copy(), frames[:, 1].copy()), rate
     from faster_whisper import decode_audio  # other rates and widths: libswresample
 
-    left, right = decode_audio(str(path), sampling_rate=WHISPER_RATE, split_stereo=True)
+    if not named:
+        path.seek(0)
+    left, right = decode_audio(str(path) if named else path, sampling_rate=WHISPER_RATE, split_stereo=True)
     return (left, right), WHISPER_RATE
 
 

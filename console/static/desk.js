@@ -1,6 +1,7 @@
 // The agent desk (console/templates/desk.html): phone and agent state, ready / pause, the wrap-up timer, the case
 // popping on the ScreenPop event of the agent's WebSocket, and the wrap-up forms (disposition, promise with its
-// read-back, plan, callback, note). Words come from the page's data-t-* attributes; data goes in as text only.
+// read-back, plan, callback, note), and the preview panel (the offered case, Dial, Skip). Words come from the
+// page's data-t-* attributes; data goes in as text only.
 "use strict";
 
 (function () {
@@ -188,6 +189,49 @@
   form("callback-form", function (f) { return {at: new Date(f.at.value).toISOString()}; });
   form("note-form", function (f) { return {text: f.text.value}; }, function () { $("note-form").reset(); });
 
+  // Preview dialling: the offered case, then Dial or Skip (shown only where a preview campaign serves this agent).
+  var panel = $("preview"), offered = null;
+  var previewWord = function (key) { return panel.dataset["t" + capital(key)] || key; };
+
+  function showOffer(answer) {
+    panel.hidden = false;
+    offered = answer.preview ? answer.preview.account_id : null;
+    $("preview-case").hidden = offered === null;
+    $("preview-empty").hidden = offered !== null;
+    put($("preview-empty"), previewWord("empty"));
+    if (offered === null) { return; }
+    var called = answer.accounts.filter(function (a) { return a.called; })[0] || answer.accounts[0];
+    var decision = answer.preview.decision;
+    put($("preview-name"), answer.debtor.full_name);
+    put($("preview-number"), answer.preview.number);
+    put($("preview-account"), called.creditor + " " + called.account_ref + " — " + called.currency + " " + called.balance);
+    put($("preview-overdue"), called.currency + " " + called.overdue_amount + " / " + called.days_past_due);
+    put($("preview-decision"), decision.allowed ? previewWord("allowed") : previewWord("refused") + decision.reasons.join("; "));
+    $("preview-decision").className = decision.allowed ? "" : "bad";
+    $("preview-dial").disabled = !decision.allowed;
+  }
+
+  function nextOffer() {
+    window.dunline.api("GET", "/api/desk/preview/next").then(showOffer).catch(function (error) {
+      if (error.status === 404 || error.status === 503) { panel.hidden = true; } else { failure(error); }
+    });
+  }
+
+  $("preview-next").addEventListener("click", nextOffer);
+  $("preview-dial").addEventListener("click", function () {
+    if (offered === null) { return; }
+    window.dunline.api("POST", "/api/desk/preview/" + offered + "/dial", {}).then(function () {
+      tell(previewWord("dialled"), false);
+      $("preview-case").hidden = true;
+      offered = null;
+    }).catch(function (error) { failure(error); nextOffer(); });
+  });
+  $("preview-skip").addEventListener("click", function () {
+    if (offered === null) { return; }
+    window.dunline.api("POST", "/api/desk/preview/" + offered + "/skip", {reason: $("preview-reason").value})
+      .then(function () { tell(previewWord("skipped"), false); nextOffer(); }).catch(failure);
+  });
+
   // Events -------------------------------------------------------------------------------------------------------
   window.dunline.socket("/api/agents/" + encodeURIComponent(agent) + "/events", function (event) {
     if (event.type === "DeskState") {
@@ -200,5 +244,6 @@
   });
   if (window.sessionStorage.getItem(SHOWN)) { pop(window.sessionStorage.getItem(SHOWN)); }
   refresh();
+  nextOffer();
   window.setInterval(refresh, 5000);
 })();

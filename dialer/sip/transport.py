@@ -3,18 +3,21 @@
 A transport delivers parsed messages with their source address to one handler and sends bytes. Datagrams
 that do not parse, oversized ones included (`message.MAX_VIAS`, `MAX_HEADERS`, `MAX_MESSAGE_BYTES`), are
 counted and dropped unanswered: a malformed packet must never crash the server, and an unanswered one
-cannot be used to reflect traffic at a forged source address.
+cannot be used to reflect traffic at a forged source address. So are those of a source past its rate limit
+(`ratelimit.py`), before parsing, logged once per episode with the source.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from dialer.sip.message import SipParseError, SipRequest, SipResponse, parse
+from dialer.sip.ratelimit import SourceRateLimit
 
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
@@ -34,22 +37,24 @@ class TransportStats:
     received: int = 0
     sent: int = 0
     malformed: int = 0
+    limited: int = 0  # dropped: their source was over its rate limit
 
 
 class UdpTransport(asyncio.DatagramProtocol):
     name = "UDP"
     reliable = False
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, limit: SourceRateLimit | None = None) -> None:
         self.handler = handler
+        self.limit = limit
         self.stats = TransportStats()
         self.local: Address = ("0.0.0.0", 0)
         self._socket: asyncio.DatagramTransport | None = None
 
     @classmethod
-    async def bind(cls, host: str, port: int, handler: Handler) -> UdpTransport:
+    async def bind(cls, host: str, port: int, handler: Handler, limit: SourceRateLimit | None = None) -> UdpTransport:
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler), local_addr=(host, port))
+        _, protocol = await loop.create_datagram_endpoint(lambda: cls(handler, limit), local_addr=(host, port))
         return protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -58,6 +63,12 @@ class UdpTransport(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         self.stats.received += 1
+        if self.limit is not None and not self.limit.allow(addr[0], time.monotonic()):
+            self.stats.limited += 1
+            if self.limit.newly_limited(addr[0]):
+                log.warning("SIP requests from %s dropped: over %s/s (burst %s)", addr[0], self.limit.rate,
+                            self.limit.burst)
+            return
         if not data.strip(b"\r\n"):
             return  # keep-alive
         try:

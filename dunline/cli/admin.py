@@ -44,19 +44,39 @@ def config_show(ctx: typer.Context) -> None:
 def users_add(ctx: typer.Context, username: str,
               role_name: str = typer.Option(..., "--role", metavar="ROLE", callback=enum_choice("cases.models", "Role"),
                                             help="the operator's role (a wrong one is refused with the list)"),
-              name: str | None = typer.Option(None, help="display name")) -> None:
-    """Create an operator (then `dunline users passwd NAME` gives them a console password)."""
-    from cases.models import Role
-    from console import users
+              name: str | None = typer.Option(None, help="display name"),
+              token_file: Path | None = typer.Option(None, "--token-file", dir_okay=False,
+                                                     help="also mint an API token for the new user into this new "
+                                                          "file (mode 0600): how the first admin gets a credential")
+              ) -> None:
+    """Create an operator (then `dunline users passwd NAME` gives them a console password). On an installation
+    without users the first one must be an admin (`dunline.identity`)."""
+    from cases.models import Role, utcnow
+    from console import tokens, users
 
     role = Role(role_name)
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
+    if cli.acting.installation and role is not Role.ADMIN:
+        raise fail("the first user must be an admin: nobody else could then add users")
     try:
         with cli.migrated_store().session() as session:
-            users.create(session, username=username, display_name=name or username, role=role, actor=cli.actor)
+            user = users.create(session, username=username, display_name=name or username, role=role, actor=actor)
+            if token_file is not None:  # written before the commit: an existing file rolls the user back
+                minted = tokens.mint(session, user, actor=actor, now=utcnow())
+                with open(token_file, "x", opener=_private) as out:
+                    out.write(minted.token + "\n")
     except users.UserError as error:
         raise fail(str(error)) from None
-    console.print(f"user {username} ({role.value}) created")
+    except FileExistsError:
+        raise fail(f"{token_file} exists; name a new file") from None
+    console.print(f"user {username} ({role.value}) created" + (f", its API token in {token_file}" if token_file else ""))
+
+
+def _private(path: str, flags: int) -> int:
+    import os
+
+    return os.open(path, flags, 0o600)
 
 
 @users_app.command("list")
@@ -85,13 +105,14 @@ def users_passwd(ctx: typer.Context, username: str,
     from console import passwords, users
 
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     try:
         with cli.migrated_store().session() as session:
-            passwords.set_password(session, users.find(session, username), password, actor=cli.actor, now=utcnow())
+            passwords.set_password(session, users.find(session, username), password, actor=actor, now=utcnow())
     except (users.UserError, passwords.PasswordRefused) as error:
         raise fail(str(error)) from None
     console.print(f"password of {username} set")
@@ -107,14 +128,15 @@ def users_totp(ctx: typer.Context, username: str,
     from console import totp, users
 
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
     try:
         with cli.migrated_store().session() as session:
             user = users.find(session, username)
             if remove:
-                users.remove_totp(session, user, actor=cli.actor)
+                users.remove_totp(session, user, actor=actor)
                 secret = None
             else:
-                secret = users.enrol_totp(session, user, actor=cli.actor)
+                secret = users.enrol_totp(session, user, actor=actor)
     except users.UserError as error:
         raise fail(str(error)) from None
     if secret is None:
@@ -131,18 +153,16 @@ def users_sip_password(ctx: typer.Context, username: str) -> None:
     from sqlalchemy import select
 
     from cases.audit import record
-    from cases.models import Role, User
+    from cases.models import User
     from dunline.telephony import ROLES_WITH_PHONES, agent_sip_password
 
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
     with cli.migrated_store().session() as session:
-        acting = session.scalar(select(User).where(User.username == cli.settings.user)) if cli.settings.user else None
-        if acting is None or not acting.active or acting.role is not Role.ADMIN:
-            raise fail("only an active admin may see SIP passwords (--user NAME / DUNLINE_USER)")
         user = session.scalar(select(User).where(User.username == username))
         if user is None or user.role not in ROLES_WITH_PHONES:
             raise fail(f"{username!r} is not an agent or supervisor")
-        record(session, actor=cli.actor, action="user.sip_password_shown", entity="user", entity_id=user.id,
+        record(session, actor=actor, action="user.sip_password_shown", entity="user", entity_id=user.id,
                details={"username": username})
     console.print(f"sip:{username}@{cli.settings.sip_host}:{cli.settings.sip_port}  realm {cli.settings.sip_realm}  "
                   f"password {agent_sip_password(cli.settings, username)}")
@@ -157,9 +177,10 @@ def users_token(ctx: typer.Context, username: str,
     from console import tokens
 
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
     try:
         with cli.migrated_store().session() as session:
-            minted = tokens.mint(session, tokens.find_user(session, username), actor=cli.actor, now=utcnow(),
+            minted = tokens.mint(session, tokens.find_user(session, username), actor=actor, now=utcnow(),
                                  days=days)
     except tokens.TokenError as error:
         raise fail(str(error)) from None
@@ -197,9 +218,10 @@ def users_revoke_token(ctx: typer.Context, token_id: int) -> None:
     from console import tokens
 
     cli: CliContext = ctx.obj
+    actor = cli.act("users")
     try:
         with cli.migrated_store().session() as session:
-            tokens.revoke(session, token_id, actor=cli.actor, now=utcnow())
+            tokens.revoke(session, token_id, actor=actor, now=utcnow())
     except tokens.TokenError as error:
         raise fail(str(error)) from None
     console.print(f"token {token_id} revoked")

@@ -35,6 +35,7 @@ def create(ctx: typer.Context, name: str,
 
     mode = DialMode(mode_name)
     cli: CliContext = ctx.obj
+    actor = cli.act("campaign create")
     try:
         schedule = None
         if hours:
@@ -45,7 +46,7 @@ def create(ctx: typer.Context, name: str,
         with cli.migrated_store().session() as session:
             campaign = create_campaign(session, CampaignSpec(
                 name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target,
-                schedule=schedule), actor=cli.actor)
+                schedule=schedule), actor=actor)
             cases, dialable = dialable_cases(session, segment, datetime.now(timezone.utc))
             console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), "
                           f"{cases} cases in its segment, {dialable} with an active phone")
@@ -60,9 +61,10 @@ def _move(ctx: typer.Context, campaign: str, action: str) -> None:
     from campaigns.service import CampaignError, change_status, find_campaign
 
     cli: CliContext = ctx.obj
+    actor = cli.act("campaign move")
     try:
         with cli.migrated_store().session() as session:
-            moved = change_status(session, find_campaign(session, campaign).id, action, actor=cli.actor)
+            moved = change_status(session, find_campaign(session, campaign).id, action, actor=actor)
             console.print(f"campaign {moved.name!r} is {moved.status.value}")
     except CampaignError as error:
         raise fail(str(error)) from None

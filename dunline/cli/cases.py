@@ -41,10 +41,11 @@ def import_cases(
     from cases.importer import CaseImporter, ColumnMapping, MappingError, UnreadableFile
 
     cli: CliContext = ctx.obj
+    actor = cli.act("import cases")
     store = cli.migrated_store()
     try:
         column_mapping = ColumnMapping.load(mapping) if mapping else ColumnMapping()
-        importer = CaseImporter(store, actor=cli.actor, default_region=(region or cli.settings.default_region).upper())
+        importer = CaseImporter(store, actor=actor, default_region=(region or cli.settings.default_region).upper())
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
             task = bar.add_task(f"importing {file.name}", total=None)

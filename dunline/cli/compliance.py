@@ -64,6 +64,7 @@ def holds_add(
     from compliance import HoldError, place_hold
 
     cli: CliContext = ctx.obj
+    actor = cli.act("holds")
     kind = HoldKind(kind_name)
     with cli.migrated_store().session() as session:
         account_id = _account_id(session, account) if account else None
@@ -75,7 +76,7 @@ def holds_add(
             except InvalidPhoneNumber as error:
                 raise fail(str(error)) from None
         try:
-            hold = place_hold(session, kind=kind, actor=cli.actor, source="cli", account_id=account_id,
+            hold = place_hold(session, kind=kind, actor=actor, source="cli", account_id=account_id,
                               debtor_id=debtor_id, e164=e164,
                               ends_at=until.replace(tzinfo=timezone.utc) if until else None,
                               schedule=json.loads(schedule) if schedule else None, note=note)
@@ -111,9 +112,10 @@ def holds_release(ctx: typer.Context, hold_id: int, note: str | None = typer.Opt
     from compliance import HoldError, release_hold
 
     cli: CliContext = ctx.obj
+    actor = cli.act("holds")
     with cli.migrated_store().session() as session:
         try:
-            release_hold(session, hold_id, actor=cli.actor, note=note)
+            release_hold(session, hold_id, actor=actor, note=note)
         except HoldError as error:
             raise fail(str(error)) from None
     console.print(f"hold {hold_id} released")
@@ -127,9 +129,10 @@ def dnc_import(ctx: typer.Context, file: Path = typer.Argument(..., exists=True,
     from compliance import import_dnc
 
     cli: CliContext = ctx.obj
+    actor = cli.act("dnc import")
     with cli.migrated_store().session() as session, file.open(encoding="utf-8-sig") as lines:
         added, problems = import_dnc(session, lines, region=(region or cli.settings.default_region).upper(),
-                                     actor=cli.actor, source=source)
+                                     actor=actor, source=source)
     for problem in problems[:50]:
         console.print(f"[yellow]skipped[/yellow] {problem}")
     console.print(f"{added} number(s) added to DNC from {source}; {len(problems)} line(s) rejected")

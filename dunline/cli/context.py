@@ -12,6 +12,7 @@ import getpass
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from functools import cached_property
 from importlib import import_module
@@ -22,6 +23,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from cases import Store
+    from dunline.identity import Acting
     from dunline.settings import Settings
 
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -42,6 +44,10 @@ def enum_choice(module: str, name: str) -> Callable[[str | None], str | None]:
             raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(m.value) for m in choices)}.")
         return value
     return check
+
+
+def _ask(prompt: str, hidden: bool) -> str:
+    return str(typer.prompt(prompt, hide_input=hidden, default="" if not hidden else None, show_default=False))
 
 
 @dataclass
@@ -65,25 +71,35 @@ class CliContext:
             raise fail("the database schema is not current; run `dunline db upgrade` first")
         return self.store
 
-    @property
-    def actor(self) -> str:
-        return self.settings.user or f"cli:{getpass.getuser()}"
+    @cached_property
+    def acting(self) -> Acting:
+        """Who this command acts as, proven by a credential (`dunline.identity`); asked for at most once."""
+        from dunline.identity import IdentityRefused, identify
+
+        ask = _ask if sys.stdin.isatty() else None
+        try:
+            return identify(self.migrated_store(), self.settings, os_user=getpass.getuser(),
+                            now=datetime.now(timezone.utc), ask=ask)
+        except IdentityRefused as error:
+            raise fail(str(error)) from None
+
+    def act(self, action: str) -> str:
+        """The proven actor's name, refused unless its role may do `action` (a row of `CLI_ACCESS`)."""
+        from dunline.identity import IdentityRefused, authorise
+
+        try:
+            authorise(self.acting, action)
+        except IdentityRefused as error:
+            raise fail(str(error)) from None
+        return self.acting.name
 
     def authorise_unmask(self, reason: str) -> None:
-        """Allow unmasked personal data only for an active user whose role may see it; audit the access."""
-        from sqlalchemy import select
-
+        """Allow unmasked personal data only to a proven user whose role may see it; audit the access."""
         from cases.audit import record
-        from cases.models import ROLES_SEEING_PERSONAL_DATA, User
 
-        if not self.settings.user:
-            raise fail("--unmask needs an operator: pass --user NAME (or set DUNLINE_USER)")
+        actor = self.act("cases unmask")
         with self.migrated_store().session() as session:
-            user = session.execute(select(User).where(User.username == self.settings.user)).scalar_one_or_none()
-            if user is None or not user.may_see_personal_data:
-                allowed = ", ".join(sorted(r.value for r in ROLES_SEEING_PERSONAL_DATA))
-                raise fail(f"user {self.settings.user!r} may not see unmasked personal data (roles allowed: {allowed})")
-            record(session, actor=user.username, action="personal_data.viewed", entity="cli", details={"what": reason})
+            record(session, actor=actor, action="personal_data.viewed", entity="cli", details={"what": reason})
 
     def close(self) -> None:
         for store in self.stores:

@@ -11,15 +11,21 @@ app = typer.Typer(help="Case store schema (Alembic migrations).", no_args_is_hel
 
 @app.command()
 def upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
-    """Apply migrations up to REVISION (default: newest); the first time, generate the installation's secrets."""
+    """Apply migrations up to REVISION (default: newest); the first time, generate the installation's secrets
+    and its master key."""
     from cases import migrate
-    from dunline.installation import ensure_secrets
+    from crypto import ensure_key_file
+    from dunline.installation import ensure_secrets, master_keys
 
     cli: CliContext = ctx.obj
     migrate.upgrade(cli.store.engine, revision)
     console.print(f"schema at revision [bold]{migrate.current_revision(cli.store.engine)}[/bold] ({cli.store.backend})")
     if (written := ensure_secrets(cli.settings.data_dir)) is not None:
         console.print(f"generated this installation's secrets into {written} (owner-only)")
+    keys = master_keys(cli.settings.data_dir)
+    if not keys.from_environment and (written := ensure_key_file(keys.path)) is not None:
+        console.print(f"generated this installation's master key into {written} (owner-only; back it up apart "
+                      "from the data: recordings and transcripts cannot be read without it)")
 
 
 @app.command()

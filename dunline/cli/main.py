@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from dunline.cli import admin, campaign, cases, compliance, db, screen, serve, simulate, transcribe, worker
+from dunline.cli import (admin, campaign, cases, compliance, db, keys, retention, screen, serve, simulate, transcribe,
+                         worker)
+from dunline.cli import library, subjects
 from dunline.cli.context import CliContext, fail
 
 app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
@@ -15,6 +17,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(cases.cases_app, name="cases")
 app.add_typer(cases.import_app, name="import")
 app.add_typer(admin.audit_app, name="audit")
+admin.audit_app.command("access")(subjects.audit_access)
+app.add_typer(library.library_app, name="library")
+app.add_typer(subjects.subject_app, name="subject")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.users_app, name="users")
 app.add_typer(compliance.holds_app, name="holds")
@@ -29,18 +34,23 @@ app.command("transcribe")(transcribe.transcribe)
 app.command("worker")(worker.worker)
 app.command("screen")(screen.screen)
 app.add_typer(screen.findings_app, name="findings")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(retention.retention_app, name="retention")
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
     config: Path | None = typer.Option(None, "--config", envvar="DUNLINE_CONFIG", help="TOML settings file"),
-    user: str | None = typer.Option(None, "--user", help="operator to act as (default: DUNLINE_USER)"),
+    user: str | None = typer.Option(None, "--user", help="operator to sign in as at the password prompt "
+                                      "(default: DUNLINE_USER); never believed alone: see DUNLINE_TOKEN"),
 ) -> None:
     from pydantic import ValidationError
 
+    from dunline.installation import private_files
     from dunline.settings import load_settings
 
+    private_files()
     try:
         settings = load_settings(config, **({"user": user} if user else {}))
     except (ValidationError, FileNotFoundError, ValueError) as error:

@@ -60,6 +60,7 @@ def screen(
     from compliance.screening import CallContext, Screener, ScreeningError, record_screening
 
     cli: CliContext = ctx.obj
+    actor = cli.act("screen call") if call is not None else ""
     utterances = _utterances(input)
     screener = Screener.load(learned=not lexicons_only)
     context = _call_context(cli, call) if call is not None else CallContext()
@@ -76,7 +77,7 @@ def screen(
     with cli.migrated_store().session() as session:
         try:
             rows = record_screening(session, attempt_id=call, screening=screening, policies=screener.policies,
-                                    actor=cli.actor)
+                                    actor=actor)
         except ScreeningError as error:
             raise fail(str(error)) from None
         holds = sorted({r.hold_id for r in rows if r.hold_id})
@@ -130,9 +131,10 @@ def findings_decide(ctx: typer.Context, finding_id: int,
 
     decision = Decision(decision_name)
     cli: CliContext = ctx.obj
+    actor = cli.act("findings decide")
     with cli.migrated_store().session() as session:
         try:
-            review_finding(session, finding_id, reviewer=cli.actor, decision=decision, note=note)
+            review_finding(session, finding_id, reviewer=actor, decision=decision, note=note)
         except ScreeningError as error:
             raise fail(str(error)) from None
     console.print(f"finding {finding_id}: {decision.value}")

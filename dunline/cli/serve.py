@@ -32,6 +32,7 @@ def serve(ctx: typer.Context,
 
     cli: CliContext = ctx.obj
     refuse_weak_secrets(cli)
+    refuse_exposure(cli)
     configure_logging(cli.settings.log_level)
     store = cli.migrated_store()
     embedded = None
@@ -62,6 +63,25 @@ def refuse_weak_secrets(cli: CliContext) -> None:
                    f"{secrets_path(cli.settings.data_dir)}.")
 
 
+def refuse_exposure(cli: CliContext) -> None:
+    """Never serve the console in the clear beyond this machine (session cookies, passwords and personal data
+    would cross the network readable), nor start on a certificate that cannot be loaded."""
+    import ssl
+
+    from dunline.exposure import http_tls_context, plain_http_beyond_loopback
+
+    settings = cli.settings
+    if plain_http_beyond_loopback(settings):
+        raise fail(f"refusing to serve plain HTTP on {settings.http_host!r}, beyond loopback: set "
+                   f"DUNLINE_HTTP_TLS_CERT and DUNLINE_HTTP_TLS_KEY (PEM files) to serve HTTPS, or listen on "
+                   f"127.0.0.1 behind a TLS proxy")
+    try:
+        http_tls_context(settings)
+    except (OSError, ssl.SSLError) as error:
+        raise fail(f"cannot load the HTTPS certificate {settings.http_tls_cert} and key {settings.http_tls_key}: "
+                   f"{error}") from None
+
+
 async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datetime]) -> None:  # type: ignore[no-untyped-def]
     import redis.asyncio as aioredis
 
@@ -74,7 +94,8 @@ async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datet
                     settle_gc=True)
     await server.start()
     trunk, board = server.board.trunk, server.board
-    console.print(f"dunline serving on http://{cli.settings.http_host}:{cli.settings.http_port} "
+    scheme = "https" if cli.settings.http_tls_cert else "http"
+    console.print(f"dunline serving on {scheme}://{cli.settings.http_host}:{cli.settings.http_port} "
                   f"(database {store.backend}, redis {redis_url.split('@')[-1]}); SIP on "
                   f"{board.ua.host}:{board.ua.port}, trunk "
                   f"{f'{trunk.host}:{trunk.port} ({trunk.transport})' if trunk else 'none configured'}")

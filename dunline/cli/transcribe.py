@@ -46,8 +46,10 @@ def transcribe(
     """Transcribe recordings per channel (debtor, agent) with a pool of workers fed by the job queue."""
     import redis
 
+    from dunline.installation import master_keys
     from dunline.workers import transcription_pool
     from recordings.jobs import FINAL_STATES, JobQueue
+    from recordings.transcripts import TranscriptStore
     from speech.models import ModelNotFound, find_model
 
     cli: CliContext = ctx.obj
@@ -63,7 +65,8 @@ def transcribe(
         except ValueError as error:
             skipped[path] = str(error)
     with redis_url(cli.settings) as url:
-        queue = JobQueue(redis.Redis.from_url(url))
+        client = redis.Redis.from_url(url)
+        queue = JobQueue(client, transcripts=TranscriptStore(client, keys=master_keys(cli.settings.data_dir)))
         jobs = {path: queue.enqueue(path, language) for path in durations}
         open_jobs = [job for job in jobs.values() if queue.status(job).get("state") not in FINAL_STATES]
         if open_jobs:
@@ -191,8 +194,11 @@ def _print_summary(queue: JobQueue, jobs: dict[Path, str], durations: dict[Path,
 
 
 def _export(stored: RecordingTranscript, recording: Path) -> str:
+    from crypto import is_sealed
     from recordings.transcripts import json_path
 
+    if is_sealed(recording):  # a call's recording: its words are not written beside it in clear
+        return "[yellow]kept in Redis only[/yellow] (the recording is sealed)"
     try:
         return str(stored.write_json(json_path(recording)))
     except OSError as error:

@@ -5,6 +5,8 @@ real tokens, and the real agent pool of the desk for "the agent bridged to the c
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +46,8 @@ from cases.models import (
 )
 from compliance import place_hold
 from console import build_app
+from dialer.agents import AgentState
+from dialer.simulate.agent_bot import AgentBot
 from dialer.switchboard import Switchboard
 from tests.conftest import REDIS_URL
 from tests.console.conftest import T0, StepClock, bearer, mint_token
@@ -103,7 +107,7 @@ def seed(store: Store, *, days_past_due: int = 40, jurisdiction: str = "CN") -> 
         session.add_all(accounts)
         session.flush()
         session.add(Promise(account_id=accounts[0].id, amount=Decimal("500"), promised_for=TODAY - timedelta(days=5),
-                            source=Source.IVR, status="broken"))
+                            source=Source.IVR, status="broken", created_at=T0 - timedelta(days=12)))
         session.add(Note(account_id=accounts[1].id, body="asked for a statement"))
         place_hold(session, kind=HoldKind.CEASE, actor="t", source="ivr", e164="+8613800000002",
                    starts_at=T0 - timedelta(days=1))
@@ -222,6 +226,7 @@ async def test_a_promise_is_checked_against_the_terms_naming_the_field_then_read
         promise = session.scalars(select(Promise).where(Promise.source == Source.AGENT)).one()
     assert (promise.amount, promise.attempt_id, promise.created_by) == (Decimal("1200.00"), floor.attempt_id,
                                                                       user_id(floor.store, "li"))
+    assert promise.created_at == T0  # the API's clock, not the wall clock: "promises today" counts by it
     [audit] = audit_rows(floor.store, "promise.created")
     assert audit.actor == "li" and audit.details["amount"] == "1200" and audit.details["source"] == "agent"
     pop = await (await floor.client.get(f"/api/desk/case/{floor.attempt_id}", headers=floor.headers("li"))).json()
@@ -311,3 +316,34 @@ async def test_the_desk_page_and_the_agents_own_phone_state(floor: Floor) -> Non
                                "leg": "down", "registered": False, "wrap_s": floor.desk.wrap_s}
     floor.bridge("li", floor.attempt_id)
     assert (await (await floor.client.get("/api/desk/me", headers=floor.headers("li"))).json())["state"] == "on_call"
+
+
+async def test_an_agent_who_says_ready_with_no_campaign_running_becomes_ready_on_the_desks_own_tick(
+        store: Store, clock: StepClock) -> None:
+    """Nothing but the desk's own tick (`AgentDesk.run`, which `dunline serve` runs) notices the phone's leg
+    come up: no campaign runs and no request follows the "ready"."""
+    board = Switchboard(password_of={"li": "li-sip-password"}.get)
+    await board.start()
+    desk, bot, stop = AgentDesk(board), AgentBot("li", "li-sip-password", board.address), asyncio.Event()
+    redis_client = aioredis.from_url(REDIS_URL)
+    token = mint_token(store, Role.AGENT, username="li")
+    ticking = asyncio.ensure_future(desk.run(stop))
+    try:
+        assert await bot.start()
+        async with TestClient(TestServer(build_app(store=store, redis_client=redis_client, clock=clock,
+                                                   desk=desk, bus=desk.bus))) as client:
+            said = await client.post("/api/agents/li/state", json={"state": "ready"}, headers=bearer(token))
+            assert said.status == 200, await said.text()
+            assert (await said.json())["state"] != "ready"  # the phone's leg is only being called
+            deadline = time.monotonic() + 10
+            while desk.state("li").state is not AgentState.READY:
+                assert time.monotonic() < deadline, desk.state("li")
+                await asyncio.sleep(0.05)
+            me = await (await client.get("/api/desk/me", headers=bearer(token))).json()
+            assert (me["state"], me["phone_up"], me["leg"]) == ("ready", True, "idle")
+    finally:
+        stop.set()
+        await ticking
+        await bot.close()
+        await board.close()
+        await redis_client.aclose()

@@ -43,19 +43,25 @@ def test_import_list_show_and_verify(env: Path) -> None:
     assert code == 0 and "intact" in out
 
 
-def test_unmask_needs_a_role_that_may_see_personal_data(env: Path) -> None:
-    run("db", "upgrade")
-    data = env / "cases.csv"
+def test_unmask_needs_a_role_that_may_see_personal_data(admin: str, fresh_install: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = fresh_install / "cases.csv"
     run("demo-data", str(data), "-n", "20", "--zh-share", "1")
     run("import", "cases", str(data))
     assert run("users", "add", "agent1", "--role", "agent")[0] == 0
     assert run("users", "add", "boss", "--role", "supervisor")[0] == 0
+    agent1, boss = (run("users", "token", name)[1].split()[-1] for name in ("agent1", "boss"))
 
+    monkeypatch.delenv("DUNLINE_TOKEN")
     code, out = run("cases", "show", "CN00000001", "--unmask")
-    assert code == 1 and "--user" in out
-    code, out = run("--user", "agent1", "cases", "show", "CN00000001", "--unmask")
-    assert code == 1 and "may not see" in out
+    assert code == 1 and "DUNLINE_TOKEN" in out
     code, out = run("--user", "boss", "cases", "show", "CN00000001", "--unmask")
+    assert code == 1 and "not believed" in out
+    monkeypatch.setenv("DUNLINE_TOKEN", agent1)
+    code, out = run("cases", "show", "CN00000001", "--unmask")
+    assert code == 1 and "may not" in out
+    monkeypatch.setenv("DUNLINE_TOKEN", boss)
+    code, out = run("cases", "show", "CN00000001", "--unmask")
     assert code == 0 and "****" not in out
     code, out = run("audit", "verify")
     assert code == 0  # the unmasked view was itself audited and the chain holds

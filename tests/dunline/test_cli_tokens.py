@@ -35,8 +35,7 @@ async def _status(store: Store, token: str) -> int:
     return status
 
 
-async def test_item_6_users_token_mints_lists_and_revokes(fresh_install: Path) -> None:
-    assert run("db", "upgrade")[0] == 0
+async def test_item_6_users_token_mints_lists_and_revokes(admin: str, fresh_install: Path) -> None:
     assert run("users", "add", "mei", "--role", "campaign_manager")[0] == 0
     code, out = run("users", "token", "mei", "--days", "30")
     assert code == 0, out
@@ -47,8 +46,9 @@ async def test_item_6_users_token_mints_lists_and_revokes(fresh_install: Path) -
     store = Store(f"sqlite:///{fresh_install / 'var' / 'dunline.db'}")
     try:
         with store.reading() as session:
-            row = session.scalars(select(ApiToken)).one()
-            audit = list(session.scalars(select(AuditEntry).where(AuditEntry.entity == "api_token")))
+            row = session.scalars(select(ApiToken).where(ApiToken.id == int(token_id))).one()
+            audit = list(session.scalars(select(AuditEntry).where(AuditEntry.entity == "api_token",
+                                                                  AuditEntry.entity_id == int(token_id))))
         assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest() and row.expires_at is not None
         assert [entry.action for entry in audit] == ["api_token.minted"]
         assert secret not in str(audit[0].details)
@@ -64,7 +64,8 @@ async def test_item_6_users_token_mints_lists_and_revokes(fresh_install: Path) -
         code, out = run("users", "revoke-token", token_id)
         assert code == 1 and "already revoked" in out
         with store.reading() as session:
-            actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "api_token")))
+            actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "api_token",
+                                                                           AuditEntry.entity_id == int(token_id))))
         assert actions == ["api_token.minted", "api_token.revoked"]
     finally:
         store.dispose()
@@ -73,8 +74,7 @@ async def test_item_6_users_token_mints_lists_and_revokes(fresh_install: Path) -
 
 @pytest.mark.parametrize("args", [("users", "token", "nobody"), ("users", "tokens", "nobody"),
                                   ("users", "revoke-token", "99"), ("users", "token", "mei", "--days", "0")])
-def test_item_6_token_commands_refuse_unknown_users_and_tokens(fresh_install: Path, args: tuple[str, ...]) -> None:
-    run("db", "upgrade")
-    run("users", "add", "mei", "--role", "campaign_manager")
+def test_item_6_token_commands_refuse_unknown_users_and_tokens(admin: str, args: tuple[str, ...]) -> None:
+    assert run("users", "add", "mei", "--role", "campaign_manager")[0] == 0
     code, out = run(*args)
-    assert code != 0, out
+    assert code != 0 and "DUNLINE_TOKEN" not in out, out

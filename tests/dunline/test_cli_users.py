@@ -23,9 +23,7 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_passwd_and_totp_set_what_sign_in_checks(fresh_install: Path) -> None:
-    assert run("db", "upgrade")[0] == 0
-    assert run("users", "add", "root", "--role", "admin")[0] == 0
+def test_passwd_and_totp_set_what_sign_in_checks(admin: str, fresh_install: Path) -> None:
     code, out = run("users", "passwd", "root", "--password-stdin", stdin="too short\n")
     assert code == 1 and "at least 10" in out
     assert run("users", "passwd", "nobody", "--password-stdin", stdin="long enough secret\n")[0] == 1

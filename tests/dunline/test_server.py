@@ -27,11 +27,12 @@ from sqlalchemy import select
 from cases import Store, migrate
 from cases.models import AfterCallState, Attempt, AttemptOutcome, Role, User
 from console import tokens
+from crypto import KEY_FILE, ensure_key_file
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
-from recordings.transcripts import json_path
+from recordings.transcripts import transcript_file
 from speech.models import find_model
 from tests.campaigns.test_campaign_run import NUMBERS, seed
 from tests.conftest import require
@@ -135,6 +136,7 @@ async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2
                      workers: int = 0) -> AsyncIterator[Floor]:
     store = Store(f"sqlite:///{tmp_path / 'dunline.db'}")
     migrate.upgrade(store.engine)
+    ensure_key_file(tmp_path / KEY_FILE)  # as `dunline db upgrade` leaves an installation: recordings sealed
     seed(store)
     names = [f"agent{n}" for n in range(1, agents + 1)]
     minted = provision(store, {"manager": Role.CAMPAIGN_MANAGER, **{name: Role.AGENT for name in names}})
@@ -340,7 +342,9 @@ async def test_issue15_a_served_calls_recording_is_transcribed_and_screened_by_a
             return [a for a in floor.attempts() if a.conversation and a.aftercall is AfterCallState.DONE]
         await wait_for(lambda: bool(screened()), 90, "a call transcribed and screened by a worker", floor)
         attempt = screened()[0]
-        assert attempt.recording_path and json_path(attempt.recording_path).exists()
+        assert attempt.recording_path and attempt.recording_path.endswith(".wav.sealed")  # sealed at rest
+        assert transcript_file(attempt.recording_path) == Path(attempt.recording_path).with_name(
+            f"{attempt.id}.transcript.json.sealed")
 
 
 async def test_item_7_redis_away_means_no_new_dials_until_it_is_back(tmp_path: Path) -> None:

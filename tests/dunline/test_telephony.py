@@ -119,3 +119,17 @@ def test_probe_6_auth_limits_come_from_settings(sqlite_store: Store, tmp_path: P
                         sip_auth_block_s=90)
     limits = build_switchboard(settings, sqlite_store).registrar.limits
     assert (limits.max_failures_per_source, limits.max_failures_per_user, limits.block_s) == (3, 7, 90)
+
+
+def test_the_carrier_may_invite_and_is_never_rate_limited_others_are(sqlite_store: Store, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sip_port=0, trunk_host="203.0.113.10", trunk_port=5080,
+                        sip_inbound_sources=["198.51.100.7:5070", "198.51.100.8"], sip_rate_per_source=30,
+                        sip_burst_per_source=60)
+    board = build_switchboard(settings, sqlite_store)
+    assert all(board.admits(source) for source in (("203.0.113.10", 5080), ("198.51.100.7", 5070),
+                                                   ("198.51.100.8", 5060)))
+    assert not any(board.admits(source) for source in (("203.0.113.10", 5081), ("198.51.100.7", 5060),
+                                                       ("192.0.2.1", 5060)))  # a stranger: 403
+    limit = board.rate_limit
+    assert limit is not None and (limit.rate, limit.burst) == (30, 60)
+    assert limit.exempt == {"203.0.113.10", "198.51.100.7", "198.51.100.8"}

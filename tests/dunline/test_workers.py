@@ -25,10 +25,12 @@ from campaigns.aftercall import AfterCall, aftercall_job_id
 from cases import Store
 from cases.models import AfterCallState, Attempt, AuditEntry, Hold, HoldKind
 from compliance.screening import Category, ScreeningFinding
+from crypto import KEY_FILE, ensure_key_file
+from dunline.installation import master_keys
 from dunline.settings import Settings
 from dunline.workers import WorkerSupervisor
 from recordings.jobs import JobQueue
-from recordings.transcripts import TranscriptStore, json_path
+from recordings.transcripts import TranscriptStore, transcript_file
 from speech.models import find_model
 from tests.campaigns.test_aftercall import seed_call
 from tests.compliance.test_screening_recorded_call import record_call
@@ -48,6 +50,7 @@ def prefixes(redis_prefix: str) -> dict[str, str]:
 
 
 def settings_for(store: Store, tmp_path: Path, workers: int = 1) -> Settings:
+    ensure_key_file(tmp_path / "var" / KEY_FILE)  # as `dunline db upgrade` leaves an installation
     return Settings(data_dir=tmp_path / "var", database_url=store.url, transcription_workers=workers)
 
 
@@ -116,8 +119,11 @@ def test_item_4_a_call_queued_by_after_call_is_transcribed_screened_and_held_by_
     assert supervisor.alive() == 0
     assert_screened_once(sqlite_store, attempt_id, agent_id)
     assert queue.status(aftercall_job_id(attempt_id))["state"] == "done" and queue.open_jobs() == 0
-    stored = queue.transcripts.get(aftercall_job_id(attempt_id))
-    assert stored is not None and json_path(recording).exists()
+    sealed_copy = queue.client.get(queue.transcripts.key(aftercall_job_id(attempt_id)))
+    assert sealed_copy is not None and b"police" not in sealed_copy  # the copy of record is sealed too
+    stored = TranscriptStore(queue.client, prefixes["transcript_prefix"], master_keys(tmp_path / "var")).get(
+        aftercall_job_id(attempt_id))
+    assert stored is not None and transcript_file(recording) == tmp_path / "call.transcript.json.sealed"
 
 
 def test_item_4_a_worker_killed_mid_job_is_replaced_and_the_call_screened_once(

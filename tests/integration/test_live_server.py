@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from audio.wav import read_pcm
 from cases import Store, migrate
 from cases.models import AfterCallState, Attempt, AttemptOutcome, Role, User
+from console import tokens
 from dialer.simulate.pstn import VOICES
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
@@ -63,10 +65,15 @@ def environment(data: Path, trunk: tuple[str, int], sip_port: int, http_port: in
             "DUNLINE_TRANSCRIPTION_WORKERS": "1"}
 
 
-def add_users(store: Store) -> None:
+def add_users(store: Store) -> str:
+    """The floor's users, and an administrator whose API token (returned) the CLI acts with."""
     with store.session() as session:
         session.add(User(username="manager", display_name="manager", role=Role.CAMPAIGN_MANAGER))
         session.add_all(User(username=name, display_name=name, role=Role.AGENT) for name in AGENTS)
+        admin = User(username="root", display_name="root", role=Role.ADMIN)
+        session.add(admin)
+        session.flush()
+        return tokens.mint(session, admin, actor="test", now=datetime.now(timezone.utc)).token
 
 
 async def minted_token(env: dict[str, str], username: str) -> str:
@@ -121,7 +128,7 @@ async def test_item_15_acceptance_sipp_carrier_baresip_agents_calls_answered_bri
     store = Store(f"sqlite:///{tmp_path / 'dunline.db'}")
     migrate.upgrade(store.engine)
     seed(store)  # five debtors in California: ...101-103 answer, ...104 is busy, ...105 does not answer
-    add_users(store)
+    admin = add_users(store)
     speech = tmp_path / "debtor.pcap"
     write_rtp_pcap(speech, DEBTOR_SPEECH)
     scenario = SCENARIO.read_text().replace("SPEECH", str(speech)).replace("TALK_MS", str(TALK_MS))
@@ -132,7 +139,7 @@ async def test_item_15_acceptance_sipp_carrier_baresip_agents_calls_answered_bri
         carrier = await stack.enter_async_context(SippCarrier(tmp_path / "sipp", scenario))
         env = environment(tmp_path, carrier.address, sip_port, http_port)
         tokens = dict(zip(["manager", *AGENTS], await asyncio.gather(
-            *(minted_token(env, user) for user in ["manager", *AGENTS]))))
+            *(minted_token({**env, "DUNLINE_TOKEN": admin}, user) for user in ["manager", *AGENTS]))))
         serve = subprocess.Popen([DUNLINE, "serve", "--at", AT], env=env, stdout=log.open("w"),
                                  stderr=subprocess.STDOUT, start_new_session=True)
         stack.callback(kill_group, serve)
