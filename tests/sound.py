@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import wave
+from typing import BinaryIO
 from pathlib import Path
 
 import numpy as np
 
 
-def read_stereo(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    with wave.open(str(path), "rb") as source:
+def read_stereo(path: Path | BinaryIO) -> tuple[np.ndarray, np.ndarray, int]:
+    with wave.open(str(path) if isinstance(path, (str, Path)) else path, "rb") as source:
         assert source.getnchannels() == 2 and source.getsampwidth() == 2
         frames = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16).reshape(-1, 2)
         return frames[:, 0].astype(np.float64), frames[:, 1].astype(np.float64), source.getframerate()

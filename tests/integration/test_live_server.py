@@ -33,7 +33,10 @@ from console import tokens
 from dialer.simulate.pstn import VOICES
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
-from recordings.transcripts import RecordingTranscript, json_path
+from crypto import KEY_FILE, ensure_key_file
+from dunline.installation import master_keys
+from recordings.storage import open_recording
+from recordings.transcripts import read_transcript_file, transcript_file
 from tests.campaigns.test_campaign_run import NUMBERS, seed
 from tests.conftest import require
 from tests.dunline.test_server import AT
@@ -127,6 +130,7 @@ async def test_item_15_acceptance_sipp_carrier_baresip_agents_calls_answered_bri
     redis.Redis.from_url(REDIS_URL).flushdb()
     store = Store(f"sqlite:///{tmp_path / 'dunline.db'}")
     migrate.upgrade(store.engine)
+    ensure_key_file(tmp_path / KEY_FILE)  # as `dunline db upgrade` leaves an installation: records sealed at rest
     seed(store)  # five debtors in California: ...101-103 answer, ...104 is busy, ...105 does not answer
     admin = add_users(store)
     speech = tmp_path / "debtor.pcap"
@@ -182,11 +186,14 @@ async def test_item_15_acceptance_sipp_carrier_baresip_agents_calls_answered_bri
     agent_ids = agent_ids_by_name(store)
     for attempt in (a for a in rows if a.outcome is AttemptOutcome.ANSWERED):
         assert attempt.conversation and attempt.agent_id in agent_ids.values(), attempt.agent_id
-        assert attempt.recording_path and Path(attempt.recording_path).exists()
-        debtor, agent, _ = read_stereo(Path(attempt.recording_path))
+        assert attempt.recording_path and attempt.recording_path.endswith(".wav.sealed"), attempt.recording_path
+        with open_recording(Path(attempt.recording_path), master_keys(tmp_path)) as recording:
+            debtor, agent, _ = read_stereo(recording)
         assert contains_part_of(debtor, GREETING.astype(float)) > 0.8  # our recording holds the debtor
         assert contains_part_of(agent, AGENT_SPEECH.astype(float)) > 0.8  # and the agent, from baresip
-        transcript = RecordingTranscript.from_json(json_path(attempt.recording_path).read_text()).transcript
+        kept = transcript_file(attempt.recording_path)  # sealed beside the recording (records at rest)
+        assert kept is not None and kept.name.endswith(".sealed"), attempt.recording_path
+        transcript = read_transcript_file(kept, master_keys(tmp_path)).transcript
         assert any(s.speaker == "debtor" and s.text.strip() for s in transcript.segments), transcript
     bridged_to = {name for name, user_id in agent_ids.items()
                   if any(a.agent_id == user_id for a in rows if a.outcome is AttemptOutcome.ANSWERED)}
