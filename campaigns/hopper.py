@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campaigns import attempts
+from campaigns.priority import priority
 from cases import Store
 from cases.models import (
     Account,
@@ -57,11 +57,6 @@ class Lead:
     phone_id: int
     e164: str
     score: float
-
-
-def priority(days_past_due: int, balance: Decimal, broken_promises: int, contacted_recently: bool) -> float:
-    score = max(days_past_due, 1) * float(balance) * (1 + 0.5 * broken_promises)
-    return score / 4 if contacted_recently else score
 
 
 class Hopper:
