@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from campaigns import attempts
+from campaigns import attempts, queues
 from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper, Lead
 from campaigns.lease import RENEW_S, CampaignLease
@@ -269,18 +269,19 @@ class CampaignRunner:
 
     # Preview ---------------------------------------------------------------------------------------------------
     async def offer(self, agent: str) -> Lead | None:
-        """The lead `agent` previews: the hopper's next, kept for them alone until they dial or skip it (or
-        log out: an agent who left holds no case back from the others)."""
+        """The lead `agent` previews: the hopper's next of their work queue, else of the cases nobody else holds
+        (`campaigns.queues.preview_lead`), kept for them alone until they dial or skip it (or log out: an agent
+        who left holds no case back from the others)."""
         for gone in [name for name in self.offers.offered if self.desk.state(name).state is AgentState.LOGGED_OUT]:
             del self.offers.offered[gone]
         lead = self.offers.offered.get(agent)
         if lead is None:
             now = self.clock()
-            leads = await asyncio.to_thread(self.hopper.leads, now, 1,
-                                            exclude=self.offers.held(now) | self._accounts_in_flight)
-            if not leads:
+            lead = await asyncio.to_thread(queues.preview_lead, self.hopper, agent, now,
+                                           exclude=self.offers.held(now) | self._accounts_in_flight)
+            if lead is None:
                 return None
-            lead = self.offers.offered[agent] = leads[0]
+            self.offers.offered[agent] = lead
         return lead
 
     async def dial_for(self, agent: str, account_id: int) -> int:

@@ -60,6 +60,20 @@ class Scripts:
         """The stage a case `days_past_due` days behind is in."""
         return [s for s in self.stages if s.from_days <= max(0, days_past_due)][-1]
 
+    def with_lines(self, overrides: dict[tuple[str, str], tuple[str, ...]]) -> Scripts:
+        """These scripts with some stages' lines in one language replaced: `(stage, language) -> lines`, from the
+        saved script templates (`campaigns.templates_store`). Lines pair up by position; where one language has
+        more lines than the other, the other's side of the extra lines is empty."""
+        stages = []
+        for stage in self.stages:
+            sides = {lang: overrides.get((stage.name, lang), tuple(getattr(line, lang) for line in stage.lines))
+                     for lang in LANGUAGES}
+            count = max(len(side) for side in sides.values())
+            lines = tuple(Bilingual(*(sides[lang][n] if n < len(sides[lang]) else "" for lang in LANGUAGES))
+                          for n in range(count))
+            stages.append(Stage(stage.name, stage.from_days, stage.title, lines))
+        return Scripts(self.version, self.disclosures, tuple(stages), self.read_back)
+
 
 def _bilingual(where: str, raw: Any) -> Bilingual:
     if not isinstance(raw, dict) or set(raw) != set(LANGUAGES) or not all(isinstance(raw[k], str) for k in LANGUAGES):

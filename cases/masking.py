@@ -29,6 +29,14 @@ def mask_phone(e164: str | None) -> str:
     return e164[:prefix] + "*" * (len(e164) - prefix - 4) + e164[-4:]
 
 
+def mask_email(address: str | None) -> str:
+    """li.wei@example.cn -> l***@example.cn: the first letter and the domain stay."""
+    if not address:
+        return ""
+    user, _, domain = address.partition("@")
+    return f"{user[:1]}***@{domain}"
+
+
 def mask_national_id(value: str | None) -> str:
     if not value:
         return ""

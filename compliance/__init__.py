@@ -10,7 +10,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from compliance.decision import Decision, evaluate
-from compliance.facts import AttemptFact, CallFacts, CampaignFacts, DebtorNumberFact, HoldFact
+from compliance.facts import (
+    AttemptFact,
+    CallFacts,
+    CampaignFacts,
+    DebtorNumberFact,
+    HoldFact,
+    MessageFacts,
+    ScreeningFact,
+)
 from compliance.receipt import explain
 from compliance.rulepack import RulePack, RulePackError, load_packs
 
@@ -22,8 +30,8 @@ _WITH_STORE = {"ComplianceGate": "compliance.gate", "HoldError": "compliance.hol
                "place_hold": "compliance.holds", "release_hold": "compliance.holds"}
 
 __all__ = ["AttemptFact", "CallFacts", "CampaignFacts", "ComplianceGate", "Decision", "DebtorNumberFact", "HoldError",
-           "HoldFact", "RulePack", "RulePackError", "evaluate", "explain", "import_dnc", "load_packs", "place_hold",
-           "release_hold"]
+           "HoldFact", "MessageFacts", "RulePack", "RulePackError", "evaluate", "explain", "import_dnc", "load_packs", "place_hold",
+           "release_hold", "ScreeningFact"]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,7 @@ Checks that read local time run once per zone and fail if any zone fails.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -15,10 +16,12 @@ from typing import Any
 
 from compliance.facts import AttemptFact, CallFacts, HoldFact
 from compliance.localtime import at_local, local, local_day, next_window_open, start_of_day, zone
-from compliance.rulepack import CallingWindow, Rules, ThirdPartyCalls
+from compliance.rulepack import CallingWindow, ChannelRules, Rules, ThirdPartyCalls
 
 CALLABLE_ACCOUNT_STATUSES = frozenset({"open", "promised", "on_plan"})
-NON_BLOCKING_HOLDS = frozenset({"no_call_times", "consent_revoked"})
+# A message opt-out (a "STOP" reply) holds that channel only: calls are not held by it.
+OPT_OUT_HOLDS = {"sms": "sms_opt_out", "email": "email_opt_out"}
+NON_BLOCKING_HOLDS = frozenset({"no_call_times", "consent_revoked", *OPT_OUT_HOLDS.values()})
 
 
 @dataclass(slots=True)
@@ -75,7 +78,11 @@ def number_callable(rules: Rules, facts: CallFacts, at: datetime) -> Check:
 
 
 def holds(rules: Rules, facts: CallFacts, at: datetime) -> Check:
-    blocking = [h for h in facts.holds if h.kind not in NON_BLOCKING_HOLDS and _active(h, at)]
+    return _holds(facts, at, NON_BLOCKING_HOLDS)
+
+
+def _holds(facts: CallFacts, at: datetime, non_blocking: frozenset[str]) -> Check:
+    blocking = [h for h in facts.holds if h.kind not in non_blocking and _active(h, at)]
     saw = {"active_holds": [{"id": h.hold_id, "kind": h.kind, "scope": h.scope, "ends_at": _iso(h.ends_at)}
                             for h in blocking]}
     if not blocking:
@@ -283,3 +290,130 @@ PLAIN_CHECKS = (account_open, number_callable, holds, consent, third_party, ring
                 abandoned_lockout, attempts_per_debt_24h)
 ZONED_CHECKS = (calling_window, no_call_times, attempts_per_debt_7d, conversation_cooldown,
                 conversations_per_debtor_day, unanswered_per_number_day)
+
+
+# --- messages (sms, email): the same gate, the channel's rules ---------------------------------------------
+
+# Findings of the screener that refuse a message outright (compliance.screening categories).
+REFUSING_FINDINGS = frozenset({"threat_violence", "false_legal_threat", "third_party_disclosure",
+                               "harassment_abuse"})
+# A text that tells how to opt out: "Reply STOP", "text STOP to", "unsubscribe", "回复TD退订", "退订回T".
+OPT_OUT_NOTICE = re.compile(r"\b(reply|text|send)\b[^.。]{0,12}\bstop\b|\bunsubscribe\b|退订|回复\s*TD", re.IGNORECASE)
+
+
+def _channel(rules: Rules, facts: CallFacts) -> ChannelRules | None:
+    return getattr(rules, facts.campaign.channel, None)
+
+
+def channel_allowed(rules: Rules, facts: CallFacts, at: datetime) -> Check:
+    channel = facts.campaign.channel
+    ok = _channel(rules, facts) is not None
+    return Check("channel_allowed", ok, {"channel": channel},
+                 None if ok else f"this pack allows no {channel} messages")
+
+
+def message_recipient(rules: Rules, facts: CallFacts, at: datetime) -> Check:
+    """Messages go to the debtor only (a message to a reference contact would disclose the debt)."""
+    if facts.campaign.channel == "email":
+        ok = bool(facts.address)
+        return Check("message_recipient", ok, {"address_on_file": ok},
+                     None if ok else "the debtor has no e-mail address on file")
+    ok = facts.phone_owner == "debtor" and facts.phone_status == "active" and not facts.phone_dnc
+    return Check("message_recipient", ok, {"phone_owner": facts.phone_owner, "phone_status": facts.phone_status,
+                                           "phone_dnc": facts.phone_dnc},
+                 None if ok else "messages go only to the debtor's own active number, never a DNC one")
+
+
+def message_holds(rules: Rules, facts: CallFacts, at: datetime) -> Check:
+    other_opt_outs = {kind for channel, kind in OPT_OUT_HOLDS.items() if channel != facts.campaign.channel}
+    return _holds(facts, at, frozenset({"no_call_times", "consent_revoked", *other_opt_outs}))
+
+
+def message_consent(rules: Rules, facts: CallFacts, at: datetime) -> Check | None:
+    """An automated text is a call under the TCPA: the calls' consent rule applies to SMS, not to e-mail."""
+    return consent(rules, facts, at) if facts.campaign.channel == "sms" else None
+
+
+def text_screened(rules: Rules, facts: CallFacts, at: datetime) -> Check:
+    message = facts.message
+    refusing = [f for f in (message.findings if message else ()) if f.category in REFUSING_FINDINGS]
+    saw = {"findings": [{"category": f.category, "excerpt": f.excerpt, "source": f.source} for f in refusing],
+           "screened": message is not None}
+    if message is None:
+        return Check("text_screened", False, saw, "the text was not screened")
+    if refusing:
+        return Check("text_screened", False, saw,
+                     f"the text was flagged: {', '.join(sorted({f.category for f in refusing}))}")
+    return Check("text_screened", True, saw)
+
+
+def opt_out_notice(rules: Rules, facts: CallFacts, at: datetime) -> Check | None:
+    channel = _channel(rules, facts)
+    if channel is None or not channel.opt_out_notice:
+        return None
+    ok = facts.message is not None and bool(OPT_OUT_NOTICE.search(facts.message.text))
+    return Check("opt_out_notice", ok, {"required": True, "found": ok},
+                 None if ok else "the text does not say how to opt out of further messages")
+
+
+def message_window(rules: Rules, facts: CallFacts, at: datetime, zones: tuple[str, ...]) -> Check | None:
+    channel = _channel(rules, facts)
+    if channel is None:
+        return None
+    window = channel.window
+
+    def test(name: str) -> tuple[bool, dict[str, Any], datetime | None]:
+        ok, local_time, opening = _window_in_zone(at, name, window)
+        return ok, {"local_time": local_time, "window": window.label}, opening
+
+    return _per_zone("message_window", zones, test, f"outside the {facts.campaign.channel} window {window}")
+
+
+def _messages(facts: CallFacts, channel: str) -> list[AttemptFact]:
+    return [a for a in facts.attempts if a.channel == channel]
+
+
+def messages_per_debtor_day(rules: Rules, facts: CallFacts, at: datetime, zones: tuple[str, ...]) -> Check | None:
+    channel = _channel(rules, facts)
+    if channel is None or channel.per_debtor_day is None:
+        return None
+    sent = [a for a in _messages(facts, facts.campaign.channel) if a.debtor_id == facts.debtor_id]
+    return _daily_cap("messages_per_debtor_day", channel.per_debtor_day, sent, at, zones,
+                      f"{channel.per_debtor_day} {facts.campaign.channel} message(s) to this debtor today")
+
+
+def messages_per_debt_7d(rules: Rules, facts: CallFacts, at: datetime, zones: tuple[str, ...]) -> Check | None:
+    channel = _channel(rules, facts)
+    if channel is None or channel.per_debt_7d is None:
+        return None
+    limit, mine = channel.per_debt_7d, [a for a in _messages(facts, facts.campaign.channel)
+                                        if a.account_id == facts.account_id]
+
+    def test(name: str) -> tuple[bool, dict[str, Any], datetime | None]:
+        days = _days_back(7, mine, name, at)
+        if len(days) < limit:
+            return True, {"messages_in_7_days": len(days)}, None
+        today = local_day(at, name)
+        later = next(today + timedelta(days=ahead) for ahead in range(1, 8)
+                     if sum(1 for d in days if (today + timedelta(days=ahead) - d).days < 7) < limit)
+        return False, {"messages_in_7_days": len(days)}, start_of_day(later, name)
+
+    return _per_zone("messages_per_debt_7d", zones, test, f"{limit} messages on this debt within 7 days")
+
+
+def contacts_per_debtor_day(rules: Rules, facts: CallFacts, at: datetime, zones: tuple[str, ...]) -> Check | None:
+    """The cross-channel cap: effective (or in-flight) calls and the messages whose channel counts as a contact."""
+    limit = rules.contacts_per_debtor_day
+    if limit is None:
+        return None
+    counting = {name for name in OPT_OUT_HOLDS if (getattr(rules, name) and getattr(rules, name).counts_as_contact)}
+    contacts = [a for a in facts.attempts if a.debtor_id == facts.debtor_id and (
+        a.channel in counting if a.channel != "call" else (a.conversation or a.outcome == "in_flight"))]
+    return _daily_cap("contacts_per_debtor_day", limit, contacts, at, zones,
+                      f"{limit} contacts (calls and messages) with this debtor today")
+
+
+MESSAGE_PLAIN_CHECKS = (channel_allowed, account_open, message_recipient, message_holds, message_consent,
+                        text_screened, opt_out_notice)
+MESSAGE_ZONED_CHECKS = (message_window, no_call_times, messages_per_debtor_day, messages_per_debt_7d,
+                        contacts_per_debtor_day)

@@ -8,14 +8,21 @@ until every check passes, so it is itself an allowed instant (given no new attem
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-from cases.masking import mask_phone
-from compliance.checks import PLAIN_CHECKS, ZONED_CHECKS, Check
+from cases.masking import mask_email, mask_phone
+from compliance.checks import (
+    MESSAGE_PLAIN_CHECKS,
+    MESSAGE_ZONED_CHECKS,
+    PLAIN_CHECKS,
+    ZONED_CHECKS,
+    Check,
+    contacts_per_debtor_day,
+)
 from compliance.facts import CallFacts
 from compliance.localtime import zone
 from compliance.rulepack import RulePack
@@ -58,8 +65,18 @@ def _known_zones(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def run_checks(pack: RulePack, facts: CallFacts, at: datetime) -> list[Check]:
+    """Every check of the channel. A call reads only calls for the call rules; messages to the debtor add the
+    cross-channel contact cap (absent when there are none, so a call's receipt is what it always was)."""
     rules = pack.rules
-    checks = [c for c in (check(rules, facts, at) for check in PLAIN_CHECKS) if c is not None]
+    messages = facts.campaign.channel != "call"
+    if messages:
+        plain, zoned, call_facts = MESSAGE_PLAIN_CHECKS, MESSAGE_ZONED_CHECKS, facts
+    else:
+        plain, zoned = PLAIN_CHECKS, ZONED_CHECKS
+        messaged = any(a.channel != "call" for a in facts.attempts)
+        call_facts = replace(facts, attempts=tuple(a for a in facts.attempts if a.channel == "call")) \
+            if messaged else facts
+    checks = [c for c in (check(rules, call_facts, at) for check in plain) if c is not None]
     zones, bad = _known_zones(facts.zones)
     zone_check = Check("time_zone_known", bool(zones) and not bad,
                        {"address_zone": facts.address_zone, "number_zones": list(facts.number_zones),
@@ -67,7 +84,11 @@ def run_checks(pack: RulePack, facts: CallFacts, at: datetime) -> list[Check]:
                        None if zones and not bad else "the debtor's local time cannot be established")
     checks.append(zone_check)
     if zone_check.passed:
-        checks.extend(c for c in (check(rules, facts, at, zones) for check in ZONED_CHECKS) if c is not None)
+        checks.extend(c for c in (check(rules, call_facts, at, zones) for check in zoned) if c is not None)
+        if not messages and call_facts is not facts:
+            cross = contacts_per_debtor_day(rules, facts, at, zones)
+            if cross is not None:
+                checks.append(cross)
     return checks
 
 
@@ -111,6 +132,8 @@ def write_receipt(pack: RulePack, facts: CallFacts, now: datetime, retry: dateti
             "account_id": facts.account_id, "debtor_id": facts.debtor_id, "phone_id": facts.phone_id,
             "number": mask_phone(facts.e164), "owner": facts.phone_owner, "jurisdiction": facts.jurisdiction,
             "campaign_id": facts.campaign.campaign_id, "automated": facts.campaign.automated,
+            **({"channel": facts.campaign.channel, "address": mask_email(facts.address)}
+               if facts.campaign.channel != "call" else {}),
         },
         "checks": [{"rule": c.rule, "passed": c.passed, "saw": c.saw, **({"reason": c.reason} if c.reason else {})}
                    for c in checks],

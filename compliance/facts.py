@@ -1,4 +1,4 @@
-"""Everything a pre-dial decision looks at, as plain values (no database, no SIP)."""
+"""Everything a pre-dial (or pre-send) decision looks at, as plain values (no database, no SIP, no SMPP)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class AttemptFact:
     answered: bool
     conversation: bool
     outcome: str
+    channel: str = "call"  # call | sms | email
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,24 @@ class CampaignFacts:
     ring_timeout_s: int = 25
     recording: bool = True
     overrides: dict = field(default_factory=dict)  # type: ignore[type-arg]
+    channel: str = "call"  # what this batch contacts through: call, sms or email (compliance.rulepack)
+
+
+@dataclass(frozen=True)
+class ScreeningFact:
+    """One finding of the transcript screener on a message's text (compliance.screening)."""
+
+    category: str
+    excerpt: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """The message about to be sent: its text and what the screener found in it."""
+
+    text: str
+    findings: tuple[ScreeningFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,8 @@ class CallFacts:
     attempts: tuple[AttemptFact, ...] = ()
     debtor_numbers: tuple[DebtorNumberFact, ...] = ()
     campaign: CampaignFacts = field(default_factory=CampaignFacts)
+    address: str | None = None  # an e-mail's recipient (phone_id is then None and e164 empty)
+    message: MessageFacts | None = None
 
     @property
     def zones(self) -> tuple[str, ...]:

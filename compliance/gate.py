@@ -8,6 +8,7 @@ and says why: the gate fails closed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -30,6 +31,7 @@ from cases.models import (
     Address,
     AddressKind,
     Attempt,
+    Debtor,
     Hold,
     Phone,
     PhoneKind,
@@ -38,7 +40,7 @@ from cases.models import (
 )
 from cases.phones import UNKNOWN_ZONE, parse_e164, zones_of
 from compliance.decision import Decision, evaluate, refusal
-from compliance.facts import AttemptFact, CallFacts, CampaignFacts, DebtorNumberFact, HoldFact
+from compliance.facts import AttemptFact, CallFacts, CampaignFacts, DebtorNumberFact, HoldFact, MessageFacts
 from compliance.numbering import number_type
 from compliance.rulepack import RulePack, load_packs
 
@@ -108,6 +110,22 @@ class ComplianceGate:
             return decision, None
         return decision, fact
 
+    def decide_messages_locked(self, session: Session, requests: Sequence[tuple[int, int | None, MessageFacts]],
+                               now: datetime, campaign: CampaignFacts) -> list[tuple[Decision, CallFacts | None]]:
+        """`decide_locked` for a batch of messages on `campaign.channel`: (account, phone or None for an e-mail,
+        the message with the screener's findings). The accounts are locked in id order (no deadlock between two
+        senders), so the attempts the caller writes in this transaction count for whoever decides next."""
+        account_ids = sorted({account_id for account_id, _, _ in requests})
+        session.execute(select(Account.id).where(Account.id.in_(account_ids)).order_by(Account.id).with_for_update())
+        loaded = self.load_facts(session, [(a, p) for a, p, _ in requests], now, campaign)
+        results: list[tuple[Decision, CallFacts | None]] = []
+        for (account_id, phone_id, message), fact in zip(requests, loaded):
+            if not isinstance(fact, str):
+                fact = dataclasses.replace(fact, message=message)
+            decision = self._decide((account_id, phone_id), fact, now, campaign)  # type: ignore[arg-type]
+            results.append((decision, fact if decision.allowed and not isinstance(fact, str) else None))
+        return results
+
     def _decide(self, pair: tuple[int, int], fact: CallFacts | str, now: datetime, campaign: CampaignFacts) -> Decision:
         subject = {"account_id": pair[0], "phone_id": pair[1]}
         if isinstance(fact, str):
@@ -135,7 +153,8 @@ class ComplianceGate:
         """
         connection = session.connection()
         account_ids = list({a for a, _ in pairs})
-        phone_ids = list({p for _, p in pairs})
+        phone_ids = list({p for _, p in pairs if p is not None})
+        email = campaign.channel == "email"
         since = now - self.lookback(campaign)
         # Every account of the debtors asked about: the asked ones and the ones whose calls count too.
         accounts: dict[int, tuple[int, str, str]] = {
@@ -157,11 +176,12 @@ class ComplianceGate:
         own = connection.execute(_OWN_ATTEMPTS, {"accounts": list(accounts), "since": since}).all()
         others = connection.execute(_OTHERS_ATTEMPTS, {"numbers": numbers, "since": since,
                                                        "accounts": list(accounts)}).all()
-        for started, account_id, debtor_id, number, answered, talked, outcome in chain(
+        for started, account_id, debtor_id, number, answered, talked, outcome, channel in chain(
                 ((row[0], row[1], accounts[row[1]][0], *row[2:]) for row in own), others):
-            attempt = AttemptFact(started, account_id, debtor_id, number, answered, talked, outcome)
+            attempt = AttemptFact(started, account_id, debtor_id, number, answered, talked, outcome, channel)
             by_debtor[debtor_id].append(attempt)
-            by_number[number].append(attempt)
+            if number:  # an e-mail has none
+                by_number[number].append(attempt)
         reachability = _Reachability(phones.values(), by_number)
         holds_by_key: dict[tuple[str, object], list[Row[Any]]] = defaultdict(list)
         for hold in holds:
@@ -169,13 +189,23 @@ class ComplianceGate:
                         ("debtor", hold.debtor_id)):
                 if key[1] is not None:
                     holds_by_key[key].append(hold)
+        emails = dict(connection.execute(_EMAILS, {"debtors": debtor_ids}).all()) if email else {}
         facts: list[CallFacts | str] = []
         for account_id, phone_id in pairs:
-            account, phone = accounts.get(account_id), phones.get(phone_id)
+            account, phone = accounts.get(account_id), phones.get(phone_id)  # type: ignore[arg-type]
             if account is None:
                 facts.append(f"no account {account_id}")
                 continue
             debtor_id, jurisdiction, status = account
+            if email and phone_id is None:  # an e-mail: no number, the debtor's address and home zone
+                facts.append(CallFacts(
+                    account_id=account_id, debtor_id=debtor_id, jurisdiction=jurisdiction, account_status=status,
+                    phone_id=None, e164="", phone_owner=PhoneOwner.DEBTOR.value, phone_status=PhoneStatus.ACTIVE.value,
+                    phone_dnc=False, consent_automated=False, may_be_mobile=False, address_zone=zones.get(debtor_id),
+                    number_zones=(), holds=_holds_of(holds_by_key, account_id, debtor_id, 0, "")
+                    if holds_by_key else (), attempts=tuple(by_debtor.get(debtor_id, ())), campaign=campaign,
+                    address=emails.get(debtor_id)))
+                continue
             if phone is None or phone[1] != debtor_id:
                 facts.append(f"phone {phone_id} does not belong to account {account_id}'s debtor")
                 continue
@@ -213,7 +243,9 @@ _HOLDS = (select(Hold.id, _raw(Hold.kind), Hold.debtor_id, Hold.account_id, Hold
           .where(Hold.released_at.is_(None),
                  or_(Hold.debtor_id.in_(bindparam("debtors", **_IDS)), Hold.account_id.in_(bindparam("accounts", **_IDS)),
                      Hold.phone_id.in_(bindparam("phones", **_IDS)), Hold.e164.in_(bindparam("numbers", **_IDS)))))
-_ATTEMPT_VALUES = (Attempt.number_e164, Attempt.answered_at.is_not(None), Attempt.conversation, _raw(Attempt.outcome))
+_ATTEMPT_VALUES = (Attempt.number_e164, Attempt.answered_at.is_not(None), Attempt.conversation, _raw(Attempt.outcome),
+                   _raw(Attempt.channel))
+_EMAILS = select(Debtor.id, Debtor.email).where(Debtor.id.in_(bindparam("debtors", **_IDS)), Debtor.email.is_not(None))
 _OWN_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, *_ATTEMPT_VALUES)
                  .where(Attempt.account_id.in_(bindparam("accounts", **_IDS)), Attempt.started_at >= bindparam("since")))
 _OTHERS_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, Account.debtor_id, *_ATTEMPT_VALUES)
@@ -243,7 +275,9 @@ class _Reachability:
         return self.done[debtor_id]
 
     def _number(self, phone: Row[Any]) -> DebtorNumberFact:
-        newest_first = sorted(self.by_number.get(phone.e164, ()), key=_STARTED, reverse=True)
+        # an SMS is no unanswered call: texts never make the debtor look unreachable
+        calls = (a for a in self.by_number.get(phone.e164, ()) if a.channel == "call")
+        newest_first = sorted(calls, key=_STARTED, reverse=True)
         return DebtorNumberFact(phone.e164, phone.status == PhoneStatus.ACTIVE.value and not phone.dnc,
                                 tuple(a.answered for a in newest_first))
 

@@ -15,7 +15,9 @@ def explain(receipt: dict[str, Any]) -> list[str]:
         f"verdict: {receipt.get('verdict', '?').upper()} at {receipt.get('evaluated_at')}",
         f"rule pack: {pack.get('name', '-')} version {pack.get('version', '-')} ({pack.get('title', '')})",
         f"call: account {subject.get('account_id')} number {subject.get('number')} ({subject.get('owner')}) "
-        f"campaign {subject.get('campaign_id')} automated={subject.get('automated')}",
+        f"campaign {subject.get('campaign_id')} automated={subject.get('automated')}" if "channel" not in subject else
+        f"{subject['channel']} message: account {subject.get('account_id')} to "
+        f"{subject.get('address') or subject.get('number')} campaign {subject.get('campaign_id')}",
     ]
     if receipt.get("error"):
         lines.append(f"refused because the decision could not be made: {receipt['error']}")

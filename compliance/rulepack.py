@@ -52,6 +52,26 @@ class AbandonRule:
 
 
 @dataclass(frozen=True)
+class ChannelRules:
+    """A message channel's rules (`sms`, `email`); a pack without the channel's key allows no such message.
+
+    `window`: when a message may be sent, in the debtor's local time. `per_debtor_day`: messages of this channel
+    to one debtor per local day; `per_debt_7d`: per debt within 7 consecutive days. `counts_as_contact`: each
+    message counts toward the pack's cross-channel `contacts_per_debtor_day`. `opt_out_notice`: the text must
+    tell how to opt out (a working opt-out), checked on the text itself.
+    """
+
+    window: CallingWindow
+    per_debtor_day: int | None = None
+    per_debt_7d: int | None = None
+    counts_as_contact: bool = False
+    opt_out_notice: bool = False
+
+
+MESSAGE_CHANNELS = ("sms", "email")
+
+
+@dataclass(frozen=True)
 class Rules:
     calling_window: CallingWindow
     min_ring_seconds: int = 0
@@ -67,14 +87,18 @@ class Rules:
     debtor_unreachable_after_unanswered: int = 6
     identity_before_disclosure: bool = True
     recording_required: bool = False
+    sms: ChannelRules | None = None
+    email: ChannelRules | None = None
+    contacts_per_debtor_day: int | None = None  # effective calls and contact-counting messages, all channels
 
 
 # For each figure, which direction is stricter: a campaign may only move that way.
 _STRICTER_IS_LOWER = {"attempts_per_debt_7d", "attempts_per_debt_24h", "conversations_per_debtor_day",
-                      "unanswered_per_number_day"}
+                      "unanswered_per_number_day", "contacts_per_debtor_day", "per_debtor_day", "per_debt_7d"}
 _STRICTER_IS_HIGHER = {"min_ring_seconds", "conversation_cooldown_days", "abandoned_call_lockout_hours",
                        "debtor_unreachable_after_unanswered"}
-_STRICTER_IS_TRUE = {"mobile_automated_consent", "identity_before_disclosure", "recording_required"}
+_STRICTER_IS_TRUE = {"mobile_automated_consent", "identity_before_disclosure", "recording_required",
+                     "counts_as_contact", "opt_out_notice"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,11 @@ class RulePack:
 def _is_tighter_or_equal(key: str, before: Any, after: Any) -> bool:
     if before == after:
         return True
+    if key in MESSAGE_CHANNELS:
+        return after is None or (before is not None and all(
+            _is_tighter_or_equal("calling_window" if item.name == "window" else item.name,
+                                 getattr(before, item.name), getattr(after, item.name))
+            for item in dataclasses.fields(ChannelRules)))
     if key == "calling_window":
         return after.start >= before.start and after.end <= before.end and after.start < after.end
     if key in _STRICTER_IS_LOWER:
@@ -128,16 +157,51 @@ def _parse_time(where: str, text: Any) -> time:
         raise RulePackError(f"{where}: {text!r} is not a time of day HH:MM") from None
 
 
+def _window_to_raw(window: CallingWindow) -> dict[str, str]:
+    return {"start": f"{window.start:%H:%M}", "end": f"{window.end:%H:%M}"}
+
+
 def _rules_to_raw(rules: Rules) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for item in dataclasses.fields(rules):
         value = getattr(rules, item.name)
         if isinstance(value, CallingWindow):
-            value = {"start": f"{value.start:%H:%M}", "end": f"{value.end:%H:%M}"}
+            value = _window_to_raw(value)
         elif isinstance(value, AbandonRule):
             value = dataclasses.asdict(value)
+        elif isinstance(value, ChannelRules):
+            value = {**dataclasses.asdict(value), "window": _window_to_raw(value.window)}
         raw[item.name] = value
     return raw
+
+
+def _parse_window(spot: str, value: Any) -> CallingWindow:
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise RulePackError(f"{spot} must be {{start: 'HH:MM', end: 'HH:MM'}}")
+    window = CallingWindow(_parse_time(spot, value["start"]), _parse_time(spot, value["end"]))
+    if window.start >= window.end:
+        raise RulePackError(f"{spot}: start must be before end")
+    return window
+
+
+def _parse_channel(spot: str, value: Any) -> ChannelRules | None:
+    if value is None:
+        return None
+    known = {f.name for f in dataclasses.fields(ChannelRules)}
+    if not isinstance(value, dict) or "window" not in value or set(value) - known:
+        raise RulePackError(f"{spot} must be a mapping with a window and only {sorted(known)}")
+    values: dict[str, Any] = {"window": _parse_window(f"{spot}.window", value["window"])}
+    for key in ("per_debtor_day", "per_debt_7d"):
+        number = value.get(key)
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 0):
+            raise RulePackError(f"{spot}.{key}: expected a whole number >= 0")
+        values[key] = number
+    for key in ("counts_as_contact", "opt_out_notice"):
+        flag = value.get(key, False)
+        if not isinstance(flag, bool):
+            raise RulePackError(f"{spot}.{key}: expected true or false")
+        values[key] = flag
+    return ChannelRules(**values)
 
 
 def _parse_rules(where: str, raw: dict[str, Any]) -> Rules:
@@ -149,12 +213,9 @@ def _parse_rules(where: str, raw: dict[str, Any]) -> Rules:
     for key, value in raw.items():
         spot = f"{where}: rules.{key}"
         if key == "calling_window":
-            if not isinstance(value, dict) or set(value) != {"start", "end"}:
-                raise RulePackError(f"{spot} must be {{start: 'HH:MM', end: 'HH:MM'}}")
-            window = CallingWindow(_parse_time(spot, value["start"]), _parse_time(spot, value["end"]))
-            if window.start >= window.end:
-                raise RulePackError(f"{spot}: start must be before end")
-            values[key] = window
+            values[key] = _parse_window(spot, value)
+        elif key in MESSAGE_CHANNELS:
+            values[key] = _parse_channel(spot, value)
         elif key == "abandon_rate":
             if value is None:
                 values[key] = None

@@ -103,6 +103,18 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/review/access"): REVIEWERS,
     ("GET", "/api/audit/access.csv"): REVIEWERS,
     ("GET", "/api/subjects/{debtor}/export"): ADMINS,
+    # assignment, work queues, templates (console/assignment.py)
+    ("GET", "/api/queue"): AGENT_DESKS,  # an agent their own; supervisors and admins may name an agent
+    ("GET", "/api/assignment"): CAMPAIGN_READERS,
+    ("POST", "/api/assignment/run"): CAMPAIGN_READERS,
+    ("POST", "/api/agents/{name}/profile"): FLOOR_WATCHERS,
+    ("GET", "/api/templates"): CAMPAIGN_READERS | REVIEWERS,
+    ("GET", "/api/templates/versions"): CAMPAIGN_READERS | REVIEWERS,
+    ("GET", "/api/templates/{template}"): CAMPAIGN_READERS | REVIEWERS,
+    ("POST", "/api/templates"): CAMPAIGN_WRITERS,
+    ("POST", "/api/templates/render"): CAMPAIGN_READERS,
+    ("GET", "/queue"): AGENT_DESKS,
+    ("GET", "/templates"): CAMPAIGN_READERS | REVIEWERS,
 }
 
 API_PREFIX = "/api"

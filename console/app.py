@@ -31,6 +31,7 @@ from console.access import AuthenticatorsKey, access_middleware
 from console.access_review import add_access_review_routes
 from console.account import add_account_routes
 from console.admin import add_admin_routes
+from console.assignment import add_assignment_routes
 from console.agents import add_agent_routes
 from console.auth import BearerTokens
 from console.campaign_pages import add_manager_routes
@@ -142,6 +143,7 @@ def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[],
     add_library_routes(app)  # the legal library's pages
     add_access_review_routes(app)  # who viewed which debtor; CSV for auditors
     add_subject_routes(app)  # subject-access export
+    add_assignment_routes(app)  # work queues, assignment runs, agents' profiles, templates
     return app
 
 

@@ -26,6 +26,7 @@ from campaigns.host import CampaignHost
 from campaigns.preview import MAX_SKIP_REASON
 from campaigns.runner import CampaignRunner
 from campaigns.scripts import load_scripts
+from campaigns.templates_store import desk_scripts
 from campaigns.wrapup import Author
 from cases.models import Attempt, Role
 from compliance import ComplianceGate
@@ -85,7 +86,8 @@ async def case(request: web.Request) -> web.Response:
         with store.reading() as session:
             attempt = wrapup.attempt_of(session, attempt_id)
             _may_use(principal, attempt, bridged)
-            document = casepop.case_pop(session, attempt, now=now, agent=principal.username, scripts=load_scripts())
+            document = casepop.case_pop(session, attempt, now=now, agent=principal.username,
+                                        scripts=desk_scripts(session))
         with store.session() as session:  # the view is answered only once its audit row is written
             casepop.record_view(session, account_id=document["attempt"]["account_id"], attempt_id=attempt_id,
                                 actor=principal.username)
@@ -233,7 +235,7 @@ async def preview_next(request: web.Request) -> web.Response:
         decision = runner.hopper.gate.check(lead.account_id, lead.phone_id, now, runner.hopper.facts)
         with store.reading() as session:
             document = casepop.preview_pop(session, lead, decision, campaign_id=runner.campaign_id, now=now,
-                                           agent=name, scripts=load_scripts(),
+                                           agent=name, scripts=desk_scripts(session),
                                            recorded=runner.board.recordings is not None)
         with store.session() as session:  # answered only once its audit row is written
             casepop.record_view(session, account_id=lead.account_id, attempt_id=None, actor=name)

@@ -41,6 +41,10 @@ CLI_ACCESS: Mapping[str, frozenset[Role]] = {
     "subject export": access.ACCESS[("GET", "/api/subjects/{debtor}/export")],
     "keys": access.ADMINS,  # rotate, drop: the master keys sealing every recording
     "retention run": access.ADMINS,  # destroys records
+    "assign run": access.ACCESS[("POST", "/api/assignment/run")],
+    "assign agent": access.ACCESS[("POST", "/api/agents/{name}/profile")],
+    "templates add": access.ACCESS[("POST", "/api/templates")],
+    "message send": access.AGENT_DESKS | access.CAMPAIGN_WRITERS,  # an SMS or e-mail to a debtor, through the gate
 }
 
 Ask = Callable[[str, bool], str]  # (prompt, hidden) -> the answer typed

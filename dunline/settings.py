@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     transcription_workers: int = Field(1, ge=0, le=64, description="Transcription worker processes `dunline "
                                        "serve` starts (0: none; `dunline worker` runs them on other machines)")
     transcription_language: str = Field("en", description="Language calls are transcribed in (never detected)")
+    smpp_host: str | None = Field(None, description="The SMS carrier's SMSC (SMPP 3.4); no host, no SMS")
+    smpp_port: int = Field(2775, description="SMPP port of the SMSC")
+    smpp_system_id: str = Field("dunline", description="SMPP system_id the transceiver binds with")
+    smpp_password: SecretStr | None = Field(None, description="SMPP bind password")
+    smpp_source: str = Field("10690000", description="Sender address of our SMS (short code or number)")
+    smtp_host: str | None = Field(None, description="Mail server e-mails are sent through; no host, no e-mail")
+    smtp_port: int = Field(25, description="SMTP port (587 with smtp_starttls)")
+    smtp_from: str = Field("collections@dunline.local", description="From address of our e-mails")
+    smtp_from_name: str = Field("", description="Display name of the From address")
+    smtp_username: str | None = Field(None, description="SMTP AUTH user, if the server wants one")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
 
     @field_validator("data_dir")
     @classmethod

@@ -1,10 +1,11 @@
 """The case store's tables. Importing this package registers every table on `Base.metadata`."""
 
 from cases.models.account import Account, AccountStatus, Product
+from cases.models.assignment import AgentProfile, CaseAssignment, Team
 from cases.models.audit import AuditEntry, ImportRun
 from cases.models.base import Base, utcnow
 from cases.models.campaign import Campaign, CampaignStatus, RunnerLease
-from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Note
+from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Channel, Note
 from cases.models.holds import Hold, HoldKind
 from cases.models.money import (
     Installment,
@@ -28,15 +29,17 @@ from cases.models.party import (
     PhoneStatus,
 )
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
+from cases.models.templates import MessageTemplate
 from cases.models.tokens import ApiToken
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 from cases.models.verification import VerificationFailure, VerificationSubject
 
 __all__ = [
+    "AgentProfile", "CaseAssignment", "MessageTemplate", "Team",
     "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "RunnerLease",
     "Decision", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
-    "Base", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
+    "Base", "Channel", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
     "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",
     "Promise", "PromiseStatus", "ROLES_SEEING_PERSONAL_DATA", "RepaymentPlan", "Role", "Source", "User",
     "VerificationFailure", "VerificationSubject", "utcnow",

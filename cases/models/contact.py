@@ -1,4 +1,4 @@
-"""Contact history: every dial attempt (with the receipt that allowed it) and free-text notes."""
+"""Contact history: every dial attempt and every message (with the receipt that allowed it) and free-text notes."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ class AttemptOutcome(enum.StrEnum):
     CANCELLED = "cancelled"
     ABANDONED = "abandoned"
     INTERRUPTED = "interrupted"
+    MESSAGE = "message"  # not a dial: an SMS or e-mail, whose life is its `delivery` state (messaging.delivery)
+
+
+class Channel(enum.StrEnum):
+    """How an attempt reaches the person: a call, or a message."""
+
+    CALL = "call"
+    SMS = "sms"
+    EMAIL = "email"
 
 
 class AfterCallState(enum.StrEnum):
@@ -38,12 +47,14 @@ class AfterCallState(enum.StrEnum):
 
 
 class Attempt(Base):
-    """One dial. Written with its dial receipt before the INVITE leaves, closed when the call ends."""
+    """One dial or one message. Written with its receipt before the INVITE (or the message) leaves; a call is
+    closed when it ends, a message moves through its delivery states (`messaging.delivery`)."""
 
     __tablename__ = "attempts"
     __table_args__ = (
         Index("ix_attempts_account_started", "account_id", "started_at"),
         Index("ix_attempts_number_started", "number_e164", "started_at"),
+        Index("ix_attempts_channel_provider_id", "channel", "provider_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +73,13 @@ class Attempt(Base):
     recording_path: Mapped[str | None] = mapped_column(String(500))  # written before the INVITE leaves
     aftercall: Mapped[AfterCallState | None] = enum_column(AfterCallState, nullable=True, index=True)
     receipt: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    channel: Mapped[Channel] = enum_column(Channel, default=Channel.CALL, server_default=Channel.CALL.value)
+    # Messages only: delivery state (messaging.delivery.DeliveryState's values), the carrier's or mail server's
+    # id for it (delivery receipts are matched back by it), the recipient address of an e-mail, the text sent.
+    delivery: Mapped[str | None] = mapped_column(String(16), index=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(320))
+    message_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Note(Base):

@@ -26,6 +26,8 @@ class HoldKind(enum.StrEnum):
     LEGAL = "legal"
     CONSENT_REVOKED = "consent_revoked"
     NO_CALL_TIMES = "no_call_times"
+    SMS_OPT_OUT = "sms_opt_out"  # a "STOP" reply: no more SMS to that number (calls are not held by it)
+    EMAIL_OPT_OUT = "email_opt_out"  # an e-mail unsubscribe: no more e-mail to the debtor
 
 
 class Hold(Base):

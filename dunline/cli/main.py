@@ -8,7 +8,8 @@ import typer
 
 from dunline.cli import (admin, campaign, cases, compliance, db, keys, retention, screen, serve, simulate, transcribe,
                          worker)
-from dunline.cli import library, subjects
+from dunline.cli import assign, library, subjects
+from dunline.cli import messages
 from dunline.cli.context import CliContext, fail
 
 app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
@@ -36,6 +37,8 @@ app.command("screen")(screen.screen)
 app.add_typer(screen.findings_app, name="findings")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(retention.retention_app, name="retention")
+app.add_typer(messages.message_app, name="message")
+assign.register(app)  # assign, queue, templates
 
 
 @app.callback()
