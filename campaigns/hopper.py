@@ -23,6 +23,7 @@ from cases.models import (
     Account,
     Attempt,
     AttemptOutcome,
+    Channel,
     Phone,
     PhoneKind,
     PhoneOwner,
@@ -107,12 +108,14 @@ class Hopper:
 
     @staticmethod
     def _resting(session: Session, ids: list[int], now: datetime) -> set[int]:
-        """Accounts whose last attempt is too recent for its outcome (RECYCLE_AFTER)."""
+        """Accounts whose last call is too recent for its outcome (RECYCLE_AFTER); messages sent since do not
+        hide it."""
+        calls = (Attempt.account_id.in_(ids), Attempt.channel == Channel.CALL)
         latest = (select(Attempt.account_id, func.max(Attempt.started_at).label("at"))
-                  .where(Attempt.account_id.in_(ids)).group_by(Attempt.account_id).subquery())
+                  .where(*calls).group_by(Attempt.account_id).subquery())
         rows = session.execute(select(Attempt.account_id, Attempt.started_at, Attempt.outcome)
                                .join(latest, (Attempt.account_id == latest.c.account_id)
-                                     & (Attempt.started_at == latest.c.at))).all()
+                                     & (Attempt.started_at == latest.c.at)).where(*calls)).all()
         return {row.account_id for row in rows if now - row.started_at < RECYCLE_AFTER.get(row.outcome, timedelta())}
 
     def claim(self, lead: Lead, now: datetime) -> int | None:

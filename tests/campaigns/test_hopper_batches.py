@@ -6,11 +6,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from campaigns.hopper import Hopper
 from cases import Store
-from cases.models import Account, Address, Debtor, HoldKind, Phone, PhoneKind, Product
+from cases.models import (Account, Address, Attempt, AttemptOutcome, Channel, Debtor, HoldKind, Phone, PhoneKind,
+                          Product)
 from cases.segments import Segment
 from compliance import CampaignFacts, ComplianceGate, place_hold
 from tests.compliance.factories import utc
@@ -70,3 +71,24 @@ def test_the_hopper_stops_asking_once_it_has_enough_leads(store: Store) -> None:
     ids = seed(store, 6)
     leads, _ = leads_and_statements(store, 1)
     assert leads == [ids[5]]
+
+
+def test_a_message_sent_after_a_call_does_not_end_the_calls_rest(store: Store) -> None:
+    """The rest after an unanswered call (RECYCLE_AFTER) runs from the last *call*: an SMS sent since is not a
+    dial, so it neither ends the rest early nor starts a new one."""
+    ids = seed(store, 6)
+    first, second, fourth = ids[1], ids[2], ids[4]  # every third debtor has a cease hold
+    with store.session() as session:
+        for account in (first, second):
+            phone = session.scalars(select(Phone.id).join(Debtor, Debtor.id == Phone.debtor_id)
+                                    .join(Account, Account.debtor_id == Debtor.id).where(Account.id == account)).one()
+            session.add(Attempt(account_id=account, phone_id=phone, number_e164="+8613800000000",
+                                started_at=NOW - timedelta(minutes=30), ended_at=NOW - timedelta(minutes=29),
+                                outcome=AttemptOutcome.NO_ANSWER))
+        session.add(Attempt(account_id=first, number_e164="+8613800000000", started_at=NOW - timedelta(minutes=5),
+                            outcome=AttemptOutcome.MESSAGE, channel=Channel.SMS, delivery="delivered"))
+        session.add(Attempt(account_id=fourth, number_e164="+8613800000000", started_at=NOW - timedelta(minutes=5),
+                            outcome=AttemptOutcome.MESSAGE, channel=Channel.SMS, delivery="delivered"))
+    leads, _ = leads_and_statements(store, 10)
+    assert first not in leads and second not in leads  # both still resting after their unanswered call
+    assert fourth in leads  # a message alone is no call to rest from
