@@ -8,6 +8,9 @@
   work (seconds per call-minute, bench/transcribe.py) is left out, so the read is seen on its own: its share of
   a transcription is smaller still.
 
+- SRTP (dialer.media.srtp, agents' phones over TLS): protect and unprotect of one 20 ms G.711 packet, in
+  CPU microseconds, beside the 20 ms the packet lasts.
+
 The issue's other hot paths (a 1,000-case segment query with column decryption, import rows/s) come with the
 column encryption, which is not built yet: they are not measured here.
 
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from audio.wav import RATE  # noqa: E402
 from crypto import MasterKeys  # noqa: E402
 from dialer.media.recorder import StereoRecorder  # noqa: E402
+from dialer.media.srtp import MasterKey, SrtpContext  # noqa: E402
 from recordings.storage import open_recording, seal_recording  # noqa: E402
 from speech.transcribe import read_stereo  # noqa: E402
 
@@ -87,6 +91,19 @@ def measure(calls: int, seconds: float, folder: Path) -> dict[str, float]:
     }
 
 
+def srtp_us_per_packet(packets: int = 20_000) -> dict[str, float]:
+    """One stream of `packets` 20 ms PCMU packets protected, then unprotected by the far end's context."""
+    master = MasterKey.generate()
+    sender, receiver = SrtpContext(master), SrtpContext(master)
+    plain = [bytes([0x80, 0, n >> 8 & 0xFF, n & 0xFF]) + (n * PACKET).to_bytes(4, "big") + b"\x12\x34\x56\x78"
+             + bytes(PACKET) for n in range(packets)]
+    protected: list[bytes] = []
+    protect_s = cpu(lambda: protected.extend(sender.protect(packet) for packet in plain))
+    unprotect_s = cpu(lambda: [receiver.unprotect(packet) for packet in protected])
+    return {"srtp_protect_us_per_packet": 1e6 * protect_s / packets,
+            "srtp_unprotect_us_per_packet": 1e6 * unprotect_s / packets}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20)
@@ -95,6 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         result = measure(args.calls, args.seconds, Path(folder))
+    result.update(srtp_us_per_packet())
     result["goal_met"] = result["record_overhead"] <= GOAL
     if args.json:
         print(json.dumps(result))
@@ -105,6 +123,8 @@ def main() -> None:
           f"goal <= {100 * GOAL:.0f}%)")
     print(f"transcription read:     {result['read_ms_per_call_minute']:8.2f} ms CPU per call-minute plain, "
           f"{result['read_sealed_ms_per_call_minute']:8.2f} sealed ({100 * result['read_overhead']:+.1f}%)")
+    print(f"SRTP per 20 ms packet:  {result['srtp_protect_us_per_packet']:8.1f} us CPU protect, "
+          f"{result['srtp_unprotect_us_per_packet']:8.1f} us unprotect")
     print("column encryption (segment query, import rows/s): not built yet, not measured")
 
 

@@ -176,6 +176,18 @@ class MasterKeys:
             self._cached = version, parse_key_file(self.path.read_text())
         return self._cached[1]
 
+    def require(self) -> Keyring:
+        """The keyring, or NoMasterKey naming the key file and the environment variable: for start-up, where a
+        missing, unreadable or malformed key must stop the process before anything is written in the clear."""
+        where = f"{ENVIRONMENT}" if self.from_environment else f"{self.path} (or {ENVIRONMENT})"
+        try:
+            return self.keyring()
+        except NoMasterKey:
+            raise NoMasterKey(f"no master key: {self.path} does not exist and {ENVIRONMENT} is not set; run "
+                              "`dunline db upgrade` (it writes the key file) or set the variable") from None
+        except (OSError, ValueError) as error:  # TOMLDecodeError is a ValueError
+            raise NoMasterKey(f"cannot read the master key from {where}: {error}") from None
+
     def add(self) -> MasterKey:
         """A new current key in the key file, made if missing (the others kept, to open files not yet
         re-wrapped)."""

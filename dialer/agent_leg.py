@@ -39,6 +39,7 @@ class AgentTarget:
 
     uri: str
     peer: Address
+    transport: str = "UDP"  # TLS: a phone registered over TLS, called back on its connection with SRTP
 
 
 @dataclass(eq=False)
@@ -54,7 +55,12 @@ class AgentLeg:
     established: int = 0  # how many times the leg was (re)established this shift
     up: asyncio.Event = field(default_factory=asyncio.Event)
     on_state: Callable[[AgentLeg], None] | None = None
+    secure_ua: UserAgent | None = None  # the TLS listener's user agent, for phones registered over TLS
     _task: asyncio.Task[None] | None = None
+    _ua: UserAgent = field(init=False)  # the user agent of the current call
+
+    def __post_init__(self) -> None:
+        self._ua = self.ua
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -63,7 +69,7 @@ class AgentLeg:
         if self._task is not None:
             self._task.cancel()
         if self.current is not None:
-            await self.ua.hang_up(self.current.call)
+            await self._ua.hang_up(self.current.call)
         self._set(LegState.DOWN)
 
     def _set(self, state: LegState) -> None:
@@ -87,8 +93,10 @@ class AgentLeg:
                 log.info("agent %s has no registered phone yet", self.agent_id)
             else:
                 self._set(LegState.CONNECTING)
-                current = await legs.dial(self.ua, self.clock, target.uri, target.peer,
-                                          caller_id="dunline", ring_timeout=self.ring_timeout_s)
+                secure = target.transport == "TLS" and self.secure_ua is not None
+                self._ua = self.secure_ua if secure and self.secure_ua is not None else self.ua
+                current = await legs.dial(self._ua, self.clock, target.uri, target.peer, caller_id="dunline",
+                                          ring_timeout=self.ring_timeout_s, secure=secure)
                 if current.answered:
                     failures = 0
                     self.current, self.established = current, self.established + 1
@@ -108,6 +116,6 @@ class AgentLeg:
             try:
                 await asyncio.wait_for(current.ended.wait(), self.keepalive_s)
             except asyncio.TimeoutError:
-                if not await self.ua.ping_dialog(current.call):
-                    await self.ua.hang_up(current.call, timeout=2.0)
+                if not await self._ua.ping_dialog(current.call):
+                    await self._ua.hang_up(current.call, timeout=2.0)
                     current.ended.set()

@@ -2,7 +2,8 @@
 
 This is where signalling meets media: the RTP port is opened before the offer, the far end's SDP (of the
 183 for early media, then of the answer) says where to send and in which codec, digits sent as SIP INFO
-reach the same digit queue as RFC 4733 ones, and the media is closed when the call ends.
+reach the same digit queue as RFC 4733 ones, and the media is closed when the call ends. A `secure` call
+(an agent's phone over TLS) offers SRTP with a fresh SDES key and is hung up unless the answer keys SRTP too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
-from dialer.media.relay import RtpLeg
+from dialer.media.relay import RtpLeg, SrtpKeys
 from dialer.media.session import MediaSession
+from dialer.media.srtp import CryptoAttribute, MasterKey, SrtpContext
 from dialer.sip.call import Call
 from dialer.sip.outcome import CallResult
 from dialer.sip.sdp import AudioStream, SdpError, answer_for, describe, parse_sdp
@@ -42,13 +44,18 @@ class CallLeg:
         return self.call.ended
 
 
-def _apply_remote(media: MediaSession, sdp: bytes) -> AudioStream | None:
+def _apply_remote(media: MediaSession, sdp: bytes, ours: MasterKey | None = None) -> AudioStream | None:
+    """Where and how to send, from the far end's SDP; with `ours` (SRTP offered), None unless it keys SRTP."""
     try:
         stream = parse_sdp(sdp)
         media.leg.codec = stream.codec
+        if ours is not None and (stream.profile != "RTP/SAVP" or not stream.crypto):
+            raise SdpError("SRTP was offered but the answer has no AES_CM_128_HMAC_SHA1_80 key (fail closed)")
     except SdpError as error:
         log.warning("unusable SDP from the far end: %s", error)
         return None
+    if ours is not None and media.leg.srtp is None:
+        media.leg.srtp = SrtpKeys(SrtpContext(ours), SrtpContext(stream.crypto[0].master))
     media.leg.remote = (stream.host, stream.port)
     if stream.event_payload_type is not None:
         media.leg.event_payload_type = stream.event_payload_type
@@ -77,20 +84,22 @@ def _close_with_call(leg: CallLeg) -> None:
 
 async def dial(ua: UserAgent, clock: MediaClock, uri: str, peer: tuple[str, int] | None = None, *,
                caller_id: str | None = None, ring_timeout: float = DEFAULT_RING_TIMEOUT_S,
-               recorder: StereoRecorder | None = None) -> CallLeg:
-    """Place a call offering G.711 and telephone-event; the leg's media is live once it is answered.
+               recorder: StereoRecorder | None = None, secure: bool = False) -> CallLeg:
+    """Place a call offering G.711 and telephone-event (over SRTP when `secure`); the leg's media is live
+    once it is answered.
     A recorder is attached before the INVITE goes out, so it starts with the first audio (early media
     included) and misses nothing of the answer."""
     rtp = await RtpLeg.open(ua.host)
     media = MediaSession(rtp, clock)
     if recorder is not None:
         media.record(recorder)
-    offer = describe(ua.host, rtp.local[1])
+    ours = MasterKey.generate() if secure else None
+    offer = describe(ua.host, rtp.local[1], crypto=CryptoAttribute(1, ours) if ours else None)
     outcome = await ua.dial(uri, peer, offer, caller_id=caller_id, ring_timeout=ring_timeout,
-                            on_early_media=lambda sdp: _apply_remote(media, sdp) and None)
+                            on_early_media=lambda sdp: _apply_remote(media, sdp, ours) and None)
     leg = CallLeg(outcome.call, media, outcome.result, outcome.code, outcome.ring_seconds,
                   outcome.call.answered_at or time.monotonic())
-    if not outcome.answered or _apply_remote(media, outcome.call.remote_sdp) is None:
+    if not outcome.answered or _apply_remote(media, outcome.call.remote_sdp, ours) is None:
         if outcome.answered:  # answered with nothing we can speak: hang up rather than sit in silence
             await ua.hang_up(outcome.call)
             leg.result = CallResult.NETWORK_ERROR

@@ -77,9 +77,12 @@ class Switchboard:
                  recordings: Path | None = None, time_scale: float = 1.0,
                  inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None,
                  auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
-                 inbound_sources: frozenset[Address] = frozenset()) -> None:
+                 inbound_sources: frozenset[Address] = frozenset(), tls: ssl.SSLContext | None = None,
+                 tls_port: int = 5061) -> None:
         """`rate_limit`: per source host, on the SIP socket; `inbound_sources`: where a carrier's INVITEs may
-        come from besides the trunk's address (see `admits`)."""
+        come from besides the trunk's address (see `admits`); `tls`: the server certificate of a SIP-over-TLS
+        listener on `tls_port` for agents' phones (RFC 3261 §26), whose legs are then called back on the
+        phone's own connection and keyed for SRTP."""
         self.trunk = trunk
         self.rate_limit = rate_limit
         self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
@@ -93,6 +96,11 @@ class Switchboard:
         if trunk is not None and trunk.transport != "udp":
             self.trunk_ua = UserAgent(host=host, display="dunline", time_scale=time_scale,
                                       credentials=trunk.credentials)
+        # Phones registered over TLS share the registrar; their legs go out on the listener's connections.
+        self.tls_context, self.tls_ua = tls, None
+        if tls is not None:
+            self.tls_ua = UserAgent(host=host, port=tls_port, display="dunline", time_scale=time_scale,
+                                    registrar=self.registrar)
         self.clock = MediaClock()
         self.recordings = recordings
         self.agents: dict[str, AgentLeg] = {}
@@ -104,6 +112,9 @@ class Switchboard:
     async def start(self) -> None:
         await self.ua.start(await UdpTransport.bind(self.ua.host, self.ua.port, self.ua.layer.receive,
                                                     limit=self.rate_limit))
+        if self.tls_ua is not None:
+            await self.tls_ua.start(await StreamTransport.bind(self.tls_ua.host, self.tls_ua.port,
+                                                               self.tls_ua.layer.receive, ssl_context=self.tls_context))
         if self.trunk is None:
             return
         if self.trunk_ua is not self.ua:
@@ -137,6 +148,8 @@ class Switchboard:
         self.ua.close()
         if self.trunk_ua is not self.ua:
             self.trunk_ua.close()
+        if self.tls_ua is not None:
+            self.tls_ua.close()
 
     # Agents ----------------------------------------------------------------------------------------------------
     def registered(self, user: str) -> AgentTarget | None:
@@ -144,12 +157,12 @@ class Switchboard:
         if not bindings:
             return None
         newest = max(bindings, key=lambda binding: binding.expires_at)
-        return AgentTarget(newest.contact, newest.source)
+        return AgentTarget(newest.contact, newest.source, newest.transport)
 
     def login(self, agent_id: str, target: AgentTarget | None = None, *, keepalive_s: float = 30.0) -> AgentLeg:
         """Start the agent's nailed-up leg: to `target`, else to the phone registered as `agent_id`."""
         leg = AgentLeg(agent_id, (lambda: target) if target else (lambda: self.registered(agent_id)), self.ua,
-                       self.clock, keepalive_s=keepalive_s)
+                       self.clock, keepalive_s=keepalive_s, secure_ua=self.tls_ua)
         self.agents[agent_id] = leg
         leg.start()
         return leg

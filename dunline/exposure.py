@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from pathlib import Path
 
 from dunline.settings import Settings
 
@@ -28,9 +29,15 @@ def http_tls_context(settings: Settings) -> ssl.SSLContext | None:
     Raises OSError or ssl.SSLError for a missing or unreadable pair."""
     if settings.http_tls_cert is None or settings.http_tls_key is None:
         return None
+    return server_tls_context(settings.http_tls_cert, settings.http_tls_key)
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server-side context of TLS 1.2 or later with this PEM certificate (chain) and key (HTTPS, SIP over
+    TLS). Raises OSError or ssl.SSLError for a missing or unreadable pair."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.http_tls_cert, settings.http_tls_key)
+    context.load_cert_chain(cert, key)
     return context
 
 

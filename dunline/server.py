@@ -88,6 +88,11 @@ def policy_for(campaign: Campaign) -> PacingPolicy:
                      predictive=PredictiveConfig(target=campaign.abandon_target))
 
 
+def require_master_key(settings: Settings) -> None:
+    """NoMasterKey, naming the key file and DUNLINE_MASTER_KEY, unless the master keys can be read."""
+    master_keys(settings.data_dir).require()
+
+
 class Server:
     def __init__(self, *, settings: Settings, store: Store, redis_client: aioredis.Redis,
                  clock: Callable[[], datetime], workers: WorkerSupervisor | None = None,
@@ -155,7 +160,9 @@ class Server:
     async def start(self) -> None:
         """Queue the recordings a crash left without after-call jobs, start the transcription workers (they
         put the case store's after-call backlog on the stream first), then the switchboard, the API, the
-        campaign host."""
+        campaign host. Refuses (NoMasterKey) without a readable master key: recordings are sealed at rest and
+        none may be written in the clear."""
+        require_master_key(self.settings)
         await asyncio.to_thread(sweep_aftercalls, self.store)
         if self.workers is not None:
             await asyncio.to_thread(self.workers.start)

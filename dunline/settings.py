@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     sip_host: str = Field("127.0.0.1", description="Address the SIP user agent, registrar and RTP bind to")
     sip_port: int = Field(5060, description="SIP port (UDP) for agents' phones and a UDP trunk")
+    sip_tls_port: int = Field(5061, description="SIP-over-TLS port for agents' phones (with sip_tls_cert/sip_tls_key); "
+                                                 "their calls' media is SRTP")
+    sip_tls_cert: Path | None = Field(None, description="PEM certificate (chain) of the SIP-over-TLS listener; unset: "
+                                                        "no TLS listener")
+    sip_tls_key: Path | None = Field(None, description="PEM private key of sip_tls_cert")
     sip_realm: str = Field("dunline", description="Digest realm of the registrar")
     agent_sip_secret: SecretStr = Field(SecretStr("change-me-too"),
                                         description="Derives each agent's SIP password (dunline users sip-password)")
@@ -111,6 +116,8 @@ class Settings(BaseSettings):
     def _tls_pair(self) -> Settings:
         if (self.http_tls_cert is None) != (self.http_tls_key is None):
             raise ValueError("http_tls_cert and http_tls_key go together: set both or neither")
+        if (self.sip_tls_cert is None) != (self.sip_tls_key is None):
+            raise ValueError("sip_tls_cert and sip_tls_key go together: set both or neither")
         return self
 
     @classmethod

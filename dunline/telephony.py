@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ssl
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from dialer.sip.lockout import AuthLimits
 from dialer.sip.ratelimit import SourceRateLimit
 from dialer.sip.transport import Address
 from dialer.switchboard import Switchboard, Trunk
+from dunline.exposure import server_tls_context
 from dunline.settings import Settings
 
 ROLES_WITH_PHONES = frozenset({Role.AGENT, Role.SUPERVISOR})
@@ -70,7 +72,14 @@ def build_switchboard(settings: Settings, store: Store, *,
                                               block_s=settings.sip_auth_block_s),
                        rate_limit=SourceRateLimit(settings.sip_rate_per_source, settings.sip_burst_per_source,
                                                   exempt=frozenset(host for host, _ in carrier)),
-                       inbound_sources=carrier)
+                       inbound_sources=carrier, tls=sip_tls_context(settings), tls_port=settings.sip_tls_port)
+
+
+def sip_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The SIP-over-TLS listener's context for agents' phones; None without a certificate (no listener)."""
+    if settings.sip_tls_cert is None or settings.sip_tls_key is None:
+        return None
+    return server_tls_context(settings.sip_tls_cert, settings.sip_tls_key)
 
 
 def _address(hostport: str) -> Address:

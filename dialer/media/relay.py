@@ -4,6 +4,10 @@ Each leg latches onto the address its peer actually sends from (symmetric RTP, R
 softphones work. A bridge forwards each packet to the other leg under that leg's own SSRC, with sequence
 and timestamp offsets chosen so the receiver sees one continuous stream across re-bridging, and transcodes
 PCMU <-> PCMA only when the two legs' codecs differ. Malformed datagrams are counted and dropped.
+
+A leg keyed for SRTP (`srtp`, an agent's phone signalled over TLS) unprotects what arrives before anything
+else sees it and protects what it sends last: listeners (the recorder included) and the other leg see plain
+RTP, the wire only SRTP. A packet that fails authentication or replays is counted and dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 from audio.g711 import transcode
 from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
+from dialer.media.srtp import SrtpContext, SrtpError
 
 PCMU, PCMA = 0, 8
 FRAME = 160  # samples in 20 ms at 8 kHz
@@ -29,6 +34,16 @@ class LegStats:
     received: int = 0
     sent: int = 0
     malformed: int = 0
+    rejected: int = 0  # SRTP packets that failed authentication or replayed
+
+
+@dataclass
+class SrtpKeys:
+    """An SRTP leg's two directions: `outbound` (our key) protects what we send, `inbound` (the key the peer
+    put in its SDP) opens what it sends."""
+
+    outbound: SrtpContext
+    inbound: SrtpContext
 
 
 class RtpLeg(asyncio.DatagramProtocol):
@@ -54,6 +69,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.last_sequence = secrets.randbits(16)
         self.last_timestamp = secrets.randbits(32)
         self.last_sent_at = 0.0
+        self.srtp: SrtpKeys | None = None
 
     @classmethod
     async def open(cls, host: str = "127.0.0.1", codec: int = PCMU, remote: Address | None = None) -> RtpLeg:
@@ -67,6 +83,12 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.local = transport.get_extra_info("sockname")[:2]
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        try:
+            if self.srtp is not None:
+                data = self.srtp.inbound.unprotect(data)
+        except SrtpError:
+            self.stats.rejected += 1
+            return
         try:
             packet = parse_rtp(data)
         except RtpError:
@@ -93,7 +115,8 @@ class RtpLeg(asyncio.DatagramProtocol):
             listener(packet)
         if self._socket is not None and self.remote is not None:
             self.stats.sent += 1
-            self._socket.sendto(packet.to_bytes(), self.remote)
+            data = packet.to_bytes()
+            self._socket.sendto(data if self.srtp is None else self.srtp.outbound.protect(data), self.remote)
 
     def close(self) -> None:
         if self._socket is not None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.sip.digest import DigestAnswer, make_challenge, parse_answer
-from dialer.sip.headers import parse_name_addr, parse_params
+from dialer.sip.headers import parse_name_addr, parse_params, parse_via
 from dialer.sip.layer import ServerTransaction, response_to
 from dialer.sip.lockout import AuthLimits, Lockout
 from dialer.sip.message import SipParseError, SipRequest, SipResponse
@@ -51,6 +51,7 @@ class Binding:
     call_id: str
     cseq: int
     source: Address
+    transport: str = "UDP"  # what the REGISTER came over (its top Via): TLS bindings are called back on their flow
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Registrar:
         header_expires = request.get("Expires")
         default = int(header_expires) if header_expires and header_expires.isdigit() else DEFAULT_EXPIRES_S
         call_id = request.get("Call-ID") or ""
+        transport = parse_via(request.get("Via") or "").transport
         current = self.lookup(user)
         if contacts == ["*"]:
             if default != 0:
@@ -184,7 +186,8 @@ class Registrar:
             current = [b for b in current
                        if b.contact != contact.uri and not (b.call_id == call_id and b.cseq < cseq)]
             if expires:
-                current.append(Binding(contact.uri, now + min(expires, MAX_EXPIRES_S), call_id, cseq, source))
+                current.append(Binding(contact.uri, now + min(expires, MAX_EXPIRES_S), call_id, cseq, source,
+                                       transport))
         self._keep(user, current[-self.max_contacts:])
         return 200, []
 

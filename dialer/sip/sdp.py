@@ -3,6 +3,7 @@
 We offer PCMU and PCMA with RFC 4733 telephone-event; an answer picks the first offered codec we support,
 echoes the peer's telephone-event payload type, and mirrors the direction. Only what a G.711 call needs
 is read from a peer's SDP; anything unusable raises `SdpError` (the call is then refused with 488).
+A stream keyed for SRTP (RFC 4568 SDES) says RTP/SAVP and carries its sender's key in `a=crypto`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from dialer.media.relay import PCMA, PCMU
+from dialer.media.srtp import CryptoAttribute
 
 CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
 DEFAULT_EVENT_PT = 101
@@ -29,6 +31,8 @@ class AudioStream:
     payload_types: tuple[int, ...]
     event_payload_type: int | None = None
     direction: str = "sendrecv"
+    profile: str = "RTP/AVP"
+    crypto: tuple[CryptoAttribute, ...] = ()  # the AES_CM_128_HMAC_SHA1_80 keys offered, in order
 
     @property
     def codec(self) -> int:
@@ -41,15 +45,18 @@ class AudioStream:
 
 def describe(host: str, port: int, payload_types: tuple[int, ...] = (PCMU, PCMA),
              event_payload_type: int | None = DEFAULT_EVENT_PT, direction: str = "sendrecv",
-             session_id: int | None = None) -> bytes:
-    """An SDP body for one audio stream (an offer, or an answer with the chosen codec first)."""
+             session_id: int | None = None, crypto: CryptoAttribute | None = None) -> bytes:
+    """An SDP body for one audio stream (an offer, or an answer with the chosen codec first); with `crypto`,
+    an SRTP stream (RTP/SAVP) keyed by it."""
     session = session_id if session_id is not None else secrets.randbits(31)
     formats = list(payload_types) + ([event_payload_type] if event_payload_type is not None else [])
     lines = ["v=0", f"o=dunline {session} {session} IN IP4 {host}", "s=dunline", f"c=IN IP4 {host}", "t=0 0",
-             f"m=audio {port} RTP/AVP {' '.join(map(str, formats))}"]
+             f"m=audio {port} {'RTP/SAVP' if crypto else 'RTP/AVP'} {' '.join(map(str, formats))}"]
     lines += [f"a=rtpmap:{pt} {CODEC_NAMES[pt]}/8000" for pt in payload_types if pt in CODEC_NAMES]
     if event_payload_type is not None:
         lines += [f"a=rtpmap:{event_payload_type} telephone-event/8000", f"a=fmtp:{event_payload_type} 0-16"]
+    if crypto is not None:
+        lines.append(f"a=crypto:{crypto.value()}")
     lines += ["a=ptime:20", f"a={direction}"]
     return ("\r\n".join(lines) + "\r\n").encode()
 
@@ -82,7 +89,7 @@ def parse_sdp(body: bytes) -> AudioStream:
         except ValueError as error:
             raise SdpError(f"bad media line {block[0]!r}") from error
         host = session_host
-        event_pt, direction = None, "sendrecv"
+        event_pt, direction, crypto = None, "sendrecv", []
         for line in block[1:]:
             if line.startswith("c="):
                 host = _connection_host(line)
@@ -90,11 +97,18 @@ def parse_sdp(body: bytes) -> AudioStream:
                 event_pt = int(line[9:].split()[0])
             elif line[2:] in DIRECTIONS:
                 direction = line[2:]
+            elif line.startswith("a=crypto:"):
+                try:
+                    attribute = CryptoAttribute.parse(line[9:])
+                except ValueError as error:
+                    raise SdpError(f"bad a=crypto line: {error}") from None
+                if attribute is not None:
+                    crypto.append(attribute)
         if host is None:
             raise SdpError("audio stream has no connection address")
         if not 0 <= port < 65536:
             raise SdpError(f"audio port {port} out of range")
-        return AudioStream(host, port, payload_types, event_pt, direction)
+        return AudioStream(host, port, payload_types, event_pt, direction, fields[2], tuple(crypto))
     raise SdpError("no audio stream in SDP")
 
 

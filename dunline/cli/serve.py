@@ -33,6 +33,7 @@ def serve(ctx: typer.Context,
     cli: CliContext = ctx.obj
     refuse_weak_secrets(cli)
     refuse_exposure(cli)
+    refuse_without_master_key(cli)
     configure_logging(cli.settings.log_level)
     store = cli.migrated_store()
     embedded = None
@@ -111,3 +112,14 @@ async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datet
         with contextlib.suppress(Exception):
             await redis_client.aclose()
     console.print("stopped: every attempt closed")
+
+
+def refuse_without_master_key(cli: CliContext) -> None:
+    """Recordings are sealed at rest: without a readable master key, say which file and variable, and stop."""
+    from crypto import CryptoError
+    from dunline.server import require_master_key
+
+    try:
+        require_master_key(cli.settings)
+    except CryptoError as error:
+        raise fail(f"refusing to serve: {error}") from None

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from cases import Store, migrate
 from cases.models import Role
+from crypto import KEY_FILE, ensure_key_file
 from dunline.cli.main import app
 from dunline.exposure import is_loopback
 from tests.conftest import REDIS_URL
@@ -90,6 +91,7 @@ async def test_serve_speaks_https_with_the_configured_certificate(tmp_path: Path
            "DUNLINE_HTTP_TLS_CERT": str(cert), "DUNLINE_HTTP_TLS_KEY": str(key)}
     for name in ("DUNLINE_DATABASE_URL", "DUNLINE_CONFIG", "DUNLINE_TRUNK_HOST", "DUNLINE_HTTP_HOST"):
         env.pop(name, None)
+    ensure_key_file(tmp_path / KEY_FILE)  # as `dunline db upgrade` leaves an installation: serve needs a master key
     log = tmp_path / "serve.log"
     serve = subprocess.Popen([str(Path(sys.executable).parent / "dunline"), "serve"], env=env,
                              stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
