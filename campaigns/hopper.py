@@ -10,8 +10,10 @@ lead that went stale between the two (another process dialled it) is simply not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,6 +54,11 @@ RECYCLE_AFTER: dict[AttemptOutcome, timedelta] = {
 }
 
 
+# A campaign strategy's score: (account id, balance, baseline priority) -> score; see campaigns/analytics/strategy.py.
+# It only reorders the cases; the gate still decides every lead.
+Rescore = Callable[[int, Decimal, float], float]
+
+
 @dataclass(frozen=True)
 class Lead:
     account_id: int
@@ -61,8 +68,10 @@ class Lead:
 
 
 class Hopper:
-    def __init__(self, store: Store, gate: ComplianceGate, segment: Segment, facts: CampaignFacts) -> None:
+    def __init__(self, store: Store, gate: ComplianceGate, segment: Segment, facts: CampaignFacts, *,
+                 rescore: Rescore | None = None) -> None:
         self.store, self.gate, self.segment, self.facts = store, gate, segment, facts
+        self.rescore = rescore
 
     def leads(self, now: datetime, limit: int, *, today: date | None = None,
               exclude: frozenset[int] = frozenset()) -> list[Lead]:
@@ -91,6 +100,8 @@ class Hopper:
             by_debtor.setdefault(phone.debtor_id, []).append(phone)
         score = {a.id: priority((today - a.due_date).days if a.due_date else 0, a.balance, broken.get(a.id, 0),
                                 a.id in recent) for a in accounts}
+        if self.rescore is not None:
+            score = {a.id: self.rescore(a.id, a.balance, score[a.id]) for a in accounts}
         ranked = [a for a in sorted(accounts, key=lambda a: -score[a.id]) if a.debtor_id in by_debtor]
         leads: list[Lead] = []
         for start in range(0, len(ranked), GATE_BATCH):

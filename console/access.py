@@ -115,6 +115,11 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/templates/render"): CAMPAIGN_READERS,
     ("GET", "/queue"): AGENT_DESKS,
     ("GET", "/templates"): CAMPAIGN_READERS | REVIEWERS,
+    # reports (console/reports.py): aggregates only
+    ("GET", "/reports"): CAMPAIGN_READERS,
+    ("GET", "/api/reports"): CAMPAIGN_READERS,
+    ("GET", "/api/reports/{report}"): CAMPAIGN_READERS,
+    ("GET", "/api/reports/{report}/cases"): CAMPAIGN_READERS,  # drill-down, names masked
 }
 
 API_PREFIX = "/api"

@@ -45,6 +45,9 @@ CLI_ACCESS: Mapping[str, frozenset[Role]] = {
     "assign agent": access.ACCESS[("POST", "/api/agents/{name}/profile")],
     "templates add": access.ACCESS[("POST", "/api/templates")],
     "message send": access.AGENT_DESKS | access.CAMPAIGN_WRITERS,  # an SMS or e-mail to a debtor, through the gate
+    "report": access.CAMPAIGN_READERS,  # aggregate figures, no personal data
+    "analytics": access.CAMPAIGN_WRITERS,  # train, evaluate, explain the propensity model
+    "payments": access.CAMPAIGN_WRITERS,  # import statements, resolve unmatched lines, settle promises
 }
 
 Ask = Callable[[str, bool], str]  # (prompt, hidden) -> the answer typed

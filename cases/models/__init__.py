@@ -28,6 +28,8 @@ from cases.models.party import (
     PhoneOwner,
     PhoneStatus,
 )
+from cases.models.payments import LineStatus, StatementLineRow  # noqa: F401
+from cases.models.reports import REPORT_INDEXES  # noqa: F401 (indexes join their tables)
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from cases.models.templates import MessageTemplate
 from cases.models.tokens import ApiToken

@@ -22,6 +22,7 @@ class Source(enum.StrEnum):
 class PromiseStatus(enum.StrEnum):
     PENDING = "pending"
     KEPT = "kept"
+    PARTLY_KEPT = "partly_kept"  # settled after date + grace with part of the amount paid (cases/settlement.py)
     BROKEN = "broken"
     CANCELLED = "cancelled"
 

@@ -28,7 +28,7 @@ class Scenario:
     agents: int
     answer_rate: float | Callable[[float], float]
     shift_s: float = 8 * 3600
-    talk_mean_s: float = 120.0
+    talk_mean_s: float | Callable[[float], float] = 120.0
     wrap_s: float = 10.0
     live_ring_s: tuple[float, float] = (4.0, 20.0)
     fail_ring_s: tuple[float, float] = (5.0, 26.0)
@@ -42,10 +42,23 @@ class Scenario:
     def rate_at(self, t: float) -> float:
         return self.answer_rate(t) if callable(self.answer_rate) else self.answer_rate
 
+    def talk_mean_at(self, t: float) -> float:
+        return self.talk_mean_s(t) if callable(self.talk_mean_s) else self.talk_mean_s
+
 
 def drift(t: float) -> float:
     """The drift scenario: 30% for three hours, then 10%, then 25%."""
     return 0.30 if t < 3 * 3600 else 0.10 if t < 6 * 3600 else 0.25
+
+
+def answer_fall(t: float) -> float:
+    """Issue 21: the answer rate falls linearly from 30% to 10% during the second hour, then stays."""
+    return 0.30 - 0.20 * min(1.0, max(0.0, (t - 3600) / 3600))
+
+
+def talk_doubling(t: float) -> float:
+    """Issue 21: mean talk time 120 s for the first hour, 240 s after."""
+    return 120.0 if t < 3600 else 240.0
 
 
 @dataclass
@@ -155,7 +168,7 @@ class CampaignSimulation:
                 return
             now += scenario.amd_delay_s
         self.policy.on_resolved(now - call.dialled_at, True)
-        call.talk_s = scenario.machine_talk_s if call.machine else self.rng.expovariate(1.0 / scenario.talk_mean_s)
+        call.talk_s = scenario.machine_talk_s if call.machine else self.rng.expovariate(1.0 / scenario.talk_mean_at(now))
         if not self._connect(now, call):
             self._waiting[call.call_id] = call
             self._at(now + scenario.no_agent_timeout_s, "timeout", call)

@@ -10,6 +10,9 @@ from dunline.cli import (admin, campaign, cases, compliance, db, keys, retention
                          worker)
 from dunline.cli import assign, library, subjects
 from dunline.cli import messages
+from dunline.cli import reports
+from dunline.cli import analytics
+from dunline.cli import payments
 from dunline.cli.context import CliContext, fail
 
 app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
@@ -36,9 +39,14 @@ app.command("worker")(worker.worker)
 app.command("screen")(screen.screen)
 app.add_typer(screen.findings_app, name="findings")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(payments.payments_app, name="payments")
+app.add_typer(payments.promises_app, name="promises")
+app.add_typer(payments.plans_app, name="plans")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(messages.message_app, name="message")
 assign.register(app)  # assign, queue, templates
+app.add_typer(reports.report_app, name="report")
+app.add_typer(analytics.analytics_app, name="analytics")
 
 
 @app.callback()

@@ -1,0 +1,49 @@
+"""Feature rows from the case store, as of a date: the history before it, and whether the account paid in the
+30 days after it (the training label). Only `features.FEATURES` are read; no protected attribute is queried."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from campaigns.analytics.features import frame
+from cases import Store
+from cases.models import Account, Address, Attempt, Payment, Promise, PromiseStatus
+
+LABEL_DAYS = 30
+
+
+def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]], list[int]]:
+    """(account ids, feature rows, labels): label 1 when a payment falls in (as_of, as_of + 30 days]."""
+    start = datetime.combine(as_of, time(), timezone.utc)
+    with store.session() as session:
+        accounts = session.execute(select(Account.id, Account.debtor_id, Account.balance, Account.due_date,
+                                          Account.product)).all()
+        region = dict(session.execute(select(Address.debtor_id, func.min(Address.region))
+                                      .group_by(Address.debtor_id)).all())
+
+        def count(query):  # type: ignore[no-untyped-def]
+            return dict(session.execute(query).all())
+        window = (Attempt.started_at >= start - timedelta(days=30), Attempt.started_at < start)
+        attempts = count(select(Attempt.account_id, func.count()).where(*window).group_by(Attempt.account_id))
+        contacts = count(select(Attempt.account_id, func.count()).where(*window, Attempt.conversation)
+                         .group_by(Attempt.account_id))
+        kept, broken = (count(select(Promise.account_id, func.count()).where(
+            Promise.status == status, Promise.promised_for < as_of).group_by(Promise.account_id))
+            for status in (PromiseStatus.KEPT, PromiseStatus.BROKEN))
+        past = (Payment.paid_on <= as_of, Payment.paid_on > as_of - timedelta(days=90))
+        payments = count(select(Payment.account_id, func.count()).where(*past).group_by(Payment.account_id))
+        paid = count(select(Payment.account_id, func.sum(Payment.amount)).where(*past).group_by(Payment.account_id))
+        paid_after = set(session.scalars(select(Payment.account_id).where(
+            Payment.paid_on > as_of, Payment.paid_on <= as_of + timedelta(days=LABEL_DAYS))))
+    ids, raw, labels = [], [], []
+    for a in accounts:
+        ids.append(a.id)
+        raw.append({"attempts_30d": attempts.get(a.id, 0), "contacts_30d": contacts.get(a.id, 0),
+                    "promises_kept": kept.get(a.id, 0), "promises_broken": broken.get(a.id, 0),
+                    "payments_90d": payments.get(a.id, 0), "paid_amount_90d": float(paid.get(a.id, 0) or 0),
+                    "days_past_due": max((as_of - a.due_date).days, 0) if a.due_date else 0,
+                    "balance": float(a.balance), "product": str(a.product), "region": region.get(a.debtor_id, "")})
+        labels.append(int(a.id in paid_after))
+    return ids, frame(raw), labels

@@ -1,0 +1,40 @@
+"""Propensity models on disk: each version a directory under `<data_dir>/analytics/propensity/` holding the
+model, its metadata and its evaluation as JSON; versions are numbered and never overwritten."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from campaigns.analytics.propensity import Model
+
+
+def root(data_dir: Path) -> Path:
+    return data_dir / "analytics" / "propensity"
+
+
+def save(data_dir: Path, model: Model, evaluation: dict[str, object], as_of: date) -> Path:
+    base = root(data_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    version = 1 + max((int(p.name) for p in base.iterdir() if p.name.isdigit()), default=0)
+    model.version = str(version)
+    path = base / f"{version:04d}"
+    path.mkdir()
+    (path / "model.json").write_text(json.dumps(asdict(model)))
+    (path / "metadata.json").write_text(json.dumps({"version": version, "as_of": as_of.isoformat(),
+                                                    "features": model.features, "kind": "logistic"}))
+    (path / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
+    return path
+
+
+def latest(data_dir: Path) -> Path:
+    versions = sorted(p for p in root(data_dir).glob("[0-9]*") if p.is_dir()) if root(data_dir).exists() else []
+    if not versions:
+        raise FileNotFoundError(f"no propensity model under {root(data_dir)}; run `dunline analytics train` first")
+    return versions[-1]
+
+
+def load(path: Path) -> tuple[Model, dict[str, object]]:
+    return Model(**json.loads((path / "model.json").read_text())), json.loads((path / "evaluation.json").read_text())
