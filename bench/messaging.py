@@ -39,7 +39,7 @@ from messaging.smpp import SmppConfig, SmppEvents, SmsChannel  # noqa: E402
 
 BATCH = 500
 AT = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)  # 12:00 in China: inside the SMS window
-TEMPLATE = "{name}您好，您在本平台的账单已逾期，欠款{overdue}元，请尽快还款，以免影响您的信用记录。回复TD退订"
+TEMPLATE = "{name}您好，您在本平台的账单已逾期，欠款{amount}元，请尽快还款，以免影响您的信用记录。回复TD退订"
 SMSC = Path(__file__).resolve().parents[1] / "tests" / "peers" / "smsc.pl"
 
 

@@ -17,13 +17,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from campaigns.attempts import MessageClaim, claim_messages, message_receipts, messages_submitted
+from campaigns.templates import case_values
 from cases import Store
 from cases.models import Account, Attempt, Channel, Debtor, HoldKind, Phone, PhoneKind, PhoneOwner, PhoneStatus
 from cases.phones import InvalidPhoneNumber, to_e164
@@ -42,8 +42,9 @@ ACTOR = "messages"
 
 @dataclass(frozen=True)
 class Order:
-    """One message to send: free `text` (an agent's), or a `template` filled with the case's values
-    (`{name}`, `{account_ref}`, `{balance}`, `{overdue}`, `{currency}`, `{due_date}`)."""
+    """One message to send: free `text` (an agent's), or a `template` filled with the case's values, the
+    message templates' own variables and masking (`campaigns.templates.case_values`: `{name}` masked,
+    `{account}` its last four characters, `{amount}` overdue, `{balance}`, `{currency}`, `{due_date}`, ...)."""
 
     account_id: int
     text: str | None = None
@@ -102,7 +103,7 @@ class MessageService:
         if (channel is Channel.SMS and self.sms is None) or (channel is Channel.EMAIL and self.email is None):
             return [Sent(refusal(f"no {channel.value} channel is configured", now, {"account_id": o.account_id}),
                          None) for o in orders]
-        cases = await asyncio.to_thread(self._cases, [o.account_id for o in orders], channel)
+        cases = await asyncio.to_thread(self._cases, [o.account_id for o in orders], channel, now.date())
         claims, texts, sent = [], [], []
         for order in orders:
             case = cases.get(order.account_id)
@@ -152,7 +153,7 @@ class MessageService:
         verdict = self.screener.screen([Utterance("message", text, language, "agent")])[0]
         return tuple(ScreeningFact(span.category.value, span.text, span.source) for span in verdict.spans)
 
-    def _cases(self, account_ids: list[int], channel: Channel) -> dict[int, _Case]:
+    def _cases(self, account_ids: list[int], channel: Channel, today: date) -> dict[int, _Case]:
         """Each account's recipient (the debtor's first active own mobile, or e-mail address) and values."""
         with self.store.reading() as session:
             rows = session.execute(select(Account, Debtor).join(Debtor, Debtor.id == Account.debtor_id)
@@ -170,7 +171,7 @@ class MessageService:
             if (channel is Channel.SMS and phone is None) or (channel is Channel.EMAIL and not debtor.email):
                 continue
             cases[account.id] = _Case(account.id, phone[0] if phone else None, phone[1] if phone else None,
-                                      debtor.email, debtor.language.value, _values(account, debtor))
+                                      debtor.email, debtor.language.value, _values(account, debtor, channel, today))
         return cases
 
     # --- what comes back ------------------------------------------------------------------------------------
@@ -232,14 +233,11 @@ def _recipient(channel: Channel) -> str:
     return "active mobile number of the debtor's own" if channel is Channel.SMS else "e-mail address on file"
 
 
-def _money(value: Decimal | None) -> str:
-    return f"{value:,.2f}" if value is not None else ""
-
-
-def _values(account: Account, debtor: Debtor) -> dict[str, str]:
-    return {"name": debtor.full_name, "account_ref": account.account_ref, "balance": _money(account.balance),
-            "overdue": _money(account.overdue_amount), "currency": account.currency,
-            "due_date": account.due_date.isoformat() if account.due_date else ""}
+def _values(account: Account, debtor: Debtor, channel: Channel, today: date) -> dict[str, str]:
+    return case_values(channel=channel.value, full_name=debtor.full_name, national_id=debtor.national_id,
+                       creditor=account.creditor, account_ref=account.account_ref, currency=account.currency,
+                       balance=account.balance, overdue_amount=account.overdue_amount, due_date=account.due_date,
+                       days_past_due=max((today - account.due_date).days, 0) if account.due_date else 0, agent="")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from cases import Store
 from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phone, PhoneKind, Product, ScreeningFinding
 from cases.segments import Segment
 from compliance import CampaignFacts, ComplianceGate
+from crypto import KEY_FILE, ensure_key_file
 from audio.wav import read_pcm
 from dialer.pacing.modes import DialMode
 from dialer.pacing.view import ProgressivePacer
@@ -42,7 +43,9 @@ NUMBERS = ["+14155550101", "+14155550102", "+14155550103", "+14155550104", "+141
 
 
 def floor_settings(store: Store, tmp_path: Path) -> Settings:
-    """A simulated floor's settings: its data under tmp_path, the test's store, no transcription workers."""
+    """A simulated floor's settings: its data under tmp_path (with the master key `dunline db upgrade` writes:
+    the server seals recordings and refuses to start without it), the test's store, no transcription workers."""
+    ensure_key_file(tmp_path / KEY_FILE)
     return Settings(data_dir=tmp_path, database_url=store.url, transcription_workers=0, drain_s=10)
 
 

@@ -79,14 +79,15 @@ async def test_english_email_and_the_daily_cap_then_an_opt_out_hold(store: Store
     handler, port = inbox
     messages = service(store, port)
     account, _ = seed_case(store, email="li@example.com", language="en")
-    first = await messages.send(account, Channel.EMAIL, template="Dear {name}, {overdue} {currency} is overdue.",
+    first = await messages.send(account, Channel.EMAIL, template="Dear {name}, {amount} {currency} is overdue on account ...{account}.",
                                 now=NOON)
     assert first.allowed
     again = await messages.send(account, Channel.EMAIL, text="A second reminder.", now=NOON + timedelta(hours=1))
     assert not again.allowed and any("email message(s) to this debtor today" in r for r in again.decision.reasons)
     parsed = email.message_from_bytes(handler.messages[0][2], policy=email.policy.default)
     assert parsed["Subject"] == "Payment reminder" and parsed["Content-Language"] == "en"
-    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == "Dear 王伟, 800.00 CNY is overdue."
+    body = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip()
+    assert body == "Dear 王*, 800.00 CNY is overdue on account ...5678."  # masked name, last four of the reference
 
     with store.session() as session:
         debtor_id = session.scalar(select(Account.debtor_id).where(Account.id == account))

@@ -116,7 +116,7 @@ async def test_a_stop_reply_holds_the_number_and_the_next_sms_is_refused_with_th
     first = await service.send(account, Channel.SMS, template="{name}您好，您的欠款{balance}元已逾期。回复TD退订", now=NOON)
     assert first.allowed
     await wait_for(lambda: attempt(store, first.attempt_id).delivery == "delivered")  # type: ignore[arg-type]
-    assert reassemble(smsc.submitted()) == "王伟您好，您的欠款3,250.50元已逾期。回复TD退订"
+    assert reassemble(smsc.submitted()) == "王*您好，您的欠款3,250.50元已逾期。回复TD退订"  # names masked in messages
 
     smsc.reply("8613812345678", "10690000", "  退订 ")
     await wait_for(lambda: bool(service.opt_outs))
