@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from campaigns.hopper import RECYCLE_AFTER
 from campaigns.service import segment_from_json
 from campaigns.wallboard import DIAL_RATE_WINDOW, CampaignInfo, Tally, Window
-from cases.models import Account, Attempt, AttemptOutcome, Campaign, CampaignStatus, Phone, PhoneStatus, Promise
+from cases.models import (Account, Attempt, AttemptOutcome, Campaign, CampaignStatus, Channel, Phone, PhoneStatus,
+                          Promise)
 from cases.segments import Segment, case_query
 
 LEDGER_WINDOW = timedelta(days=30)  # the runner's (`RunnerConfig.ledger_window_s`), as US rules count
@@ -82,11 +83,12 @@ def hopper_level(session: Session, segment: Segment, now: datetime) -> int:
     their last attempt (`campaigns.hopper.RECYCLE_AFTER`). The gate's say (calling hours, caps) is asked only
     when a case is about to be dialled, so the level is what the campaign could dial, not what it may this minute."""
     in_segment = select(case_query(segment, now.date(), now).order_by(None).subquery().c.id)
+    calls = Attempt.channel == Channel.CALL  # a message sent since the last call does not end its rest
     latest = (select(Attempt.account_id, func.max(Attempt.started_at).label("at"))
-              .where(Attempt.account_id.in_(in_segment)).group_by(Attempt.account_id).subquery())
+              .where(Attempt.account_id.in_(in_segment), calls).group_by(Attempt.account_id).subquery())
     resting = (select(Attempt.account_id)
                .join(latest, and_(Attempt.account_id == latest.c.account_id, Attempt.started_at == latest.c.at))
-               .where(or_(*(and_(Attempt.outcome == outcome, Attempt.started_at > now - rest)
+               .where(calls, or_(*(and_(Attempt.outcome == outcome, Attempt.started_at > now - rest)
                             for outcome, rest in RECYCLE_AFTER.items()))))
     with_phone = select(Phone.id).where(Phone.debtor_id == Account.debtor_id,
                                         Phone.status == PhoneStatus.ACTIVE).exists()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from campaigns.hopper import Hopper
+from campaigns.tallies import hopper_level
 from cases import Store
 from cases.models import (Account, Address, Attempt, AttemptOutcome, Channel, Debtor, HoldKind, Phone, PhoneKind,
                           Product)
@@ -92,3 +93,5 @@ def test_a_message_sent_after_a_call_does_not_end_the_calls_rest(store: Store) -
     leads, _ = leads_and_statements(store, 10)
     assert first not in leads and second not in leads  # both still resting after their unanswered call
     assert fourth in leads  # a message alone is no call to rest from
+    with store.session() as session:  # the wallboard's hopper level counts them the same way
+        assert hopper_level(session, Segment(jurisdictions=("CN",)), NOW) == len(ids) - 2  # the 2 resting (holds: the gate's)
