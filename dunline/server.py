@@ -46,6 +46,7 @@ from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
 from dunline.exposure import http_tls_context
 from dunline.identity import signin_policy
 from dunline.installation import master_keys
+from dunline.reminders import serve_reminders
 from dunline.settings import Settings
 from dunline.telephony import build_switchboard, phone_passwords
 from dunline.workers import WorkerSupervisor
@@ -125,6 +126,7 @@ class Server:
         self._watch: asyncio.Task[None] | None = None
         self._retention: asyncio.Task[None] | None = None  # the destruction job, daily
         self._ticking: asyncio.Task[None] | None = None  # the agent desk's own tick, campaign or none
+        self._reminders: asyncio.Task[None] | None = None  # the SMS reminders, hourly (dunline/reminders.py)
         self.destruction = Destruction(store, load_policies(),
                                        transcripts=workers.transcripts() if workers is not None else None)
         self._stop = asyncio.Event()
@@ -182,6 +184,8 @@ class Server:
         self._watch = asyncio.get_running_loop().create_task(self.host.run(self._stop))
         self._retention = asyncio.get_running_loop().create_task(run_daily(self.destruction, self._stop))
         self._ticking = asyncio.get_running_loop().create_task(self.desk.run(self._stop))
+        self._reminders = asyncio.get_running_loop().create_task(
+            serve_reminders(self.settings, self.store, self._stop, self.clock))
         if self.settle_gc:
             settle_collector()
 
@@ -194,6 +198,8 @@ class Server:
             await self._retention
         if self._ticking is not None:
             await self._ticking
+        if self._reminders is not None:
+            await self._reminders
         await self.host.drain(drain_s)
 
     async def stop(self, drain_s: float) -> None:

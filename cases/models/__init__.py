@@ -29,6 +29,7 @@ from cases.models.party import (
     PhoneStatus,
 )
 from cases.models.payments import LineStatus, StatementLineRow  # noqa: F401
+from cases.models.reminders import ReminderSent, ReminderStatus
 from cases.models.reports import REPORT_INDEXES  # noqa: F401 (indexes join their tables)
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from cases.models.templates import MessageTemplate
@@ -37,6 +38,7 @@ from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 from cases.models.verification import VerificationFailure, VerificationSubject
 
 __all__ = [
+    "ReminderSent", "ReminderStatus",
     "AgentProfile", "CaseAssignment", "MessageTemplate", "Team",
     "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "RunnerLease",
     "Decision", "FindingStatus", "ScreeningFinding", "ScreeningReview",

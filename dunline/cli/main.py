@@ -13,6 +13,7 @@ from dunline.cli import messages
 from dunline.cli import reports
 from dunline.cli import analytics
 from dunline.cli import payments
+from dunline.cli import reminders
 from dunline.cli.context import CliContext, fail
 
 app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
@@ -44,6 +45,7 @@ app.add_typer(payments.promises_app, name="promises")
 app.add_typer(payments.plans_app, name="plans")
 app.add_typer(retention.retention_app, name="retention")
 app.add_typer(messages.message_app, name="message")
+app.add_typer(reminders.reminders_app, name="reminders")
 assign.register(app)  # assign, queue, templates
 app.add_typer(reports.report_app, name="report")
 app.add_typer(analytics.analytics_app, name="analytics")
