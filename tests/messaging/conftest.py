@@ -45,7 +45,8 @@ class Smsc:
 
 def start_smsc(spool: Path, *, quiet: bool = False) -> tuple[subprocess.Popen[bytes], int]:
     if subprocess.run(["perl", "-MNet::SMPP", "-e1"], capture_output=True).returncode != 0:
-        pytest.skip("the SMSC peer needs Debian's libnet-smpp-perl (deploy/apt-packages.txt)")
+        pytest.fail("the SMSC peer needs Debian's libnet-smpp-perl: run `make install` as root "
+                    "(deploy/apt-packages.txt)")
     port = free_port()
     process = subprocess.Popen(["perl", str(SMSC_SCRIPT), str(port), SYSTEM_ID, PASSWORD, str(spool),
                                 *(["--quiet"] if quiet else [])], stdout=subprocess.PIPE)
