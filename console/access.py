@@ -120,6 +120,9 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/reports"): CAMPAIGN_READERS,
     ("GET", "/api/reports/{report}"): CAMPAIGN_READERS,
     ("GET", "/api/reports/{report}/cases"): CAMPAIGN_READERS,  # drill-down, names masked
+    # the unmatched payments queue (console/payments.py), as `dunline payments`
+    ("GET", "/api/payments/unmatched"): CAMPAIGN_WRITERS,
+    ("POST", "/api/payments/unmatched/{line}/resolve"): CAMPAIGN_WRITERS,
 }
 
 API_PREFIX = "/api"

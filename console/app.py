@@ -32,6 +32,7 @@ from console.access_review import add_access_review_routes
 from console.account import add_account_routes
 from console.admin import add_admin_routes
 from console.assignment import add_assignment_routes
+from console.payments import add_payment_routes
 from console.reports import add_report_routes
 from console.agents import add_agent_routes
 from console.auth import BearerTokens
@@ -145,6 +146,7 @@ def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[],
     add_access_review_routes(app)  # who viewed which debtor; CSV for auditors
     add_subject_routes(app)  # subject-access export
     add_assignment_routes(app)  # work queues, assignment runs, agents' profiles, templates
+    add_payment_routes(app)  # the unmatched payments queue
     add_report_routes(app)  # the report catalogue (JSON, CSV, XLSX)
     return app
 
