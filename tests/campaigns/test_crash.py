@@ -17,6 +17,7 @@ from campaigns.service import CampaignSpec, change_status, create_campaign
 from cases import Store, migrate
 from cases.models import AfterCallState, Attempt, AttemptOutcome, AuditEntry
 from cases.segments import Segment
+from crypto import KEY_FILE, ensure_key_file
 from dialer.pacing.modes import DialMode
 from tests.campaigns.test_campaign_run import NUMBERS, seed
 from tests.conftest import REDIS_URL
@@ -25,6 +26,9 @@ AT = "2026-11-30T20:00:00+00:00"  # noon in California
 
 
 def dunline(data: Path, *args: str) -> subprocess.Popen[str]:
+    """`dunline ARGS` on the installation in `data`, with the master key `dunline db upgrade` writes (the server
+    seals recordings and refuses to start without one)."""
+    ensure_key_file(data / KEY_FILE)
     env = {**os.environ, "DUNLINE_DATA_DIR": str(data), "DUNLINE_USER": "manager", "DUNLINE_REDIS_URL": REDIS_URL}
     return subprocess.Popen([str(Path(sys.executable).parent / "dunline"), *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
