@@ -17,6 +17,7 @@ Each refusal keeps the receipt's first failing check and reason. One run at a ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -217,7 +218,5 @@ async def run_periodically(reminders: ReminderService, stop: asyncio.Event, *, c
                          report.count(ReminderStatus.DEFERRED))
         except Exception:  # the store or the SMSC away: the next run catches up (within the grace)
             log.exception("the reminders run failed")
-        try:
+        with contextlib.suppress(TimeoutError):  # the period ended without a stop: the next run
             await asyncio.wait_for(stop.wait(), every_s)
-        except TimeoutError:
-            pass
