@@ -80,6 +80,8 @@ class Attempt(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(320))
     message_text: Mapped[str | None] = mapped_column(Text)
+    # The champion/challenger arm (campaigns.analytics) whose strategy ranked this call; None outside a test.
+    arm: Mapped[str | None] = mapped_column(String(32))
 
 
 class Note(Base):
