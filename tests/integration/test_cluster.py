@@ -3,7 +3,8 @@ three `dunline serve` nodes that share one PostgreSQL database and one Redis, pr
 
 SIPp plays the carrier and calls our number through kamailio; every call must reach some node's IVR (its run
 is audited in the shared case store under the call's Call-ID) and the calls must be spread over all three.
-Then one node is killed with SIGKILL: once a probe has gone unanswered, every call goes to the two that are
+The third node joins as the runbook adds one (a line in
+the dispatcher list, `kamcmd dispatcher.reload`, no restart). Then one node is killed with SIGKILL: once a probe has gone unanswered, every call goes to the two that are
 left and none fails. A stranger's INVITE towards a PSTN number through the front is refused 403.
 """
 
@@ -66,13 +67,21 @@ class ClusterProxy(Process):
 
     def __init__(self, folder: Path, nodes: list[int]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        listing = folder / "dispatcher.list"
-        listing.write_text("".join(f"1 sip:127.0.0.1:{port}\n" for port in nodes))
+        self.port, self.listing, self.control = free_port(), folder / "dispatcher.list", f"unix:{folder / 'ctl'}"
+        self.list_nodes(nodes)
         super().__init__("kamailio", "-f", str(ROOT / "deploy" / "kamailio" / "cluster.cfg"), "-DD", "-E",
                          "-l", f"udp:127.0.0.1:{self.port}", "-Y", str(folder), "-P", str(folder / "kamailio.pid"),
-                         "-w", str(folder), "-m", "32", "-M", "8", "-A", f'DS_LIST="{listing}"',
-                         "-A", f"DS_PING_S={PROBE_S}", ready="INFO")
+                         "-w", str(folder), "-m", "32", "-M", "8", "-A", f'DS_LIST="{self.listing}"',
+                         "-A", f'CTL_SOCKET="{self.control}"', "-A", f"DS_PING_S={PROBE_S}", ready="INFO")
+
+    def list_nodes(self, nodes: list[int]) -> None:
+        self.listing.write_text("".join(f"1 sip:127.0.0.1:{port}\n" for port in nodes))
+
+    async def reload(self) -> None:
+        process = await asyncio.create_subprocess_exec("kamcmd", "-s", self.control, "dispatcher.reload",
+                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output = (await asyncio.wait_for(process.communicate(), 10))[0].decode()
+        assert process.returncode == 0, output
 
     def dispatched(self, since: int = 0) -> Counter[int]:
         """How many calls went to each node's port, counting log lines from `since`."""
@@ -130,7 +139,7 @@ async def test_calls_are_spread_over_the_nodes_and_a_killed_node_gets_none(clust
     nodes: list[subprocess.Popen[bytes]] = []
     logs = [tmp_path / f"node{n}.log" for n in range(NODES)]
     async with contextlib.AsyncExitStack() as stack:
-        proxy = await stack.enter_async_context(ClusterProxy(tmp_path / "kamailio", ports))
+        proxy = await stack.enter_async_context(ClusterProxy(tmp_path / "kamailio", ports[:2]))
         for n, port in enumerate(ports):
             env = node_environment(tmp_path / f"node{n}", cluster_database, port, free_port(socket.SOCK_STREAM),
                                    proxy.port, key)
@@ -151,11 +160,19 @@ async def test_calls_are_spread_over_the_nodes_and_a_killed_node_gets_none(clust
             assert node.poll() is None, logs[n].read_text()[-3000:]
         await asyncio.sleep(3 * PROBE_S)  # the dispatcher has probed each node
 
+        code, errors = await carrier_calls(tmp_path / "sipp0", proxy.port, 4)
+        assert code == 0, errors
+        assert proxy.dispatched() == Counter({ports[0]: 2, ports[1]: 2}), proxy.dispatched()
+
+        proxy.list_nodes(ports)  # the runbook's "adding a node"
+        await proxy.reload()
+        await asyncio.sleep(3 * PROBE_S)
+        mark = len(proxy.lines)
         code, errors = await carrier_calls(tmp_path / "sipp1", proxy.port, 6)
         assert code == 0, errors
-        spread = proxy.dispatched()
+        spread = proxy.dispatched(mark)
         assert set(spread) == set(ports) and sum(spread.values()) == 6, spread
-        assert len(ivr_runs(cluster_database)) == 6
+        assert len(ivr_runs(cluster_database)) == 10
 
         kill_group(nodes[1])  # SIGKILL: no goodbye to anyone
         await asyncio.sleep(2 * PROBE_S + PROBE_TIMEOUT_S + 1)  # an unanswered probe takes it out
@@ -165,9 +182,9 @@ async def test_calls_are_spread_over_the_nodes_and_a_killed_node_gets_none(clust
         after = proxy.dispatched(mark)
         assert ports[1] not in after and sum(after.values()) == 6, after
         assert set(after) == {ports[0], ports[2]}, after
-        assert len(ivr_runs(cluster_database)) == 12
+        assert len(ivr_runs(cluster_database)) == 16
 
         mark = len(proxy.lines)
         code, errors = await carrier_calls(tmp_path / "sipp3", proxy.port, 1, "stranger_through_front.xml")
         assert code == 0, errors  # the scenario succeeds only on a 403
-        assert not proxy.dispatched(mark) and len(ivr_runs(cluster_database)) == 12
+        assert not proxy.dispatched(mark) and len(ivr_runs(cluster_database)) == 16
