@@ -127,15 +127,17 @@ class MediaSession:
             if digit is not None:
                 self.digit_received(digit)
             return
-        if packet.payload_type not in LAW or not (self._listeners or self.recorder or self.inband):
+        if packet.payload_type not in LAW:
+            return
+        if self.recorder is not None:
+            self.recorder.left(packet.payload, LAW[packet.payload_type], packet.timestamp, packet.ssrc)
+        if not (self._listeners or self.inband):
             return
         pcm = decode(packet.payload, LAW[packet.payload_type])
         if self.inband is not None:
             for start in range(0, len(pcm) - FRAME + 1, FRAME):
                 if digit := self.inband.feed(pcm[start:start + FRAME]):
                     self.digit_received(digit)
-        if self.recorder is not None:
-            self.recorder.left(pcm, packet.timestamp, packet.ssrc)
         for queue in self._listeners:
             if queue.qsize() >= LISTEN_QUEUE_FRAMES:
                 queue.get_nowait()
@@ -168,7 +170,7 @@ class MediaSession:
 
     def _sent(self, packet: RtpPacket) -> None:
         if self.recorder is not None and packet.payload_type in LAW:
-            self.recorder.right(decode(packet.payload, LAW[packet.payload_type]), packet.timestamp, packet.ssrc)
+            self.recorder.right(packet.payload, LAW[packet.payload_type], packet.timestamp, packet.ssrc)
 
     def close(self) -> None:
         self.stop_playback()

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from audio.g711 import encode
 from campaigns.aftercall import aftercall_job_id, screen_recorded
 from campaigns.attempts import CallEnd, claim, close, recording_path, set_recording
 from cases import Store
@@ -66,8 +67,10 @@ def record_audio(path: Path, seconds: float) -> None:
     for n in range(int(seconds * RATE / PACKET)):
         now[0] += PACKET / RATE
         phase = n * PACKET / RATE
-        recorder.left((3000 * np.sin(2 * np.pi * 300 * (t + phase))).astype(np.int16), n * PACKET, 1)
-        recorder.right((3000 * np.sin(2 * np.pi * 900 * (t + phase))).astype(np.int16), n * PACKET, 2)
+        recorder.left(encode((3000 * np.sin(2 * np.pi * 300 * (t + phase))).astype(np.int16), "ulaw"), "ulaw",
+                      n * PACKET, 1)
+        recorder.right(encode((3000 * np.sin(2 * np.pi * 900 * (t + phase))).astype(np.int16), "ulaw"), "ulaw",
+                       n * PACKET, 2)
         recorder.tick(now[0])
     recorder.close()
 

@@ -6,7 +6,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audio.g711 import decode, encode
 from dialer.media.recorder import StereoRecorder
+
+
+def packet(value: int, law: str = "ulaw") -> bytes:
+    """20 ms of a steady level, as a phone sends it."""
+    return encode(np.full(160, value, dtype=np.int16), law)
+
+
+def heard(value: int, law: str = "ulaw") -> int:
+    """The level a packet of `value` decodes to (G.711 quantises)."""
+    return int(decode(packet(value, law), law)[0])
 
 
 class FakeClock:
@@ -28,15 +39,15 @@ def test_the_file_is_a_valid_wav_of_everything_flushed_while_the_call_goes_on(tm
     assert not (tmp_path / "call.wav").exists()  # nothing before the first audio
     for n in range(100):  # 2 s of a steady stream on the left, 1 s then nothing on the right
         clock.now += 0.02
-        recorder.left(np.full(160, n + 1, dtype=np.int16), 160 * n, 1)
+        recorder.left(packet(300 * (n + 1)), "ulaw", 160 * n, 1)
         if n < 50:
-            recorder.right(np.full(160, -1, dtype=np.int16), 160 * n, 2)
+            recorder.right(packet(-1000), "ulaw", 160 * n, 2)
         recorder.tick(clock.now)
     recorder.sync()  # the writer thread has done what was queued (milliseconds after each flush)
     on_disk = frames(tmp_path / "call.wav")  # read while still open, as after a crash
     assert 1.3 * 8000 <= len(on_disk) <= 2.0 * 8000  # all but the last flush interval and the hold-back
-    assert list(on_disk[:160, 0]) == [1] * 160 and list(on_disk[160:320, 0]) == [2] * 160
-    assert (on_disk[:8000, 1] == -1).all() and (on_disk[8000:, 1] == 0).all()
+    assert list(on_disk[:160, 0]) == [heard(300)] * 160 and list(on_disk[160:320, 0]) == [heard(600)] * 160
+    assert (on_disk[:8000, 1] == heard(-1000)).all() and (on_disk[8000:, 1] == 0).all()
     recorder.close()
     assert len(frames(tmp_path / "call.wav")) == 16000 == recorder.written
 
@@ -46,13 +57,17 @@ def test_audio_after_a_pause_lands_where_it_happened_not_right_after_the_last_ch
     recorder = StereoRecorder(tmp_path / "call.wav", clock=clock)
     for step in range(150):  # talk 1 s, pause 1 s, talk 1 s on the right; a steady left channel
         clock.now += 0.02
-        recorder.left(np.zeros(160, dtype=np.int16), 160 * step, 1)
+        recorder.left(packet(0), "ulaw", 160 * step, 1)
         if not 50 <= step < 100:
-            recorder.right(np.full(160, 7, dtype=np.int16), 160 * step, 2)
+            law = "alaw" if step > 100 else "ulaw"
+            recorder.right(packet(700, law), law, 160 * step, 2)
         recorder.tick(clock.now)
     recorder.close()
     right = frames(tmp_path / "call.wav")[:, 1]
-    assert (right[:8000] == 7).all() and (right[8000:16000] == 0).all() and (right[16000:24000] == 7).all()
+    assert (right[:8000] == heard(700)).all() and (right[8000:16000] == 0).all()
+    # the talkspurt after the pause: its first packet PCMU, the rest PCMA (a codec change mid-call)
+    assert (right[16000:16160] == heard(700)).all()
+    assert (right[16160:24000] == heard(700, "alaw")).all() and heard(700, "alaw") != heard(700)
 
 
 def test_jittered_packets_keep_their_place_by_timestamp(tmp_path: Path) -> None:
@@ -61,11 +76,12 @@ def test_jittered_packets_keep_their_place_by_timestamp(tmp_path: Path) -> None:
     arrivals = [0.02, 0.04, 0.19, 0.195, 0.2, 0.21, 0.12, 0.24]  # a 150 ms stall, then a burst, one reordered
     for n, at in sorted(enumerate(arrivals), key=lambda item: item[1]):
         clock.now = 100.0 + at
-        recorder.left(np.full(160, n + 1, dtype=np.int16), 5000 + 160 * n, 9)
+        recorder.left(packet(1000 * (n + 1)), "ulaw", 5000 + 160 * n, 9)
     clock.now = 101.0
     recorder.close()
     left = frames(tmp_path / "call.wav")[:, 0]
-    assert [int(left[160 * n]) for n in range(8)] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [int(left[160 * n]) for n in range(8)] == [heard(1000 * (n + 1)) for n in range(8)]
+    assert len({heard(1000 * (n + 1)) for n in range(8)}) == 8
 
 
 def test_a_file_error_is_raised_at_close_and_never_on_the_media_clock(tmp_path: Path) -> None:
@@ -74,7 +90,7 @@ def test_a_file_error_is_raised_at_close_and_never_on_the_media_clock(tmp_path: 
     recorder = StereoRecorder(tmp_path / "taken" / "call.wav", clock=clock)
     for n in range(60):
         clock.now += 0.02
-        recorder.left(np.zeros(160, dtype=np.int16), 160 * n, 1)
+        recorder.left(packet(0), "ulaw", 160 * n, 1)
         assert recorder.tick(clock.now)  # the clock goes on: the error waits in the writer
     with pytest.raises(OSError):
         recorder.close()
