@@ -11,6 +11,10 @@ transcribe it and run `ScreenTranscripts`, which saves the screening and marks t
 done in one transaction (campaigns/attempts.py) before the stream job is completed. The attempt row is the
 truth (queued until screened), the stream the dispatch: a worker or a server killed at any point leaves the
 job open or the row queued, the job is redone, and screening an attempt already done does nothing.
+
+The job carries the call's language (campaigns/language.py): its campaign's when the campaign's segment
+picks one language, else its case's (the debtor's). The worker loads the model for it (Mandarin: the multilingual
+Whisper base, English: tiny.en) and the transcript is screened with that language's lexicon.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from campaigns.attempts import (
     set_recording,
     unsealed_recordings,
 )
+from campaigns.language import call_language
 from cases import Store
 from cases.models import ScreeningFinding
 from compliance.screening import Screener, Utterance, call_context, record_screening
@@ -110,15 +115,16 @@ class ScreenTranscripts:
 
 class AfterCall:
     """The runner's after-call step, `await after_call(attempt_id, recording)`: the recording is sealed with
-    `keys` (none: left plain) and becomes a job on the durable stream (its id, returned, is the attempt's), for
-    the transcription workers."""
+    `keys` (none: left plain) and becomes a job on the durable stream (its id, returned, is the attempt's), in
+    the call's language (`call_language`), for the transcription workers."""
 
-    def __init__(self, store: Store, jobs: JobQueue, *, language: str = "en", keys: MasterKeys | None = None) -> None:
-        self.store, self.jobs, self.language, self.keys = store, jobs, language, keys
+    def __init__(self, store: Store, jobs: JobQueue, *, keys: MasterKeys | None = None) -> None:
+        self.store, self.jobs, self.keys = store, jobs, keys
 
     def _enqueue(self, attempt_id: int, recording: Path) -> str:
-        return self.jobs.enqueue(self._seal(attempt_id, recording), self.language,
-                                 recording_id=aftercall_job_id(attempt_id))
+        with self.store.reading() as session:
+            language = call_language(session, attempt_id)
+        return self.jobs.enqueue(self._seal(attempt_id, recording), language, recording_id=aftercall_job_id(attempt_id))
 
     def _seal(self, attempt_id: int, recording: Path) -> Path:
         """The recording sealed and its attempt row naming the sealed file. Without a master key it stays

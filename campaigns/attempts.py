@@ -3,7 +3,8 @@ have, the conversation mark, the close, the interruption of one whose runner die
 One module, so the row has one writer and its life reads in one place:
 
     claimed in flight (recording path set before the INVITE) → closed with its outcome, or interrupted by
-    recovery → after-call job queued when it has a recording → done once transcribed and screened.
+    recovery → after-call job queued when it has a recording → done once transcribed and screened → deleted
+    past its retention (`destroy`).
 
 Functions of a session: the caller owns the transaction (the runner's writer, recovery, the after-call);
 `claim` alone opens its own, since the gate's decision and the row must share one locked transaction.
@@ -18,18 +19,20 @@ A message (SMS, e-mail) is an attempt too, with outcome `message` and a delivery
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.lease import live_campaigns
 from cases import Store
 from cases.audit import AuditDraft, append, record
-from cases.models import AfterCallState, Attempt, AttemptOutcome, Channel, User
+from cases.models import (AfterCallState, Attempt, AttemptOutcome, Channel, Note, Promise, ReminderSent,
+                          ScreeningFinding, ScreeningReview, User)
 from compliance.decision import Decision, refusal
 from compliance.facts import CampaignFacts, MessageFacts
 from compliance.gate import ComplianceGate
@@ -37,6 +40,7 @@ from dialer.sip.outcome import CallResult
 from messaging.delivery import DeliveryEvent, DeliveryState, IllegalTransition, receipt_event, step
 
 log = logging.getLogger(__name__)
+DESTROY_BATCH = 1000  # ids in one IN list: far below SQLite's and PostgreSQL's bound parameter limits
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,10 @@ def outcome_of(result: CallResult) -> AttemptOutcome:
 
 
 def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, now: datetime,
-          campaign: CampaignFacts) -> tuple[Decision, int | None]:
+          campaign: CampaignFacts, *, arm: str | None = None) -> tuple[Decision, int | None]:
     """Ask the gate and, if it allows the dial, write the in-flight attempt with its receipt in the same locked
     transaction. Returns the decision and the attempt id (None when refused). Anything that goes wrong refuses:
-    the dial fails closed."""
+    the dial fails closed. `arm`: the champion/challenger arm whose strategy chose the lead (the hopper's)."""
     try:
         with store.session() as session:
             decision, fact = gate.decide_locked(session, account_id, phone_id, now, campaign)
@@ -72,7 +76,7 @@ def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, no
                 return decision, None
             attempt = Attempt(account_id=account_id, phone_id=phone_id, number_e164=fact.e164,
                               campaign_id=campaign.campaign_id, started_at=now, outcome=AttemptOutcome.IN_FLIGHT,
-                              receipt=decision.receipt)
+                              receipt=decision.receipt, arm=arm)
             session.add(attempt)
             session.flush()
             return decision, attempt.id
@@ -209,6 +213,22 @@ def aftercall_done(session: Session, attempt_id: int) -> None:
     attempt = session.get(Attempt, attempt_id)
     if attempt is not None:
         attempt.aftercall = AfterCallState.DONE
+
+
+def destroy(session: Session, attempt_ids: Sequence[int]) -> None:
+    """Delete attempt rows past their retention (`campaigns.destruction`, whose docstring says why rows are
+    deleted rather than blanked), with what exists only because of them: their notes and their screening
+    findings with the reviews of those. A promise or reminder made on one is the case's record, kept with the
+    case: it only stops naming the attempt. The caller has destroyed the recording and transcript first."""
+    for start in range(0, len(attempt_ids), DESTROY_BATCH):
+        ids = list(attempt_ids[start:start + DESTROY_BATCH])
+        findings = select(ScreeningFinding.id).where(ScreeningFinding.attempt_id.in_(ids))
+        session.execute(delete(ScreeningReview).where(ScreeningReview.finding_id.in_(findings)))
+        session.execute(delete(ScreeningFinding).where(ScreeningFinding.attempt_id.in_(ids)))
+        session.execute(delete(Note).where(Note.attempt_id.in_(ids)))
+        session.execute(update(Promise).where(Promise.attempt_id.in_(ids)).values(attempt_id=None))
+        session.execute(update(ReminderSent).where(ReminderSent.attempt_id.in_(ids)).values(attempt_id=None))
+        session.execute(delete(Attempt).where(Attempt.id.in_(ids)))
 
 
 # --- messages ------------------------------------------------------------------------------------------------

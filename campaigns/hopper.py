@@ -1,19 +1,21 @@
 """The hopper: which case to dial next, on which number, and the claim that makes the dial lawful.
 
 Cases of the campaign's segment are ranked by a priority score — days past due times balance, raised for
-broken promises, lowered for a recent contact — and each case's numbers are tried in order: the debtor's
-mobile, home, work, then other numbers of the debtor, and reference contacts last (only where the rule pack
-allows, which the gate decides). The gate is asked for every candidate; the first number it allows is the
-lead. `claim` asks again and writes the in-flight attempt with its receipt in one locked transaction, so a
-lead that went stale between the two (another process dialled it) is simply not dialled.
+broken promises, lowered for a recent contact — or by the campaign's strategy (a `Ranking` from
+campaigns.analytics: propensity to pay, best time, champion/challenger), and each case's numbers are tried
+in order: the debtor's mobile, home, work, then other numbers of the debtor, and reference contacts last
+(only where the rule pack allows, which the gate decides). The gate is asked for every candidate; the first
+number it allows is the lead. `claim` asks again and writes the in-flight attempt with its receipt (and the
+ranking's arm for the case, so reports can compare strategies) in one locked transaction, so a lead that
+went stale between the two (another process dialled it) is simply not dialled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -54,9 +56,13 @@ RECYCLE_AFTER: dict[AttemptOutcome, timedelta] = {
 }
 
 
-# A campaign strategy's score: (account id, balance, baseline priority) -> score; see campaigns/analytics/strategy.py.
-# It only reorders the cases; the gate still decides every lead.
-Rescore = Callable[[int, Decimal, float], float]
+class Ranking(Protocol):
+    """A campaign's strategy (campaigns.analytics.strategy.Ranking): each case's champion/challenger arm and its
+    score. It only reorders the cases the hopper found; the gate still decides every lead."""
+
+    def arm(self, account_id: int) -> str: ...
+
+    def score(self, account_id: int, balance: Decimal, base: float, now: datetime) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -65,13 +71,14 @@ class Lead:
     phone_id: int
     e164: str
     score: float
+    arm: str | None = None  # the ranking's arm for this case, written on its attempt
 
 
 class Hopper:
     def __init__(self, store: Store, gate: ComplianceGate, segment: Segment, facts: CampaignFacts, *,
-                 rescore: Rescore | None = None) -> None:
+                 ranking: Ranking | None = None) -> None:
         self.store, self.gate, self.segment, self.facts = store, gate, segment, facts
-        self.rescore = rescore
+        self.ranking = ranking
 
     def leads(self, now: datetime, limit: int, *, today: date | None = None,
               exclude: frozenset[int] = frozenset()) -> list[Lead]:
@@ -100,8 +107,8 @@ class Hopper:
             by_debtor.setdefault(phone.debtor_id, []).append(phone)
         score = {a.id: priority((today - a.due_date).days if a.due_date else 0, a.balance, broken.get(a.id, 0),
                                 a.id in recent) for a in accounts}
-        if self.rescore is not None:
-            score = {a.id: self.rescore(a.id, a.balance, score[a.id]) for a in accounts}
+        if self.ranking is not None:
+            score = {a.id: self.ranking.score(a.id, a.balance, score[a.id], now) for a in accounts}
         ranked = [a for a in sorted(accounts, key=lambda a: -score[a.id]) if a.debtor_id in by_debtor]
         leads: list[Lead] = []
         for start in range(0, len(ranked), GATE_BATCH):
@@ -112,7 +119,8 @@ class Hopper:
                 allowed = next((phone for phone in by_debtor[account.debtor_id]
                                 if decided[(account.id, phone.id)].allowed), None)
                 if allowed is not None:
-                    leads.append(Lead(account.id, allowed.id, allowed.e164, score[account.id]))
+                    leads.append(Lead(account.id, allowed.id, allowed.e164, score[account.id],
+                                      self.ranking.arm(account.id) if self.ranking is not None else None))
                     if len(leads) >= limit:
                         return leads
         return leads
@@ -131,5 +139,6 @@ class Hopper:
 
     def claim(self, lead: Lead, now: datetime) -> int | None:
         """The in-flight attempt id, or None when the gate now refuses (the refusal is not dialled)."""
-        decision, attempt_id = attempts.claim(self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts)
+        decision, attempt_id = attempts.claim(self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts,
+                                              arm=lead.arm)
         return attempt_id if decision.allowed else None

@@ -8,7 +8,8 @@ field at fault and the bounds it must keep to (the same value the IVR's terms gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_UP, Decimal
 from pathlib import Path
@@ -64,3 +65,22 @@ def propose(balance: Decimal, monthly: Decimal, limits: PlanLimits, today: date)
         amount = monthly if n < count - 1 else rest - monthly * (count - 1)
         schedule.append(Instalment(len(schedule) + 1, add_months(today, n + 1), amount))
     return schedule
+
+
+class OutsideLimits(ValueError):
+    """A schedule outside the creditor's limits; `refusal` names the field and the bounds."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"{refusal.field}: {refusal.message}")
+        self.refusal = refusal
+
+
+def respread(monthly: Decimal, limits: PlanLimits, today: date) -> Callable[[Decimal], list[Instalment]]:
+    """For `cases.plans.reschedule`: what is still owed in instalments of `monthly` from a month after `today`,
+    without a new down payment (the plan exists); `OutsideLimits` naming the field when outside the limits."""
+    def spread(owed: Decimal) -> list[Instalment]:
+        proposal = propose(owed, monthly, replace(limits, min_down_payment=Decimal("0")), today)
+        if isinstance(proposal, Refusal):
+            raise OutsideLimits(proposal)
+        return proposal
+    return spread

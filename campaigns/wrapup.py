@@ -33,12 +33,12 @@ from cases.models import (
     Account,
     Attempt,
     HoldKind,
-    Installment,
     Note,
     Promise,
     RepaymentPlan,
     Source,
 )
+from cases.plans import store_plan
 from compliance import CampaignFacts, ComplianceGate, place_hold
 from compliance.decision import run_checks
 from ivr.terms import PLAN_COUNTS, CampaignTerms, plan_schedule, promise_refusal
@@ -136,16 +136,8 @@ def add_plan(session: Session, attempt: Attempt, count: int, *, author: Author, 
         raise OutsideTerms("installments", f"a plan has {', '.join(map(str, PLAN_COUNTS))} instalments",
                            known=list(PLAN_COUNTS))
     account = account_of(session, attempt)
-    balance = account.balance
-    plan = RepaymentPlan(account_id=account.id, total_amount=balance, installment_count=count, source=Source.AGENT)
-    plan.installments = [Installment(seq=due.seq, due_date=due.due_date, amount=due.amount)
-                         for due in plan_schedule(balance, count, today)]
-    session.add(plan)
-    session.flush()
-    record(session, actor=author.username, action="plan.proposed", entity="repayment_plan", entity_id=plan.id,
-           details={"account_id": account.id, "attempt_id": attempt.id, "installments": count,
-                    "total": str(balance), "source": Source.AGENT.value})
-    return plan
+    return store_plan(session, account.id, plan_schedule(account.balance, count, today), source=Source.AGENT,
+                      actor=author.username, details={"attempt_id": attempt.id})
 
 
 def check_callback(session: Session, gate: ComplianceGate, attempt: Attempt, at: datetime, now: datetime) -> None:

@@ -9,7 +9,6 @@ leaves the line for a person, listing the candidates found (reference hits first
 from __future__ import annotations
 
 import enum
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,6 +44,9 @@ class Match:
         return self.account_id is not None
 
 
+_WORD = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")  # what may not touch a reference on either side
+
+
 def _fold(text: str | None) -> str:
     """Full-width to half-width, case folded: ＬＮ－０００１ is LN-0001."""
     return unicodedata.normalize("NFKC", text or "").casefold()
@@ -55,8 +57,15 @@ def _name(text: str | None) -> str:
 
 
 def _mentions(haystack: str, reference: str) -> bool:
-    """The reference as a whole token: LN-0001 is not mentioned by LN-00012."""
-    return re.search(rf"(?<![0-9a-z]){re.escape(reference)}(?![0-9a-z])", haystack) is not None
+    """The reference as a whole token: LN-0001 is not mentioned by LN-00012. Plain string search, no regex: it runs
+    for every (line, account) pair, and a pattern per account defeated `re`'s cache (2.5 s a line at 10,000)."""
+    start = haystack.find(reference)
+    while start >= 0:
+        end = start + len(reference)
+        if (start == 0 or haystack[start - 1] not in _WORD) and (end == len(haystack) or haystack[end] not in _WORD):
+            return True
+        start = haystack.find(reference, start + 1)
+    return False
 
 
 def _decide(rule: MatchRule, found: list[Candidate]) -> Match | None:

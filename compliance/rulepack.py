@@ -90,13 +90,14 @@ class Rules:
     sms: ChannelRules | None = None
     email: ChannelRules | None = None
     contacts_per_debtor_day: int | None = None  # effective calls and contact-counting messages, all channels
+    promise_grace_days: int = 3  # days after a promised date a payment still keeps the promise (settlement)
 
 
 # For each figure, which direction is stricter: a campaign may only move that way.
 _STRICTER_IS_LOWER = {"attempts_per_debt_7d", "attempts_per_debt_24h", "conversations_per_debtor_day",
                       "unanswered_per_number_day", "contacts_per_debtor_day", "per_debtor_day", "per_debt_7d"}
 _STRICTER_IS_HIGHER = {"min_ring_seconds", "conversation_cooldown_days", "abandoned_call_lockout_hours",
-                       "debtor_unreachable_after_unanswered"}
+                       "debtor_unreachable_after_unanswered", "promise_grace_days"}
 _STRICTER_IS_TRUE = {"mobile_automated_consent", "identity_before_disclosure", "recording_required",
                      "counts_as_contact", "opt_out_notice"}
 

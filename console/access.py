@@ -117,12 +117,16 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/templates"): CAMPAIGN_READERS | REVIEWERS,
     # reports (console/reports.py): aggregates only
     ("GET", "/reports"): CAMPAIGN_READERS,
+    ("GET", "/reports/plotly.min.js"): CAMPAIGN_READERS,  # the charts' library, from the plotly wheel
     ("GET", "/api/reports"): CAMPAIGN_READERS,
     ("GET", "/api/reports/{report}"): CAMPAIGN_READERS,
     ("GET", "/api/reports/{report}/cases"): CAMPAIGN_READERS,  # drill-down, names masked
     # the unmatched payments queue (console/payments.py), as `dunline payments`
     ("GET", "/api/payments/unmatched"): CAMPAIGN_WRITERS,
     ("POST", "/api/payments/unmatched/{line}/resolve"): CAMPAIGN_WRITERS,
+    # repayment plans (console/plans.py), as `dunline plans show|reschedule`
+    ("GET", "/api/plans/{plan}"): CAMPAIGN_WRITERS,
+    ("POST", "/api/plans/{plan}/reschedule"): CAMPAIGN_WRITERS,
 }
 
 API_PREFIX = "/api"

@@ -33,6 +33,7 @@ from console.account import add_account_routes
 from console.admin import add_admin_routes
 from console.assignment import add_assignment_routes
 from console.payments import add_payment_routes
+from console.plans import add_plan_routes
 from console.reports import add_report_routes
 from console.agents import add_agent_routes
 from console.auth import BearerTokens
@@ -147,6 +148,7 @@ def build_app(*, store: Store, redis_client: aioredis.Redis, clock: Callable[[],
     add_subject_routes(app)  # subject-access export
     add_assignment_routes(app)  # work queues, assignment runs, agents' profiles, templates
     add_payment_routes(app)  # the unmatched payments queue
+    add_plan_routes(app)  # repayment plans: schedule, rescheduling
     add_report_routes(app)  # the report catalogue (JSON, CSV, XLSX)
     return app
 

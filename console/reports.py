@@ -1,11 +1,15 @@
 """The report catalogue over HTTP: the list of reports, one report by period and grouping as JSON, CSV or XLSX,
-and the /reports page (controls, the figures as a table and a server-side SVG bar chart, export links), each a
-few lines over `campaigns.reports`. Figures are aggregates: no personal data leaves here."""
+and the /reports page (controls, the figures as a table and a plotly.js chart (`console.report_charts`) drawn
+by console/static/reports.js with the plotly.js we serve, export links), each a few lines over
+`campaigns.reports`. Figures are aggregates: no personal data leaves here."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -14,6 +18,7 @@ from campaigns.reports import GROUPINGS, PERIODS, REPORTS, ReportTable, Window, 
 from console.common import ClockKey, StoreKey
 from console.errors import BadParameter
 from console.pages import render
+from console.report_charts import drill_keys, figure
 from console.validation import choice, integer
 
 FORMATS = ("json", "csv", "xlsx")
@@ -54,22 +59,13 @@ async def _table(request: web.Request, name: str, window: Window) -> ReportTable
         raise BadParameter("by", str(error)) from None
 
 
-def bar_chart(table: ReportTable, measure: str) -> dict[str, object]:
-    """Bars for one measure of a table, scaled to the tallest: {measure, bars [{label, value, height, x, drill}]};
-    `drill` is the query naming the bar's period bucket and group (the cases behind it)."""
-    key_names = {"bucket": "period", "group": "group"}
-    column = table.columns.index(measure)
-    bars = []
-    for index, row in enumerate(table.rows):
-        keys = {name: row[table.columns.index(key)] if key in table.columns else None
-                for name, key in key_names.items()}
-        bars.append({"label": " · ".join(str(v) for v in keys.values() if v is not None) or "all",
-                     "value": float(row[column] or 0), "x": 40 + 60 * index,
-                     "drill": urlencode({k: v for k, v in keys.items() if v is not None})})
-    top = max((bar["value"] for bar in bars), default=0.0) or 1.0
-    for bar in bars:
-        bar["height"] = round(180 * bar["value"] / top, 1)
-    return {"measure": measure, "bars": bars}
+async def plotly_js(request: web.Request) -> web.FileResponse:
+    """plotly.js from the `plotly` wheel, served by us (no CDN: consoles run on closed networks)."""
+    spec = importlib.util.find_spec("plotly")  # found, not imported: the wheel's Python side is not used
+    if spec is None or not spec.submodule_search_locations:
+        raise web.HTTPNotFound(text="the plotly package is not installed")
+    path = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+    return web.FileResponse(path, headers={"Content-Type": "text/javascript", "Cache-Control": "no-cache"})
 
 
 async def reports_page(request: web.Request) -> web.Response:
@@ -80,6 +76,8 @@ async def reports_page(request: web.Request) -> web.Response:
         window = Window(today - timedelta(days=29), today, "day", None, 480)
     else:
         window = _window(request)
+    if not REPORTS[name].periodic and window.period != "all":  # it compares --from with --to
+        window = replace(window, period="all")
     table = await _table(request, name, window)
     measures = [c for c in table.columns if c not in ("period", "group")]
     measure = query.get("measure") if query.get("measure") in measures else measures[0]
@@ -96,7 +94,8 @@ async def reports_page(request: web.Request) -> web.Response:
         drilled = await asyncio.to_thread(read_cases)
     params = {"report": name, "from": window.first.isoformat(), "to": window.last.isoformat(),
               "period": window.period, "by": window.by or "", "utc_offset": str(window.utc_offset_minutes)}
-    return await render(request, "reports.html", reports=REPORTS, table=table, chart=bar_chart(table, measure),
+    return await render(request, "reports.html", reports=REPORTS, table=table, chart=figure(name, table, measure),
+                        drills=[urlencode(drill_keys(table, row)) for row in table.rows], measure=measure,
                         measures=measures, params=params, drilled=drilled,
                         here="/reports?" + urlencode({**params, "measure": measure}), periods=PERIODS,
                         groupings=GROUPINGS,
@@ -145,6 +144,7 @@ async def report_cases(request: web.Request) -> web.Response:
 
 def add_report_routes(app: web.Application) -> None:
     app.router.add_get("/reports", reports_page)
+    app.router.add_get("/reports/plotly.min.js", plotly_js)
     app.router.add_get("/api/reports", reports_index)
     app.router.add_get("/api/reports/{report}", report_show)
     app.router.add_get("/api/reports/{report}/cases", report_cases)

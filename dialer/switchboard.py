@@ -29,7 +29,7 @@ from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import parse_name_addr
 from dialer.sip.lockout import AuthLimits
-from dialer.sip.ratelimit import SourceRateLimit
+from dialer.sip.ratelimit import ConnectionLimit, SourceRateLimit
 from dialer.sip.registrar import Registrar
 from dialer.sip.stream import StreamTransport
 from dialer.sip.transport import Address, UdpTransport
@@ -78,13 +78,14 @@ class Switchboard:
                  inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None,
                  auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
                  inbound_sources: frozenset[Address] = frozenset(), tls: ssl.SSLContext | None = None,
-                 tls_port: int = 5061) -> None:
-        """`rate_limit`: per source host, on the SIP socket; `inbound_sources`: where a carrier's INVITEs may
+                 tls_port: int = 5061, connection_limit: ConnectionLimit | None = None) -> None:
+        """`rate_limit`: per source host, on the SIP sockets (UDP, TCP, TLS); `connection_limit`: per source
+        host, on the TCP and TLS listeners; `inbound_sources`: where a carrier's INVITEs may
         come from besides the trunk's address (see `admits`); `tls`: the server certificate of a SIP-over-TLS
         listener on `tls_port` for agents' phones (RFC 3261 §26), whose legs are then called back on the
         phone's own connection and keyed for SRTP."""
         self.trunk = trunk
-        self.rate_limit = rate_limit
+        self.rate_limit, self.connection_limit = rate_limit, connection_limit
         self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
         self.registrar = Registrar(realm, password_of, limits=auth_limits)
         self.inbound = inbound  # (answered leg, caller's number): debtors calling us back, e.g. into the IVR
@@ -113,14 +114,16 @@ class Switchboard:
         await self.ua.start(await UdpTransport.bind(self.ua.host, self.ua.port, self.ua.layer.receive,
                                                     limit=self.rate_limit))
         if self.tls_ua is not None:
-            await self.tls_ua.start(await StreamTransport.bind(self.tls_ua.host, self.tls_ua.port,
-                                                               self.tls_ua.layer.receive, ssl_context=self.tls_context))
+            await self.tls_ua.start(await StreamTransport.bind(
+                self.tls_ua.host, self.tls_ua.port, self.tls_ua.layer.receive, ssl_context=self.tls_context,
+                limit=self.rate_limit, connection_limit=self.connection_limit))
         if self.trunk is None:
             return
         if self.trunk_ua is not self.ua:
             client_ssl = (self.trunk.tls or ssl.create_default_context()) if self.trunk.transport == "tls" else None
-            await self.trunk_ua.start(await StreamTransport.bind(self.ua.host, 0, self.trunk_ua.layer.receive,
-                                                                 client_ssl=client_ssl))
+            await self.trunk_ua.start(await StreamTransport.bind(
+                self.ua.host, 0, self.trunk_ua.layer.receive, client_ssl=client_ssl, limit=self.rate_limit,
+                connection_limit=self.connection_limit))
         if self.trunk.keepalive_s > 0:
             self._keepalive = asyncio.get_running_loop().create_task(self._keep_trunk_alive(self.trunk))
 

@@ -5,9 +5,10 @@ live and simulated differ only in which peers answer.
 
 The bots are agents of the floor's database (users bot1..botN, role agent, created if missing, so attempts,
 promises and findings name them); they register over SIP with their derived passwords and are set ready
-through the agent desk, as an agent's desktop does through the agent-state API. They talk (TTS): most
-identify themselves and give the recording notice and mini-Miranda, some threaten instead, so that
-screening has something real to find; after each call they record a seeded disposition (BotDispositions).
+through the agent desk, as an agent's desktop does through the agent-state API. They talk (TTS,
+dialer/simulate/speakers.py) in the campaign's language (Mandarin for a Mandarin campaign, else English), as
+the simulated people answer: most identify themselves and give the recording notice, some threaten
+instead, so that screening has something real to find; after each call they record a seeded disposition (BotDispositions).
 Recordings go to the server's transcription workers like any served call's. Time for the gates is the
 caller's clock, which a demo shifts to a lawful hour for the cases' zones (the demo may run at 3 a.m.; the
 debtors it calls are fictional, the calling window is not).
@@ -26,24 +27,21 @@ import numpy as np
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
-from audio.wav import read_pcm
 from campaigns.attempts import queued_aftercalls
 from campaigns.desk import Wish
+from campaigns.language import campaign_language
 from campaigns.runner import CampaignRunner, RunSummary
 from cases import Store
 from cases.models import Campaign, Role, User
 from dialer.simulate.agent_bot import AgentBot, BotDispositions
-from dialer.simulate.pstn import VOICES, Persona, PstnSimulator
+from dialer.simulate.pstn import Persona, PstnSimulator
+from dialer.simulate.speakers import agent_speeches, greeting
 from dunline.server import Server
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
 from dunline.workers import WorkerSupervisor
 from speech.tts import PromptRenderer
 
-POLITE_LINE = ("Hello, this is Amy from Dunline Credit Services. This call is recorded. This is an attempt to "
-               "collect a debt, and any information obtained will be used for that purpose. "
-               "Could we agree on a payment plan that works for you?")
-RUDE_LINE = "Listen, if you do not pay today the police will come to your house and arrest you."
 FLOOR_MIX = {Persona.PERSON: 0.5, Persona.MACHINE: 0.1, Persona.BUSY: 0.15, Persona.NO_ANSWER: 0.12,
              Persona.INVALID: 0.05, Persona.REJECT: 0.05, Persona.SILENCE: 0.03}
 AFTERCALL_WAIT_S = 120.0  # how long a run waits, once it stops dialling, for its calls to be screened
@@ -74,11 +72,15 @@ def ensure_bot_users(store: Store, names: list[str]) -> None:
                 session.add(User(username=name, display_name=f"agent bot {name}", role=Role.AGENT))
 
 
-def bot_speeches(prompts: Path, plan: FloorPlan) -> list[np.ndarray]:
+def floor_language(campaign: Campaign) -> str:
+    """What the floor's people speak: the campaign's language (campaigns/language.py), else English."""
+    return campaign_language(campaign.definition) or "en"
+
+
+def floor_voices(prompts: Path, plan: FloorPlan, language: str) -> tuple[Path, list[np.ndarray]]:
+    """The simulated people's greeting and each agent bot's speech, in `language`."""
     renderer = PromptRenderer(prompts)
-    rude, polite = (np.concatenate([read_pcm(renderer.render(line, "en")), np.zeros(4000, np.int16)])
-                    for line in (RUDE_LINE, POLITE_LINE))
-    return [rude if n < plan.rude_agents else polite for n in range(plan.agents)]
+    return greeting(renderer, language), agent_speeches(renderer, language, plan.agents, plan.rude_agents)
 
 
 def floor_settings(settings: Settings, trunk: tuple[str, int]) -> Settings:
@@ -100,13 +102,13 @@ async def run_simulated(settings: Settings, store: Store, campaign: Campaign, pl
     """Run `campaign` (running, its lease free or `owner`'s) on a simulated floor for `plan.seconds` or until
     it has nothing left to dial; then, when transcribing, wait (at most AFTERCALL_WAIT_S, `on_wait` told how
     many) for its calls' after-call jobs; the runner's summary."""
-    pstn = PstnSimulator(mix=dict(plan.mix), seed=plan.seed, greeting_voice=VOICES / "debtor-hello.wav",
-                         ring_s=plan.ring_s)
+    hello, speeches = await asyncio.to_thread(floor_voices, settings.data_dir / "prompts", plan,
+                                              floor_language(campaign))
+    pstn = PstnSimulator(mix=dict(plan.mix), seed=plan.seed, greeting_voice=hello, ring_s=plan.ring_s)
     await pstn.start()
     floor = floor_settings(settings, pstn.address)
     names = bot_names(plan.agents)
     await asyncio.to_thread(ensure_bot_users, store, names)
-    speeches = await asyncio.to_thread(bot_speeches, floor.data_dir / "prompts", plan)
     redis_client = aioredis.from_url(redis_url)
     server = Server(settings=floor, store=store, redis_client=redis_client, clock=clock,
                     workers=WorkerSupervisor(floor, redis_url=redis_url) if plan.transcribe else None,

@@ -23,6 +23,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from audio.wav import read_pcm
+from campaigns.agent_log import log_agent_states
+from campaigns.analytics.service import ranking_for
 from campaigns.desk import DEFAULT_GROUP, AgentDesk
 from campaigns.destruction import Destruction, run_daily
 from campaigns.events import EventBus
@@ -34,7 +36,7 @@ from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
 from campaigns.service import segment_from_json
 from cases import Store
-from cases.models import Campaign
+from cases.models import Campaign, utcnow
 from compliance import CampaignFacts, ComplianceGate
 from console import build_app
 from console.admin import Installation, InstallationKey
@@ -43,6 +45,7 @@ from console.review import MasterKeysKey, RecordingsKey
 from console.sessions import SessionPolicy
 from dialer.leg import CallLeg
 from dialer.pacing import DialMode, PacingPolicy, PredictiveConfig, pacer_for
+from dunline.daily_reports import serve_daily_reports
 from dunline.exposure import http_tls_context
 from dunline.identity import signin_policy
 from dunline.installation import master_keys
@@ -127,13 +130,16 @@ class Server:
         self._retention: asyncio.Task[None] | None = None  # the destruction job, daily
         self._ticking: asyncio.Task[None] | None = None  # the agent desk's own tick, campaign or none
         self._reminders: asyncio.Task[None] | None = None  # the SMS reminders, hourly (dunline/reminders.py)
+        self._daily_reports: asyncio.Task[None] | None = None  # DPD snapshot and summary (dunline/daily_reports.py)
+        self._agent_log: asyncio.Task[None] | None = None  # the agent state log (campaigns/agent_log.py)
         self.destruction = Destruction(store, load_policies(),
                                        transcripts=workers.transcripts() if workers is not None else None)
         self._stop = asyncio.Event()
 
     def runner_for(self, campaign: Campaign, lease: CampaignLease, dialling_allowed: Callable[[], bool]) -> CampaignRunner:
         hopper = Hopper(self.store, ComplianceGate(self.store), segment_from_json(campaign.definition["segment"]),
-                        CampaignFacts(campaign_id=campaign.id))
+                        CampaignFacts(campaign_id=campaign.id),
+                        ranking=ranking_for(self.store, self.settings.data_dir, campaign.id, campaign.definition))
         config = RunnerConfig(group=campaign.agent_group or DEFAULT_GROUP, ring_timeout_s=self.settings.ring_timeout_s,
                               caller_id=campaign.caller_id)
         return CampaignRunner(store=self.store, campaign=campaign, hopper=hopper, switchboard=self.board,
@@ -186,6 +192,10 @@ class Server:
         self._ticking = asyncio.get_running_loop().create_task(self.desk.run(self._stop))
         self._reminders = asyncio.get_running_loop().create_task(
             serve_reminders(self.settings, self.store, self._stop, self.clock))
+        self._daily_reports = asyncio.get_running_loop().create_task(
+            serve_daily_reports(self.settings, self.store, self._stop))
+        self._agent_log = asyncio.get_running_loop().create_task(
+            log_agent_states(self.bus, self.store, self._stop, utcnow))
         if self.settle_gc:
             settle_collector()
 
@@ -200,6 +210,10 @@ class Server:
             await self._ticking
         if self._reminders is not None:
             await self._reminders
+        if self._daily_reports is not None:
+            await self._daily_reports
+        if self._agent_log is not None:
+            await self._agent_log
         await self.host.drain(drain_s)
 
     async def stop(self, drain_s: float) -> None:

@@ -9,6 +9,7 @@ file, an embedded Redis-compatible server on a unix socket).
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,15 @@ class Settings(BaseSettings):
                                             "anywhere, before it is blocked (its registered phones excepted)")
     sip_auth_block_s: float = Field(300.0, gt=0, description="First block after too many wrong answers; each "
                                     "further one before a success doubles it")
-    sip_rate_per_source: float = Field(100.0, gt=0, description="SIP datagrams a second one source address may "
-                                       "send; past it (and its burst) they are dropped, logged with the source")
+    sip_rate_per_source: float = Field(100.0, gt=0, description="SIP datagrams (or TCP/TLS messages) a second one "
+                                       "source address may send; past it (and its burst) they are dropped and a "
+                                       "connection closed, logged with the source")
     sip_burst_per_source: int = Field(300, ge=1, description="SIP datagrams one source may send at once")
+    sip_connections_per_source: int = Field(20, ge=1, description="SIP TCP/TLS connections one source address "
+                                            "may hold open at once (a phone holds one); more are reset before "
+                                            "their TLS handshake, logged with the source")
+    sip_connects_per_source: float = Field(2.0, gt=0, description="New SIP TCP/TLS connections a second one "
+                                           "source may open, after a burst of sip_connections_per_source")
     sip_inbound_sources: list[str] = Field([], description="host:port of a carrier's signalling that may send us "
                                            "INVITEs besides the trunk's own address; any other source that is not "
                                            "a registered phone is refused 403")
@@ -91,7 +98,9 @@ class Settings(BaseSettings):
     company_person: str = Field("Amy", description="Who the voicemail message says is calling")
     transcription_workers: int = Field(1, ge=0, le=64, description="Transcription worker processes `dunline "
                                        "serve` starts (0: none; `dunline worker` runs them on other machines)")
-    transcription_language: str = Field("en", description="Language calls are transcribed in (never detected)")
+    transcription_language: str = Field("en", description="Language whose model the transcription workers load "
+                                        "at start; a call is transcribed in its campaign's or case's language "
+                                        "(never detected), other models load on first use")
     smpp_host: str | None = Field(None, description="The SMS carrier's SMSC (SMPP 3.4); no host, no SMS")
     smpp_port: int = Field(2775, description="SMPP port of the SMSC")
     smpp_system_id: str = Field("dunline", description="SMPP system_id the transceiver binds with")
@@ -104,6 +113,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP AUTH user, if the server wants one")
     smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    report_daily_at: time | None = Field(None, description="Local time (default_timezone, HH:MM) from which "
+                                         "serve mails yesterday's summary to report_daily_to, once a day")
+    report_daily_to: list[str] = Field([], description="Managers' e-mail addresses for the daily summary")
 
     @field_validator("data_dir")
     @classmethod

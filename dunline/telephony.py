@@ -22,7 +22,7 @@ from dialer.leg import CallLeg
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import split_hostport
 from dialer.sip.lockout import AuthLimits
-from dialer.sip.ratelimit import SourceRateLimit
+from dialer.sip.ratelimit import ConnectionLimit, SourceRateLimit
 from dialer.sip.transport import Address
 from dialer.switchboard import Switchboard, Trunk
 from dunline.exposure import server_tls_context
@@ -72,6 +72,10 @@ def build_switchboard(settings: Settings, store: Store, *,
                                               block_s=settings.sip_auth_block_s),
                        rate_limit=SourceRateLimit(settings.sip_rate_per_source, settings.sip_burst_per_source,
                                                   exempt=frozenset(host for host, _ in carrier)),
+                       connection_limit=ConnectionLimit(settings.sip_connections_per_source,
+                                                        settings.sip_connects_per_source,
+                                                        settings.sip_connections_per_source,
+                                                        exempt=frozenset(host for host, _ in carrier)),
                        inbound_sources=carrier, tls=sip_tls_context(settings), tls_port=settings.sip_tls_port)
 
 

@@ -40,8 +40,8 @@ CHECK_S = 2.0  # how often the supervisor looks for dead workers
 
 def transcription_pool(settings: Settings, redis_url: str, processes: int, *,
                        languages: Sequence[str] | None = None, **options: Any) -> WorkerPool:
-    """A pool of `processes` workers that transcribe in the settings' language (or `languages`) and screen
-    the attempts' jobs into the settings' case store; `options` as WorkerPool's (prefixes, lease, model)."""
+    """A pool of `processes` workers, the settings' language's model (or `languages`') loaded at start, each
+    job transcribed in its own language, that screen the attempts' jobs into the settings' case store; `options` as WorkerPool's (prefixes, lease, model)."""
     keys = master_keys(settings.data_dir)
     return WorkerPool(redis_url, processes, languages=languages or (settings.transcription_language,),
                       after=ScreenTranscripts(settings.effective_database_url, keys), keys=keys, **options)
@@ -67,8 +67,7 @@ class WorkerSupervisor:
 
     def after_call(self, store: Store) -> AfterCall:
         """The runners' after-call step, queueing on the stream these workers read."""
-        return AfterCall(store, self._queue(redis.Redis.from_url(self.redis_url)),
-                         language=self.settings.transcription_language, keys=self.pool.options["keys"])
+        return AfterCall(store, self._queue(redis.Redis.from_url(self.redis_url)), keys=self.pool.options["keys"])
 
     def transcripts(self) -> TranscriptStore:
         """The transcripts' copies of record these workers store (the retention job deletes expired ones)."""

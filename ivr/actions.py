@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from cases import Store
 from cases.audit import record
-from cases.models import Account, Debtor, HoldKind, Installment, Note, Phone, Promise, RepaymentPlan, Source, utcnow
+from cases.models import Account, Debtor, HoldKind, Note, Phone, Promise, Source, utcnow
+from cases.plans import store_plan
 from compliance.holds import place_hold
 from ivr.runtime import Action, RunState
 from ivr.terms import PLAN_COUNTS, CampaignTerms, instalment_amount, plan_schedule, promise_refusal
@@ -163,16 +164,9 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
         if count not in PLAN_COUNTS:
             return "invalid"
         balance = Decimal(str(state.variables["balance"]))
-        plan = RepaymentPlan(account_id=account_id, total_amount=balance, installment_count=count, source=Source.IVR)
-        plan.installments = [Installment(seq=due.seq, due_date=due.due_date, amount=due.amount)
-                             for due in plan_schedule(balance, count, now_date())]
-
-        def save(session: Session) -> None:
-            session.add(plan)
-            session.flush()
-            record(session, actor=ACTOR, action="plan.proposed", entity="repayment_plan", entity_id=plan.id,
-                   details={"account_id": account_id, "installments": count, "total": str(balance)})
-        await in_store(store.session, save)
+        schedule = plan_schedule(balance, count, now_date())
+        await in_store(store.session, partial(store_plan, account_id=account_id, schedule=schedule,
+                                              source=Source.IVR, actor=ACTOR))
         return "ok"
 
     async def request_callback(state: RunState) -> str:

@@ -2,7 +2,7 @@
 
 Policy as data (`retention.yaml`, beside this module), cited to the law as the rule packs are; this module
 reads and checks it and answers, without I/O, when a record falls due for destruction. The destruction job is
-`recordings.destruction`.
+`campaigns.destruction`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ class Anchor(enum.StrEnum):
     CLOSED = "closed"
 
 
+# What each kind's period may run from: a call's records from the call or the account's last activity; a closed
+# case from its closing (the job reads "closed" as the latest change the account saw, never earlier).
+ANCHORS = {RecordKind.RECORDINGS: {Anchor.CALL, Anchor.LAST_ACTIVITY},
+           RecordKind.TRANSCRIPTS: {Anchor.CALL, Anchor.LAST_ACTIVITY},
+           RecordKind.ATTEMPTS: {Anchor.CALL, Anchor.LAST_ACTIVITY},
+           RecordKind.CLOSED_CASES: {Anchor.CLOSED}}
+
+
 @dataclass(frozen=True)
 class Policy:
     jurisdiction: str
@@ -55,6 +63,10 @@ class RetentionError(ValueError):
 class RetentionPolicies:
     version: str
     policies: dict[tuple[str, RecordKind], Policy]
+
+    def shortest_days(self, kind: RecordKind) -> int:
+        """The shortest period of `kind` any jurisdiction keeps: nothing younger can be due."""
+        return min(policy.keep_days for (_, each), policy in self.policies.items() if each is kind)
 
     def policy(self, jurisdiction: str | None, kind: RecordKind) -> Policy | None:
         """The jurisdiction's policy (`US-FL` falls back to `US`); None when there is none: keep the record."""
@@ -79,6 +91,9 @@ def parse_policies(data: dict[str, Any]) -> RetentionPolicies:
             if policy.keep_days < policy.minimum_days:
                 raise RetentionError(f"{jurisdiction} {kind}: keeps {policy.keep_days} days, below the "
                                      f"{policy.minimum_days} the law asks")
+            if policy.anchor not in ANCHORS[kind]:
+                raise RetentionError(f"{jurisdiction} {kind}: a period cannot run from {policy.anchor} (only from "
+                                     f"{', '.join(sorted(ANCHORS[kind]))})")
             if not policy.source:
                 raise RetentionError(f"{jurisdiction} {kind}: no source cited")
             policies[(jurisdiction, kind)] = policy

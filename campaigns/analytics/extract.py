@@ -1,15 +1,20 @@
-"""Feature rows from the case store, as of a date: the history before it, and whether the account paid in the
-30 days after it (the training label). Only `features.FEATURES` are read; no protected attribute is queried."""
+"""What analytics reads of the case store: feature rows as of a date (the history before it, and whether the
+account paid in the 30 days after it, the training label), and the call history best time learns from. Only
+`features.FEATURES`, products, time zones and call outcomes are read; no protected attribute is queried."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from campaigns.analytics.besttime import Outcome
 from campaigns.analytics.features import frame
 from cases import Store
-from cases.models import Account, Address, Attempt, Payment, Promise, PromiseStatus
+from cases.models import (Account, Address, AddressKind, Attempt, AttemptOutcome, Channel, Payment, Promise,
+                          PromiseStatus)
+from compliance.localtime import local
 
 LABEL_DAYS = 30
 
@@ -47,3 +52,32 @@ def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]],
                     "balance": float(a.balance), "product": str(a.product), "region": region.get(a.debtor_id, "")})
         labels.append(int(a.id in paid_after))
     return ids, frame(raw), labels
+
+
+@dataclass(frozen=True)
+class CallHistory:
+    """Each account's product, its debtor's time zone (home address first; UTC when none is known), and its
+    calls' outcomes by the debtor's local weekday and hour (right party: the call became a conversation)."""
+
+    products: dict[int, str]
+    zones: dict[int, str]
+    outcomes: dict[int, list[Outcome]]
+
+
+def call_history(store: Store, since: datetime, until: datetime) -> CallHistory:
+    with store.reading() as session:
+        accounts = session.execute(select(Account.id, Account.debtor_id, Account.product)).all()
+        zone_of: dict[int, str] = {}
+        for debtor_id, kind, zone in session.execute(select(Address.debtor_id, Address.kind, Address.timezone)
+                                                     .where(Address.timezone.is_not(None))).all():
+            if debtor_id not in zone_of or kind is AddressKind.HOME:
+                zone_of[debtor_id] = zone
+        calls = session.execute(select(Attempt.account_id, Attempt.started_at, Attempt.conversation).where(
+            Attempt.channel == Channel.CALL, Attempt.started_at >= since, Attempt.started_at < until,
+            Attempt.outcome.not_in((AttemptOutcome.IN_FLIGHT, AttemptOutcome.INTERRUPTED)))).all()
+    zones = {a.id: zone_of.get(a.debtor_id, "UTC") for a in accounts}
+    outcomes: dict[int, list[Outcome]] = {}
+    for account_id, started, conversation in calls:
+        here = local(started, zones[account_id])
+        outcomes.setdefault(account_id, []).append(Outcome(here.weekday(), here.hour, bool(conversation)))
+    return CallHistory({a.id: str(a.product) for a in accounts}, zones, outcomes)

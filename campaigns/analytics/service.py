@@ -1,12 +1,23 @@
-"""Train, store and explain the propensity model from the case store (what `dunline analytics` calls)."""
+"""Train, store and explain the propensity model from the case store (what `dunline analytics` calls), and the
+ranking a campaign's strategy option makes with the latest model (what the hopper is given)."""
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from campaigns.analytics import arms, extract, propensity, registry
+from sqlalchemy.orm import Session
+
+from campaigns.analytics import arms, besttime, extract, propensity, registry
+from campaigns.analytics.strategy import Inputs, Plan, Ranking
 from cases import Store
+from cases.audit import record
+from cases.models import Campaign
+
+log = logging.getLogger(__name__)
 
 HOLDOUT_SEED = "propensity-holdout"  # a third of the accounts, stable by id, are kept out of training
 
@@ -34,28 +45,65 @@ def explain(store: Store, data_dir: Path, account_id: int, as_of: date) -> tuple
     return model.score(row), model.explain(row)
 
 
+HISTORY = timedelta(days=90)  # the calls best time learns from
+
+
+class StoreInputs:
+    """The model-based strategies' inputs read from the case store and the latest model, once per day (UTC):
+    propensity of every account from its features as of that day, best-time curves from the calls of the
+    90 days before, each debtor's own shrunk toward their product's. No model yet: every propensity is 0 (the
+    cases keep their store order) and the campaign's log says so."""
+
+    def __init__(self, store: Store, data_dir: Path) -> None:
+        self.store, self.data_dir = store, data_dir
+        self._day: date | None = None
+        self._inputs = Inputs()
+
+    def __call__(self, now: datetime) -> Inputs:
+        if self._day != now.date():
+            self._inputs, self._day = self.load(now), now.date()
+        return self._inputs
+
+    def load(self, now: datetime) -> Inputs:
+        try:
+            model, _ = registry.load(registry.latest(self.data_dir))
+        except FileNotFoundError as error:
+            log.warning("propensity strategy without a model: %s", error)
+            model = None
+        scores: dict[int, float] = {}
+        if model is not None:
+            ids, rows, _ = extract.rows(self.store, now.date())
+            scores = dict(zip(ids, (model.score(row) for row in rows)))
+        history = extract.call_history(self.store, now - HISTORY, now)
+        return Inputs(scores, curves(history), history.zones)
+
+
+def curves(history: extract.CallHistory) -> dict[int, dict[besttime.Cell, float]]:
+    """Each account's RPC curve: its own outcomes shrunk toward its product's pooled curve (an account never
+    called shares its product's curve, so a large store holds one curve per called account, not per account)."""
+    pooled: dict[str, list[besttime.Outcome]] = {}
+    for account_id, outcomes in history.outcomes.items():
+        pooled.setdefault(history.products[account_id], []).extend(outcomes)
+    segment = {product: besttime.segment_curve(outcomes) for product, outcomes in pooled.items()}
+    return {account_id: besttime.rates(history.outcomes[account_id], segment[product])
+            if account_id in history.outcomes else segment[product]
+            for account_id, product in history.products.items() if product in segment}
+
+
+def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:
+    """Store a campaign's strategy option in its definition, audited with the one it replaces."""
+    before = Plan.from_definition(campaign.definition)
+    campaign.definition = {**campaign.definition, **plan.to_json()}  # a new dict: the JSON column sees the change
+    record(session, actor=actor, action="campaign.strategy", entity="campaign", entity_id=campaign.id,
+           details={"from": before.to_json(), "to": plan.to_json()})
+
+
+def ranking_for(store: Store, data_dir: Path, campaign_id: int, definition: Mapping[str, Any]) -> Ranking:
+    """The hopper's ranking for a campaign: its strategy option (campaigns.analytics.strategy.Plan), split by
+    the campaign's arm seed, its inputs read from the store when a strategy needs them."""
+    return Ranking(Plan.from_definition(definition), arm_seed(campaign_id), StoreInputs(store, data_dir))
+
+
 def arm_seed(campaign_id: int) -> str:
-    """The champion/challenger seed of a campaign (strategy.split and compare use the same)."""
+    """The champion/challenger seed of a campaign: its cases' arms are `arms.arm(account, seed, split)`."""
     return f"campaign-{campaign_id}"
-
-
-def compare(store: Store, campaign_id: int) -> arms.Comparison:
-    """Collected per case of each arm, over the accounts the campaign attempted (payments on or after their
-    first attempt), with Welch's 95% interval of the difference."""
-    from sqlalchemy import func, select
-
-    from cases.models import Attempt, Payment
-
-    with store.session() as session:
-        first = dict(session.execute(select(Attempt.account_id, func.min(Attempt.started_at))
-                                     .where(Attempt.campaign_id == campaign_id).group_by(Attempt.account_id)).all())
-        paid = session.execute(select(Payment.account_id, Payment.amount, Payment.paid_on)
-                               .where(Payment.account_id.in_(first))).all()
-    total = dict.fromkeys(first, 0.0)
-    for p in paid:
-        if p.paid_on >= first[p.account_id].date():
-            total[p.account_id] += float(p.amount)
-    split: dict[str, list[float]] = {arms.CHAMPION: [], arms.CHALLENGER: []}
-    for account_id, amount in total.items():
-        split[arms.arm(account_id, arm_seed(campaign_id))].append(amount)
-    return arms.compare(split[arms.CHAMPION], split[arms.CHALLENGER])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from campaigns.reports import agents, contact, money, screening
+from campaigns.reports import agent_time, agents, contact, money, portfolio, screening
 from campaigns.reports.grouping import Window
 from campaigns.reports.table import ReportTable
 
@@ -17,6 +17,7 @@ class Report:
     name: str
     title: str  # Chinese and English, for the CLI's help and the console
     run: Callable[[Connection, Window], ReportTable]
+    periodic: bool = True  # False: it compares the window's first and last days, by no period
 
 
 REPORTS: Mapping[str, Report] = {report.name: report for report in (
@@ -25,7 +26,12 @@ REPORTS: Mapping[str, Report] = {report.name: report for report in (
     Report("promises", "承诺还款 Promises made and kept", money.promises),
     Report("collections", "回款 Payments collected", money.collections),
     Report("talk-time", "通话时长 Agents' talk time", agents.talk_time),
+    Report("agent-time", "坐席工时 Agent time: occupancy, talk, wrap, pause, collected per hour", agent_time.agent_time),
     Report("screening", "质检发现 Screening findings per 100 calls", screening.findings_per_call),
+    Report("roll-rates", "迁徙率 Roll rates between DPD buckets", portfolio.roll_rates, periodic=False),
+    Report("cure-rate", "治愈率 Cure rate (back to current)", portfolio.cure_rate, periodic=False),
+    Report("recovery-rate", "回收率 Recovery rate of placements", portfolio.recovery_rate, periodic=False),
+    Report("liquidation-rate", "清收率 Liquidation rate", portfolio.liquidation_rate, periodic=False),
 )}
 
 

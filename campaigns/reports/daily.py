@@ -1,9 +1,9 @@
 """The daily summary mailed to managers: yesterday's contact funnel, promises and collections, in Chinese and
 English, built from the same reports as the console (`campaigns.reports`).
 
-Schedule: the summary covers the last whole local day before `now` (`summary_day`); a timer runs
-`dunline report send-daily` once each morning, and running it twice for a day sends the same figures twice, no
-more (it keeps no state: the day is named in the subject).
+Schedule: the summary covers the last whole local day before `now` (`summary_day`). `dunline serve` mails it
+once a day from the local time `report_daily_at` (`campaigns.reports.schedule`, which keeps the day it was sent);
+`dunline report send-daily` sends it by hand and keeps no state (the day is named in the subject).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aiosmtplib import SMTPException
 from sqlalchemy import Connection
 
 from campaigns.reports.catalogue import run_report
-from campaigns.reports.grouping import Window
+from campaigns.reports.grouping import Window, local_day
 from messaging.email import Email
 
 
@@ -30,7 +30,7 @@ class DailySummary:
 
 def summary_day(now: datetime, utc_offset_minutes: int) -> date:
     """The last whole local day before the instant `now`."""
-    return (now + timedelta(minutes=utc_offset_minutes)).date() - timedelta(days=1)
+    return local_day(now, utc_offset_minutes) - timedelta(days=1)
 
 
 def _percent(value: float | None) -> str:

@@ -16,8 +16,9 @@ from cases.masking import mask_name
 from cases.models import Account, Debtor
 
 FAMILY = {"contact": sources.attempts, "channel-mix": sources.attempts, "talk-time": sources.attempts,
-          "screening": sources.attempts,
-          "promises": sources.promises, "collections": sources.payments}
+          "screening": sources.attempts, "agent-time": sources.promises,
+          "promises": sources.promises, "collections": sources.payments,
+          **dict.fromkeys(("roll-rates", "cure-rate", "recovery-rate", "liquidation-rate"), sources.snapshots)}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def cases_behind(connection: Connection, report: str, window: Window, period: da
             raise ValueError(f"report {report} cannot be grouped by {window.by}")
         grouping = source.groups[window.by]
         tables = grouping.join(tables)
-        query = query.where(grouping.column.is_(None) if group == "-" else grouping.column == group)
+        column = grouping.key(window)
+        query = query.where(column.is_(None) if group == "-" else column == group)
     ids = select(query.select_from(tables).distinct().subquery().c[0].label("id")).subquery()
     rows = connection.execute(select(Account.id, Account.account_ref, Account.creditor, Debtor.full_name)
                               .join(ids, ids.c.id == Account.id).join(Debtor, Debtor.id == Account.debtor_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 PERIODS = ("day", "week", "month", "all")
-GROUPINGS = ("campaign", "agent", "team", "creditor", "product", "channel")
+GROUPINGS = ("campaign", "agent", "team", "creditor", "product", "region", "dpd", "channel")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class Window:
         shift = timedelta(minutes=self.utc_offset_minutes)
         start = datetime.combine(self.first, time(), timezone.utc) - shift
         return start, datetime.combine(self.last + timedelta(days=1), time(), timezone.utc) - shift
+
+
+def local_day(now: datetime, utc_offset_minutes: int) -> date:
+    """The local day holding the instant `now`."""
+    return (now + timedelta(minutes=utc_offset_minutes)).date()
 
 
 class period_start(FunctionElement[Any]):  # noqa: N801 - an SQL function, named like one

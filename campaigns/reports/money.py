@@ -34,8 +34,8 @@ def promises(connection: Connection, window: Window) -> ReportTable:
     out = []
     for row in rows:
         promised, amount, kept, broken, amount_kept = row[keys:]
-        out.append((*row[:keys], int(promised), _cents(amount), int(kept), int(broken), ratio(kept, kept + broken),
-                    _cents(amount_kept)))
+        out.append((*row[:keys], int(promised), cents(amount), int(kept), int(broken), ratio(kept, kept + broken),
+                    cents(amount_kept)))
     return ReportTable("promises", (*key_columns(window), "promised", "amount_promised", "kept", "broken",
                                     "kept_rate", "amount_kept"), tuple(out))
 
@@ -44,10 +44,10 @@ def collections(connection: Connection, window: Window) -> ReportTable:
     rows = grouped_rows(connection, "collections", sources.payments(), window,
                         [func.count(), func.coalesce(func.sum(Payment.amount), Decimal("0"))])
     keys = len(key_columns(window))
-    out = [(*row[:keys], int(row[keys]), _cents(row[keys + 1])) for row in rows]
+    out = [(*row[:keys], int(row[keys]), cents(row[keys + 1])) for row in rows]
     return ReportTable("collections", (*key_columns(window), "payments", "collected"), tuple(out))
 
 
-def _cents(amount: object) -> Decimal:
+def cents(amount: object) -> Decimal:
     """A sum as money (two places), whatever scale the database returns an empty sum's zero in."""
     return Decimal(str(amount)).quantize(Decimal("0.01"))

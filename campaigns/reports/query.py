@@ -14,9 +14,10 @@ from campaigns.reports.grouping import Window, period_start
 
 @dataclass(frozen=True)
 class Grouping:
-    """A grouping's column and the joins (from the source's table) that reach it."""
+    """A grouping's column for a window (most ignore it; a DPD bucket is counted on the window's last day) and the
+    joins (from the source's table) that reach it."""
 
-    column: ColumnElement[Any]
+    key: Callable[[Window], ColumnElement[Any]]
     join: Callable[[FromClause], FromClause]
 
 
@@ -42,8 +43,9 @@ def key_columns(window: Window) -> tuple[str, ...]:
 
 def grouped_rows(connection: Connection, report: str, source: Source, window: Window,
                  measures: Sequence[ColumnElement[Any]], where: ColumnElement[bool] | None = None,
-                 ) -> list[tuple[Any, ...]]:
-    """(keys..., measures...) per period and group, ordered by keys; a grouping the source lacks is refused."""
+                 split: Sequence[ColumnElement[Any]] = ()) -> list[tuple[Any, ...]]:
+    """(keys..., measures...) per period and group, ordered by keys; a grouping the source lacks is refused.
+    `split`: further keys after those (a span's state), for a report that pivots them into columns."""
     keys: list[ColumnElement[Any]] = []
     tables = source.table
     if window.period != "all":
@@ -53,8 +55,9 @@ def grouped_rows(connection: Connection, report: str, source: Source, window: Wi
         if window.by not in source.groups:
             raise ValueError(f"report {report} cannot be grouped by {window.by} "
                              f"(it can by: {', '.join(source.groups) or 'nothing'})")
-        keys.append(source.groups[window.by].column.label("group"))
+        keys.append(source.groups[window.by].key(window).label("group"))
         tables = source.groups[window.by].join(tables)
+    keys += split
     query = select(*keys, *measures).select_from(tables).where(source.window_filter(window))
     if where is not None:
         query = query.where(where)

@@ -4,9 +4,10 @@ At each decision it predicts, second by second over the horizon, how many agents
 wrap-ups ending, and each talking agent's chance of finishing given how long they have talked) and how
 many people will answer (each ringing call's chance of being a live answer given how long it has rung, and
 the new calls' answer-time distribution). It then places the most new calls for which the expected
-abandons over the horizon stay under the aim: a share of the campaign's target, throttled by the ledger
-as the ledger nears the target, and replaced by progressive dialing when the ledger is at the target (while
-its answers are few, past it by a small allowance of abandons).
+abandons over the horizon stay under the aim: a share of the campaign's target, calibrated on what happened,
+throttled as the ledger nears its reserve under the target and replaced by progressive dialing at the
+reserve. The reserve and the calibration's learning rate follow the ledger's depth and the team's size
+(margins.py), so small teams and young ledgers are cautious by construction and large ones use the budget.
 Answer-time, failure-time and talk-time distributions and the live-answer probability are learnt online.
 For small teams the counts are treated as Poisson (exact discrete sums); for large ones as normal.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dialer.pacing.estimator import AnswerRate, Durations, exponential_prior, uniform_prior
+from dialer.pacing.margins import learning_rate, line_rate, spend
 from dialer.pacing.view import PacingView, ProgressivePacer
 
 _SQRT2 = math.sqrt(2.0)
@@ -33,17 +35,15 @@ class PredictiveConfig:
     wrap_s: float = 10.0
     max_lines_per_agent: float = 8.0
     horizon_s: int = 30
-    ledger_min_answers: int = 30  # below this the ledger's rate is too noisy to steer by
-    set_point: float = 0.93  # share of the target the realised rate is steered to
-    learning_rate: float = 0.002  # per abandon the aim drops ~7%: a larger step makes the aim itself noisy
-    theta_start: float = -0.3  # start cautious: the early estimates are rough and the ledger has few answers
+    set_point: float = 0.93  # share of the target the calibration steers the realised rate to
+    settle_s: float = 3600.0  # the calibration corrects a bias within about this long, whatever the team
+    theta_sd: float = 0.25  # ...unless its own noise (in log aim) would exceed this: see margins.py
+    theta_start: float = 0.0  # a young ledger's reserve is the caution the rough early estimates need
     theta_min: float = -3.0
     theta_max: float = 1.0
     max_step: float = 0.25
-    throttle_from: float = 0.88  # share of the target from which the ledger throttles the aim
-    throttle_abandons: float = 2.0  # ...but never less than this margin, in abandons, below the target
-    ledger_allowance: float = 2.0  # abandons past the target tolerated before falling back to progressive...
-    allowance_answers: int = 500  # ...while the ledger has fewer answers than this (a noisy abandon count)
+    z_stop: float = 0.5  # dial progressively within this many standard errors under the target line...
+    z_full: float = 1.0  # ...and spend the full aim only beyond this many (margins.py)
     search_chunk: int = 24
     discrete_up_to: int = 10  # staffed agents up to which counts are treated as discrete (Poisson)
 
@@ -123,37 +123,30 @@ class PredictivePacer:
     def calibrate(self, view: PacingView) -> None:
         """Stochastic approximation on what actually happened: every abandon lowers the aim, every
         connected live answer raises it a little, so the realised rate settles at the set point
-        whatever the model's own bias (its normal approximations are rough for small teams)."""
+        whatever the model's own bias (its approximations are rough for small teams). The step per
+        answer follows the team's size (margins.learning_rate). The set point is never more than the
+        rate that keeps a young ledger on the line where the throttle begins (margins.line_rate): a set
+        point the throttle forbids would wind the aim up, to be spent all at once when the ledger lets go."""
         answered = view.total_answered - self._seen_answered
         abandoned = view.total_abandoned - self._seen_abandoned
         if answered <= 0:
             return
+        cfg = self.config
         self._seen_answered, self._seen_abandoned = view.total_answered, view.total_abandoned
-        set_rate = self.config.set_point * self.config.target
-        step = self.config.learning_rate * (abandoned - set_rate * answered) / set_rate
-        self._theta -= min(self.config.max_step, max(-self.config.max_step, step))
-        self._theta = min(self.config.theta_max, max(self.config.theta_min, self._theta))
+        set_rate = min(cfg.set_point * cfg.target, line_rate(view.ledger_answered, cfg.target, cfg.z_full))
+        if set_rate <= 0.0:
+            return
+        rate = learning_rate(view.agents.staffed, self.talk.mean() + cfg.wrap_s, cfg.settle_s, set_rate, cfg.theta_sd)
+        step = rate * (abandoned - set_rate * answered) / set_rate
+        self._theta -= min(cfg.max_step, max(-cfg.max_step, step))
+        self._theta = min(cfg.theta_max, max(cfg.theta_min, self._theta))
 
     def aim(self, view: PacingView) -> float:
-        """The abandon rate to aim at now: calibrated, throttled as the ledger nears the target, and 0
-        (progressive dialing) once the ledger has reached it. The throttle zone is measured in abandons
-        left before the target and is at least `throttle_abandons` wide: early in a shift, or for a small
-        team, 12% of the target is less than one abandon, and a single one would flip to progressive.
-        While the ledger has few answers the fallback waits until it is `ledger_allowance` abandons past
-        the target: an unlucky abandon or two would otherwise cost minutes of progressive dialing, and the
-        calibration still steers the shift below the target."""
+        """The marginal abandon rate per live answer to allow now: calibrated, and scaled by what the
+        ledger can spend (margins.spend): 0, progressive dialing, within its reserve under the target."""
         cfg = self.config
-        aim = cfg.aim * cfg.target * math.exp(self._theta)
-        if view.ledger_answered < cfg.ledger_min_answers:
-            return aim
-        margin = (cfg.target - view.ledger_rate) * view.ledger_answered  # abandons left before the target
-        allowance = cfg.ledger_allowance if view.ledger_answered < cfg.allowance_answers else 0.0
-        if margin <= -allowance:
-            return 0.0
-        throttle = max(cfg.throttle_abandons, (1.0 - cfg.throttle_from) * cfg.target * view.ledger_answered)
-        if margin < throttle:
-            aim *= 1.0 - 0.75 * min(1.0, 1.0 - margin / throttle)
-        return aim
+        share = spend(view.ledger_answered, view.ledger_rate * view.ledger_answered, cfg.target, cfg.z_stop, cfg.z_full)
+        return cfg.aim * cfg.target * math.exp(self._theta) * share
 
     def lines_to_dial(self, view: PacingView) -> int:
         cfg = self.config

@@ -6,6 +6,8 @@ delay. Answering machines, when the scenario has them, answer like people and ar
 machine detection of the given accuracy: a person judged a machine is hung up on (an abandon), a machine
 judged a person costs an agent a few seconds. An answered call is put through to the longest-idle agent,
 or waits up to the no-agent timeout and is then abandoned. Talk times are exponential, wrap-up is timed.
+A scenario can send a share of the team on a break at once: ready agents pause there and then, agents on a
+call after it ("pause after this call"), and all of them come back together.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Scenario:
     amd_accuracy: float = 1.0
     amd_delay_s: float = 2.5
     machine_talk_s: float = 5.0
+    pause_share: float = 0.0  # of the agents, sent on a break at once at pause_at_s for pause_s
+    pause_at_s: float = 2 * 3600
+    pause_s: float = 15 * 60
     seed: int = 1
 
     def rate_at(self, t: float) -> float:
@@ -96,6 +101,7 @@ class CampaignSimulation:
     _ringing: dict[str, _Call] = field(default_factory=dict)
     _waiting: dict[str, _Call] = field(default_factory=dict)
     _busy_s: float = 0.0
+    _break_after_call: set[str] = field(default_factory=set)
     _dials: int = 0
     _connected: int = 0
 
@@ -113,6 +119,8 @@ class CampaignSimulation:
 
     def run(self) -> SimResult:
         self._at(0.0, "tick")
+        if self.scenario.pause_share:
+            self._at(self.scenario.pause_at_s, "break")
         end = self.scenario.shift_s
         while self._events:
             now, _, kind, payload = heapq.heappop(self._events)
@@ -139,6 +147,22 @@ class CampaignSimulation:
         for _ in range(self.policy.lines_to_dial(view)):
             self._dial(now)
         self._at(now + self.tick_s, "tick")
+
+    def _on_break(self, now: float, _: object) -> None:
+        on_break = [f"a{n:03d}" for n in range(round(self.scenario.pause_share * self.scenario.agents))]
+        for agent_id in on_break:
+            if self.pool.agents[agent_id].state in (AgentState.READY, AgentState.WRAP_UP):
+                self.pool.pause(agent_id, now, "break")
+            else:
+                self._break_after_call.add(agent_id)
+        self._at(now + self.scenario.pause_s, "break_over", on_break)
+
+    def _on_break_over(self, now: float, on_break: list[str]) -> None:
+        self._break_after_call.clear()
+        for agent_id in on_break:
+            if self.pool.agents[agent_id].state is AgentState.PAUSED:
+                self.pool.ready(agent_id, now)
+        self._on_wrap_end(now, None)  # the agents back may take calls already waiting
 
     def _dial(self, now: float) -> None:
         scenario, rng = self.scenario, self.rng
@@ -193,13 +217,16 @@ class CampaignSimulation:
         end = self.scenario.shift_s
         self._busy_s += min(now, end) - min(now - call.talk_s, end) + max(0.0, min(self.scenario.wrap_s, end - now))
         self.pool.hang_up(agent_id, now)
+        if agent_id in self._break_after_call:
+            self._break_after_call.discard(agent_id)
+            self.pool.pause(agent_id, now, "break")
         if not call.machine:
             self.policy.on_talk_ended(call.talk_s)
         self._at(now + self.scenario.wrap_s, "wrap_end", agent_id)
 
-    def _on_wrap_end(self, now: float, agent_id: str) -> None:
-        agent = self.pool.agents[agent_id]
-        if agent.state is AgentState.WRAP_UP and agent.wrap_until is not None and agent.wrap_until <= now:
+    def _on_wrap_end(self, now: float, agent_id: str | None) -> None:
+        agent = self.pool.agents.get(agent_id or "")
+        if agent and agent.state is AgentState.WRAP_UP and agent.wrap_until is not None and agent.wrap_until <= now:
             self.pool.tick(now)
         while self._waiting:
             call_id = next(iter(self._waiting))

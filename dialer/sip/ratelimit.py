@@ -1,8 +1,10 @@
-"""Per-source request rate limit for the SIP socket: a token bucket per source host (RFC 3261 §26.3.2.4 asks
-servers to bound what one source can make them do). Pure: the time is given.
+"""Per-source limits for the SIP sockets: a request rate limit, a token bucket per source host (RFC 3261
+§26.3.2.4 asks servers to bound what one source can make them do), and on stream listeners (TCP, TLS) a
+connection limit (`ConnectionLimit`). Pure: the time is given.
 
 Each host may send `burst` requests at once and `rate` a second after that; past it, its datagrams are dropped
-unanswered before they are parsed (an answer would let a forged source address reflect traffic). The defaults
+unanswered before they are parsed (an answer would let a forged source address reflect traffic), and its stream
+connection is closed (a connected source is no forged one, and closing frees what it holds). The defaults
 (`dunline.settings`) sit far above what one phone or a contact centre's carrier sends: a floor of a few hundred
 calls makes tens of requests a second, a flooder thousands. The carrier's hosts are `exempt`: a trusted peer
 whose traffic grows with our own dialling must never be throttled by it.
@@ -59,3 +61,49 @@ class SourceRateLimit:
         for host in by_fill[: len(by_fill) // 2]:
             del self.buckets[host]
             self.limited.discard(host)
+
+
+@dataclass
+class ConnectionLimit:
+    """Per-source limits on a stream listener (SIP over TCP or TLS): connections open at once, and new
+    connections a second (a token bucket: `burst` at once, `rate` a second after that). A TLS handshake costs
+    the server far more than a datagram does, so a source past either is refused before its handshake: the
+    listener resets the socket unanswered. The carrier's hosts are `exempt`, as for requests."""
+
+    max_open: int
+    rate: float
+    burst: int
+    exempt: frozenset[str] = frozenset()
+    open: dict[str, int] = field(default_factory=dict)  # connections open now, per host
+    refused: set[str] = field(default_factory=set)  # hosts being refused now (logged once per episode)
+
+    def __post_init__(self) -> None:
+        self._new = SourceRateLimit(self.rate, self.burst, self.exempt)
+
+    def admit(self, host: str, now: float) -> str | None:
+        """Count a new connection from `host` in (None), or say why it is refused."""
+        if host not in self.exempt:
+            if self.open.get(host, 0) >= self.max_open:
+                return f"{self.max_open} connection(s) already open"
+            if not self._new.allow(host, now):
+                return f"over {self.rate:g} new connection(s)/s (burst {self.burst})"
+        self.open[host] = self.open.get(host, 0) + 1
+        self.refused.discard(host)
+        return None
+
+    def release(self, host: str) -> None:
+        """One of `host`'s admitted connections has closed."""
+        left = self.open.get(host, 0) - 1
+        if left > 0:
+            self.open[host] = left
+        else:
+            self.open.pop(host, None)
+
+    def newly_refused(self, host: str) -> bool:
+        """Whether this refusal starts an episode for `host` (the caller logs it once, with the source)."""
+        if host in self.refused:
+            return False
+        if len(self.refused) >= MAX_SOURCES:
+            self.refused.clear()  # a few episodes logged twice rather than a set without bound
+        self.refused.add(host)
+        return True

@@ -14,6 +14,12 @@ A stream differs from datagrams in three ways that this module exists to handle:
 - Keep-alive (RFC 5626 §3.5.1). A double CRLF "ping" is answered with a single CRLF "pong"; other CRLFs
   between messages are skipped (§7.5). Reliable delivery also lets the transaction layer skip
   retransmissions (§17.1.1.2), hence `reliable = True`.
+- Abuse limits (`ratelimit.py`). A connection to the listener is admitted by its source's `ConnectionLimit`
+  (connections open at once, new ones a second) before anything else: a refused one is reset unanswered, and
+  TLS is started only on an admitted one, so a flood of connections never costs a handshake. An admitted
+  handshake has HANDSHAKE_TIMEOUT_S to finish. Each frame (message or ping) then spends a token of the
+  source's `SourceRateLimit`, shared with the UDP socket; past it the connection is closed. Refusals and
+  closings are logged with the source, once per episode.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 
 from dialer.sip.message import MAX_MESSAGE_BYTES, SipParseError, parse
+from dialer.sip.ratelimit import ConnectionLimit, SourceRateLimit
 from dialer.sip.transport import Address, Handler, TransportStats
 
 log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT_S = 120.0  # well past Timer B/F (32 s) and a ring timeout
+HANDSHAKE_TIMEOUT_S = 10.0  # a phone's TLS handshake takes milliseconds; asyncio's default (60 s) feeds a slow-loris
 READ_BYTES = 65_536
 PING, PONG = b"\r\n\r\n", b"\r\n"
 _CONTENT_LENGTH = (b"content-length", b"l")
@@ -35,6 +44,10 @@ _CONTENT_LENGTH = (b"content-length", b"l")
 
 class FramingError(SipParseError):
     """The byte stream cannot be split into messages: the connection must be closed."""
+
+
+class SourceLimited(Exception):
+    """The connection's source is past its request rate: the connection must be closed."""
 
 
 class StreamFramer:
@@ -113,28 +126,35 @@ class StreamTransport:
     name = "TCP"
 
     def __init__(self, handler: Handler, *, client_ssl: ssl.SSLContext | None = None,
-                 server_hostname: str | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S) -> None:
+                 server_hostname: str | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+                 limit: SourceRateLimit | None = None, connection_limit: ConnectionLimit | None = None) -> None:
         self.handler = handler
         self.client_ssl = client_ssl  # None: outgoing connections are plain TCP
         self.server_hostname = server_hostname  # None: the peer's host, as asyncio does
         self.idle_timeout = idle_timeout
+        self.limit = limit  # requests per source host, on every connection
+        self.connection_limit = connection_limit  # connections per source host, on the listener
         self.stats = TransportStats()
         self.local: Address = ("0.0.0.0", 0)
         self.connections: dict[Address, Connection] = {}
         self._server: asyncio.Server | None = None
+        self._server_ssl: ssl.SSLContext | None = None
 
     @classmethod
     async def bind(cls, host: str, port: int, handler: Handler, ssl_context: ssl.SSLContext | None = None, *,
                    client_ssl: ssl.SSLContext | None = None, server_hostname: str | None = None,
-                   idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S) -> StreamTransport:
+                   idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S, limit: SourceRateLimit | None = None,
+                   connection_limit: ConnectionLimit | None = None) -> StreamTransport:
         """Listen on host:port; with `ssl_context` it is TLS, and outgoing connections verify the peer
-        with `client_ssl` (default: the system's trusted CAs and host name checking)."""
+        with `client_ssl` (default: the system's trusted CAs and host name checking). `limit` and
+        `connection_limit`: the per-source abuse limits (see the module's docstring); None: unlimited."""
         if ssl_context is not None and client_ssl is None:
             client_ssl = ssl.create_default_context()
         transport = cls(handler, client_ssl=client_ssl, server_hostname=server_hostname,
-                        idle_timeout=idle_timeout)
+                        idle_timeout=idle_timeout, limit=limit, connection_limit=connection_limit)
         transport.name = "TLS" if ssl_context is not None or client_ssl is not None else "TCP"
-        transport._server = await asyncio.start_server(transport._accepted, host, port, ssl=ssl_context)
+        transport._server_ssl = ssl_context  # started on each connection once admitted
+        transport._server = await asyncio.start_server(transport._accepted, host, port)
         transport.local = transport._server.sockets[0].getsockname()[:2]
         return transport
 
@@ -155,9 +175,28 @@ class StreamTransport:
             self._close(connection)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = self._track(Connection(writer.get_extra_info("peername")[:2], writer))
-        connection.task = asyncio.current_task()
-        await self._serve(connection, reader)
+        peer: Address = writer.get_extra_info("peername")[:2]
+        limit = self.connection_limit
+        if limit is not None and (refused := limit.admit(peer[0], time.monotonic())) is not None:
+            self.stats.refused += 1
+            if limit.newly_refused(peer[0]):
+                log.warning("SIP %s connections from %s refused: %s", self.name, peer[0], refused)
+            writer.transport.abort()  # reset, unanswered: no handshake, nothing read
+            return
+        try:
+            if self._server_ssl is not None:
+                try:
+                    await writer.start_tls(self._server_ssl, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
+                except OSError as error:  # a failed or unfinished handshake (TimeoutError included)
+                    log.info("TLS handshake with %s failed: %s", peer, error or error.__class__.__name__)
+                    writer.transport.abort()
+                    return
+            connection = self._track(Connection(peer, writer))
+            connection.task = asyncio.current_task()
+            await self._serve(connection, reader)
+        finally:
+            if limit is not None:
+                limit.release(peer[0])
 
     def _track(self, connection: Connection) -> Connection:
         connection.last_active = asyncio.get_running_loop().time()
@@ -191,12 +230,21 @@ class StreamTransport:
         except SipParseError as error:  # FramingError included
             self.stats.malformed += 1
             log.info("closing connection with %s: %s", connection.peer, error)
+        except SourceLimited:
+            pass  # counted and logged where the limit was met
         except OSError as error:  # refused, reset, TLS handshake failure (ssl.SSLError)
             log.info("connection with %s failed: %s", connection.peer, error)
         finally:
             self._forget(connection)
 
     def _receive(self, connection: Connection, frame: bytes) -> None:
+        host = connection.peer[0]
+        if self.limit is not None and not self.limit.allow(host, time.monotonic()):
+            self.stats.limited += 1
+            if self.limit.newly_limited(host):
+                log.warning("SIP %s connection from %s closed: over %s requests/s (burst %s)", self.name, host,
+                            self.limit.rate, self.limit.burst)
+            raise SourceLimited(host)
         if frame == PING:
             connection.write(PONG)
             return

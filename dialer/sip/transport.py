@@ -38,6 +38,7 @@ class TransportStats:
     sent: int = 0
     malformed: int = 0
     limited: int = 0  # dropped: their source was over its rate limit
+    refused: int = 0  # stream connections refused: their source was over its connection limit
 
 
 class UdpTransport(asyncio.DatagramProtocol):

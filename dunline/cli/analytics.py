@@ -17,7 +17,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise fail(f"--as-of {text!r} is not a date YYYY-MM-DD") from None
+        raise fail(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 @analytics_app.command()
@@ -65,16 +65,26 @@ def explain(ctx: typer.Context, account: int, as_of: str = typer.Option(..., hel
 
 
 @analytics_app.command()
-def compare(ctx: typer.Context, campaign: int) -> None:
-    """Champion against challenger: collected per case of each arm and the 95% interval of the difference."""
-    from campaigns.analytics import service
+def compare(ctx: typer.Context, campaign: int,
+            from_: str = typer.Option("2000-01-01", "--from", help="first day, YYYY-MM-DD"),
+            to: str | None = typer.Option(None, help="last day, YYYY-MM-DD (default: today)")) -> None:
+    """Champion against challenger, by the arm on each attempt: collected per case of each arm and the 95% Welch
+    interval of the difference (the `strategy` report of campaigns.reports.arms)."""
+    from campaigns.reports.arms import strategy
+    from campaigns.reports.grouping import Window
 
     cli: CliContext = ctx.obj
     cli.act("analytics")
-    try:
-        c = service.compare(cli.store, campaign)
-    except ValueError as error:
-        raise fail(str(error)) from None
-    console.print(f"campaign {campaign}: champion {c.champion_mean:.2f}, challenger {c.challenger_mean:.2f} per case; "
-                  f"difference {c.difference:+.2f} (95% {c.low:+.2f} to {c.high:+.2f})"
-                  f"{', significant' if c.significant else ''}")
+    window = Window(_day(from_), _day(to) if to else date.today())
+    with cli.store.engine.connect() as connection:
+        rows = [r for r in strategy(connection, window).records() if r["campaign"] == campaign]
+    if not rows:
+        raise fail(f"campaign {campaign} has no attempt with an arm from {window.first} to {window.last}")
+    for r in rows:
+        console.print(f"campaign {campaign} {r['arm']}: {r['cases']} cases, {r['dials']} dials, "
+                      f"RPC/1000 {r['rpc_per_1000_dials']}, collected {r['collected']} "
+                      f"({r['collected_per_case']} per case)")
+        if r["difference"] is not None:
+            significant = r["low"] > 0 or r["high"] < 0
+            console.print(f"  challenger minus champion {r['difference']:+.2f} per case "
+                          f"(95% {r['low']:+.2f} to {r['high']:+.2f}){', significant' if significant else ''}")

@@ -12,6 +12,9 @@ from cases.dpd import DPD_BUCKETS
 from dunline.cli.context import CliContext, console, enum_choice, fail
 
 campaign_app = typer.Typer(help="Campaigns: a segment dialled under the rules.", no_args_is_help=True)
+STRATEGY_HELP = "how the hopper ranks the cases it may dial: baseline (DPD × balance), propensity, propensity_besttime"
+CHALLENGER_HELP = "a second strategy for a random share of the cases (champion/challenger); 'none' removes it"
+SPLIT_HELP = "the challenger's share of the cases, between 0 and 1"
 
 
 @campaign_app.command("create")
@@ -27,8 +30,13 @@ def create(ctx: typer.Context, name: str,
            ivr: str | None = typer.Option(None, help="IVR flow (agentless campaigns, or transfers into the IVR)"),
            caller_id: str | None = typer.Option(None), abandon_target: float = typer.Option(0.03),
            hours: str | None = typer.Option(None, help="the floor's dialling hours, e.g. 09:00-20:00"),
-           zone: str = typer.Option("Asia/Shanghai", help="the contact centre's time zone, for --hours")) -> None:
+           zone: str = typer.Option("Asia/Shanghai", help="the contact centre's time zone, for --hours"),
+           strategy: str = typer.Option("baseline", help=STRATEGY_HELP),
+           challenger: str | None = typer.Option(None, help=CHALLENGER_HELP),
+           split: float = typer.Option(0.5, help=SPLIT_HELP)) -> None:
     """Create a draft campaign on a segment."""
+    from campaigns.analytics.service import set_plan
+    from campaigns.analytics.strategy import Plan
     from campaigns.service import CampaignError, CampaignSchedule, CampaignSpec, create_campaign, dialable_cases
     from cases.segments import Segment, UnknownBucket
     from dialer.pacing.modes import DialMode
@@ -41,12 +49,14 @@ def create(ctx: typer.Context, name: str,
         if hours:
             start, _, end = hours.partition("-")
             schedule = CampaignSchedule.from_json({"start": start, "end": end, "zone": zone})
+        plan = Plan(strategy, challenger, split)
         segment = Segment(dpd=tuple(dpd), min_balance=min_balance, regions=tuple(region), products=tuple(product),
                           languages=tuple(language), jurisdictions=tuple(jurisdiction))
         with cli.migrated_store().session() as session:
             campaign = create_campaign(session, CampaignSpec(
                 name, segment, mode, None if mode is DialMode.AGENTLESS else group, ivr, caller_id, abandon_target,
                 schedule=schedule), actor=actor)
+            set_plan(session, campaign, plan, actor=actor)
             cases, dialable = dialable_cases(session, segment, datetime.now(timezone.utc))
             console.print(f"campaign {campaign.id} {name!r} created (draft, {mode.value}), "
                           f"{cases} cases in its segment, {dialable} with an active phone")
@@ -54,6 +64,31 @@ def create(ctx: typer.Context, name: str,
                 console.print("[yellow]warning:[/yellow] nothing to dial yet: `campaign start` refuses until the "
                               "segment holds a case with an active phone (widen it or import cases)")
     except (CampaignError, UnknownBucket) as error:
+        raise fail(str(error)) from None
+
+
+@campaign_app.command("update")
+def update(ctx: typer.Context, campaign: str, strategy: str | None = typer.Option(None, help=STRATEGY_HELP),
+           challenger: str | None = typer.Option(None, help=CHALLENGER_HELP),
+           split: float | None = typer.Option(None, help=SPLIT_HELP)) -> None:
+    """Change a campaign's strategy option; what is not given stays as it is. A running campaign takes it at
+    its next start."""
+    from campaigns.analytics.service import set_plan
+    from campaigns.analytics.strategy import Plan
+    from campaigns.service import CampaignError, find_campaign
+
+    cli: CliContext = ctx.obj
+    actor = cli.act("campaign create")
+    try:
+        with cli.migrated_store().session() as session:
+            found = find_campaign(session, campaign)
+            now = Plan.from_definition(found.definition)
+            kept = None if challenger == "none" else challenger or now.challenger
+            plan = Plan(strategy or now.strategy, kept, now.split if split is None else split)
+            set_plan(session, found, plan, actor=actor)
+            arms = f", challenger {plan.challenger} on {plan.split:.0%} of cases" if plan.challenger else ""
+            console.print(f"campaign {found.name!r}: strategy {plan.strategy}{arms}")
+    except CampaignError as error:
         raise fail(str(error)) from None
 
 

@@ -91,14 +91,8 @@ def promises_settle(ctx: typer.Context,
     console.print(", ".join(f"{n} {status.value}" for status, n in counts.items()) or "nothing to settle")
 
 
-@plans_app.command("propose")
-def plans_propose(ctx: typer.Context, account: str = typer.Argument(..., help="account reference"),
-                  monthly: Decimal = typer.Option(..., help="what the debtor says they can pay a month"),
-                  limits: Path | None = typer.Option(None, exists=True, dir_okay=False,
-                                                     help="plan limits per creditor and product (YAML); default: "
-                                                          "the shipped example"),
-                  today: date = typer.Option(..., formats=["%Y-%m-%d"], help="the first day of the plan")) -> None:
-    """Propose a plan within the creditor's limits, or say which limit the monthly amount breaks."""
+def _proposal(cli: CliContext, account: str, monthly: Decimal, limits: Path | None, today: date):  # type: ignore[no-untyped-def]
+    """(account id, the proposed instalments) for the account's balance, or fail naming the limit broken."""
     from sqlalchemy import select
 
     from campaigns.repayment import limits_for, load_limits, propose
@@ -106,19 +100,99 @@ def plans_propose(ctx: typer.Context, account: str = typer.Argument(..., help="a
     from cases.statements import EXAMPLES
     from ivr.terms import Refusal
 
-    cli: CliContext = ctx.obj
-    cli.act("payments")
     with cli.migrated_store().reading() as session:
         found = session.scalars(select(Account).where(Account.account_ref == account)).first()
         if found is None:
             raise fail(f"account {account!r}: no such account")
-        balance, creditor, product = found.balance, found.creditor, found.product.value
+        account_id, balance, creditor, product = found.id, found.balance, found.creditor, found.product.value
     try:
         terms = limits_for(load_limits(limits or EXAMPLES / "plan-limits.yaml"), creditor, product)
-        plan = propose(balance, monthly, terms, today)
+        plan = propose(balance, monthly, terms, today.date() if isinstance(today, datetime) else today)
     except (LookupError, ValueError) as error:
         raise fail(str(error)) from None
     if isinstance(plan, Refusal):
         raise fail(f"{plan.field}: {plan.message}")
-    for instalment in plan:
+    return account_id, plan
+
+
+_ACCOUNT = typer.Argument(..., help="account reference")
+_MONTHLY = typer.Option(..., help="what the debtor says they can pay a month")
+_LIMITS = typer.Option(None, exists=True, dir_okay=False,
+                       help="plan limits per creditor and product (YAML); default: the shipped example")
+_TODAY = typer.Option(..., formats=["%Y-%m-%d"], help="the first day of the plan")
+
+
+@plans_app.command("propose")
+def plans_propose(ctx: typer.Context, account: str = _ACCOUNT, monthly: Decimal = _MONTHLY,
+                  limits: Path | None = _LIMITS, today: date = _TODAY) -> None:
+    """Propose a plan within the creditor's limits, or say which limit the monthly amount breaks."""
+    cli: CliContext = ctx.obj
+    cli.act("payments")
+    for instalment in _proposal(cli, account, monthly, limits, today)[1]:
         console.print(f"{instalment.seq:>3}  {instalment.due_date}  {instalment.amount}")
+
+
+@plans_app.command("store")
+def plans_store(ctx: typer.Context, account: str = _ACCOUNT, monthly: Decimal = _MONTHLY,
+                limits: Path | None = _LIMITS, today: date = _TODAY) -> None:
+    """Store the proposed plan on the account (audited under the acting user)."""
+    from cases.models import Source
+    from cases.plans import store_plan
+
+    cli: CliContext = ctx.obj
+    actor = cli.act("payments")
+    account_id, schedule = _proposal(cli, account, monthly, limits, today)
+    with cli.migrated_store().session() as session:
+        plan = store_plan(session, account_id, schedule, source=Source.AGENT, actor=actor)
+        console.print(f"plan {plan.id} stored: {len(schedule)} instalment(s), {plan.total_amount} in all")
+
+
+@plans_app.command("show")
+def plans_show(ctx: typer.Context, plan: int = typer.Argument(..., min=1, help="plan id")) -> None:
+    """A plan's instalments: due date, amount, paid, state."""
+    from cases.models import RepaymentPlan
+    from cases.plans import schedule_of
+
+    cli: CliContext = ctx.obj
+    cli.act("payments")
+    with cli.migrated_store().reading() as session:
+        found = session.get(RepaymentPlan, plan)
+        if found is None:
+            raise fail(f"plan {plan}: no such plan")
+        rows = schedule_of(found)
+    for row in rows:
+        console.print(f"{row['seq']:>3}  {row['due_date']}  {row['amount']:>10}  {row['paid_amount']:>10}  "
+                      f"{row['status']}")
+
+
+@plans_app.command("reschedule")
+def plans_reschedule(ctx: typer.Context, plan: int = typer.Argument(..., min=1, help="plan id"),
+                     monthly: Decimal = typer.Option(..., help="the new monthly amount"),
+                     limits: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                                        help="plan limits per creditor and product (YAML); "
+                                                             "default: the shipped example"),
+                     today: date = typer.Option(..., formats=["%Y-%m-%d"], help="the day of the rescheduling")
+                     ) -> None:
+    """New dates and amounts for what is still owed, within the creditor's limits; the old schedule is audited."""
+    from campaigns.repayment import OutsideLimits, limits_for, load_limits, respread
+    from cases.models import Account, RepaymentPlan
+    from cases.plans import PlanError, reschedule, schedule_of
+    from cases.statements import EXAMPLES
+
+    cli: CliContext = ctx.obj
+    actor = cli.act("payments")
+    day = today.date() if isinstance(today, datetime) else today  # typer parses a date option as a datetime
+    with cli.migrated_store().session() as session:
+        found = session.get(RepaymentPlan, plan)
+        if found is None:
+            raise fail(f"plan {plan}: no such plan")
+        owner = session.get(Account, found.account_id)
+        try:
+            terms = limits_for(load_limits(limits or EXAMPLES / "plan-limits.yaml"), owner.creditor,
+                               owner.product.value)
+            rows = schedule_of(reschedule(session, plan, respread(monthly, terms, day), actor=actor,
+                                                    details={"monthly": str(monthly)}))
+        except (LookupError, PlanError, OutsideLimits, ValueError) as error:
+            raise fail(str(error)) from None
+    for row in rows:
+        console.print(f"{row['seq']:>3}  {row['due_date']}  {row['amount']:>10}  {row['status']}")

@@ -1,6 +1,7 @@
 """The reports page in a real browser (issue 19): a campaign manager opens /reports, changes the period and the
-grouping (the chart redraws), clicks a bar and sees the cases behind it (names masked), and downloads the XLSX
-export, which openpyxl opens. Screenshot tests/out/reports-en.png."""
+grouping (the plotly.js chart, served by us, redraws), clicks a bar and sees the cases behind it (names masked),
+and downloads the XLSX export, which openpyxl opens. plotly.js runs under the console's Content-Security-Policy
+(the `browser_page` fixture fails a test on any violation or script error). Screenshot tests/out/reports-en.png."""
 
 from __future__ import annotations
 
@@ -29,22 +30,31 @@ def test_a_manager_groups_drills_and_exports(console: Console, browser_page: Any
     page = browser_page
     sign_in(page, "mia", PASSWORD)
     page.goto("/reports?lang=en&report=collections&from=2026-11-01&to=2026-11-30&period=all")
-    assert page.locator("#chart .bar").count() == 1
+    page.wait_for_selector("#chart[data-drawn=bar]")
+    assert page.locator("#chart .bars .point").count() == 1
 
     page.select_option("#report-controls select[name=period]", "week")
     page.select_option("#report-controls select[name=measure]", "collected")
     with page.expect_navigation():
         page.click("#report-controls button[type=submit]")
-    assert page.locator("#chart .bar").count() == 2  # the weeks of the 2nd and the 9th
+    page.wait_for_selector("#chart[data-drawn=line]")  # redrawn: the trend by week
+    assert page.locator("#chart .scatterlayer .point").count() == 2  # the weeks of the 2nd and the 9th
     page.select_option("#report-controls select[name=period]", "all")
     page.select_option("#report-controls select[name=by]", "creditor")
     with page.expect_navigation():
         page.click("#report-controls button[type=submit]")
-    assert page.locator("#chart .bar title").all_text_contents() == ["Acme: 15.0", "Beta: 3.0"]
+    page.wait_for_selector("#chart[data-drawn=bar]")  # redrawn: a bar per creditor
+    assert page.locator("#chart .xtick text").all_text_contents() == ["Acme", "Beta"]
+    assert page.locator("#chart .bars .point").count() == 2
     console.screenshot(page, "reports-en")
 
+    beta = page.locator("#chart .bars .point path").nth(1).bounding_box()
+    assert beta is not None
+    page.mouse.move(beta["x"] + beta["width"] / 2, beta["y"] + beta["height"] / 2)
+    page.wait_for_selector("#chart .hoverlayer .hovertext")  # plotly.js knows the bar under the pointer
     with page.expect_navigation():
-        page.locator("#chart a.drill").nth(1).click()
+        page.mouse.down()
+        page.mouse.up()
     rows = page.locator("#drill-cases tbody tr").all_inner_texts()
     assert len(rows) == 1 and "B-1" in rows[0] and "Beta" in rows[0] and "王小明" not in rows[0]
 

@@ -15,6 +15,8 @@ import redis
 from sqlalchemy import select
 
 from campaigns.aftercall import AfterCall, aftercall_job_id, screen_transcript
+from campaigns.language import call_language
+from campaigns.service import CampaignSpec, create_campaign
 from cases import Store
 from cases.models import (
     Account,
@@ -29,7 +31,9 @@ from cases.models import (
     Role,
     User,
 )
+from cases.segments import Segment as CaseSegment
 from compliance.screening import CallContext, Category, Screener, ScreeningFinding, call_context
+from dialer.pacing.modes import DialMode
 from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore
 from speech.transcribe import Segment, Transcript
@@ -42,12 +46,12 @@ def screener() -> Screener:
 
 
 def seed_call(store: Store, *, owner: PhoneOwner = PhoneOwner.DEBTOR, time_barred: bool = False,
-              recording: Path | None = None) -> tuple[int, int]:
-    """A US debtor's account, a phone of `owner`, an agent and one answered call by that agent to that phone;
-    (attempt id, agent id)."""
+              recording: Path | None = None, language: str = "en", campaign_id: int | None = None) -> tuple[int, int]:
+    """A US debtor's account (the debtor speaking `language`), a phone of `owner`, an agent and one answered
+    call by that agent to that phone, in `campaign_id`; (attempt id, agent id)."""
     with store.session() as session:
         agent = User(username=f"agent-{uuid.uuid4().hex[:6]}", display_name="Amy", role=Role("agent"))
-        debtor = Debtor(external_ref=f"D-{uuid.uuid4().hex[:6]}", full_name="Pat Doe")
+        debtor = Debtor(external_ref=f"D-{uuid.uuid4().hex[:6]}", full_name="Pat Doe", language=language)
         debtor.phones.append(Phone(e164="+12025550123", kind=PhoneKind.MOBILE, owner=owner))
         session.add_all([agent, debtor])
         session.flush()
@@ -58,7 +62,7 @@ def seed_call(store: Store, *, owner: PhoneOwner = PhoneOwner.DEBTOR, time_barre
         session.add(account)
         session.flush()
         attempt = Attempt(account_id=account.id, phone_id=debtor.phones[0].id, number_e164="+12025550123",
-                          agent_id=agent.id, conversation=True, outcome=AttemptOutcome.ANSWERED,
+                          agent_id=agent.id, campaign_id=campaign_id, conversation=True, outcome=AttemptOutcome.ANSWERED,
                           recording_path=str(recording) if recording else None,
                           aftercall=AfterCallState.QUEUED if recording else None)
         session.add(attempt)
@@ -123,7 +127,7 @@ def test_item_4_after_call_only_queues_one_job_named_for_the_attempt(sqlite_stor
     recording = tmp_path / "call.wav"
     recording.write_bytes(b"")
     attempt_id, _ = seed_call(sqlite_store, recording=recording)
-    after_call = AfterCall(sqlite_store, queue, language="en")
+    after_call = AfterCall(sqlite_store, queue)
 
     async def twice() -> list[str]:
         return [await after_call(attempt_id, recording), await after_call(attempt_id, recording)]
@@ -135,3 +139,38 @@ def test_item_4_after_call_only_queues_one_job_named_for_the_attempt(sqlite_stor
     assert status["state"] == "queued" and status["recording"] == str(recording) and status["language"] == "en"
     with sqlite_store.session() as session:  # the attempt row stays the truth: queued until screened
         assert session.get(Attempt, attempt_id).aftercall is AfterCallState.QUEUED  # type: ignore[union-attr]
+
+
+def campaign_of(store: Store, name: str, languages: tuple[str, ...]) -> int:
+    with store.session() as session:
+        spec = CampaignSpec(name, CaseSegment(jurisdictions=("US",), languages=languages), DialMode.PROGRESSIVE,
+                            agent_group="collectors")
+        return create_campaign(session, spec, actor="manager").id
+
+
+def test_issue20_a_call_is_transcribed_in_its_campaigns_language_else_its_cases(store: Store) -> None:
+    chinese = campaign_of(store, f"cn-{uuid.uuid4().hex[:6]}", ("zh",))
+    mixed = campaign_of(store, f"mixed-{uuid.uuid4().hex[:6]}", ("zh", "en"))
+    calls = {"campaign zh, case en": seed_call(store, language="en", campaign_id=chinese)[0],
+             "campaign zh+en, case en": seed_call(store, language="en", campaign_id=mixed)[0],
+             "campaign zh+en, case zh": seed_call(store, language="zh", campaign_id=mixed)[0],
+             "no campaign, case en": seed_call(store, language="en")[0]}
+    with store.reading() as session:
+        assert {name: call_language(session, attempt) for name, attempt in calls.items()} == {
+            "campaign zh, case en": "zh", "campaign zh+en, case en": "en", "campaign zh+en, case zh": "zh",
+            "no campaign, case en": "en"}
+        with pytest.raises(LookupError, match="no attempt 987654321"):
+            call_language(session, 987654321)
+
+
+@pytest.mark.redis_server
+def test_issue20_each_job_carries_its_calls_language(sqlite_store: Store, queue: JobQueue, tmp_path: Path) -> None:
+    recording = tmp_path / "call.wav"
+    recording.write_bytes(b"")
+    english = campaign_of(sqlite_store, "us-only", ("en",))
+    attempts = {seed_call(sqlite_store, recording=recording, language="zh", campaign_id=english)[0]: "en",
+                seed_call(sqlite_store, recording=recording, language="zh")[0]: "zh"}
+    after_call = AfterCall(sqlite_store, queue)
+    for attempt_id in attempts:
+        asyncio.run(after_call(attempt_id, recording))
+    assert {a: queue.status(aftercall_job_id(a))["language"] for a in attempts} == attempts

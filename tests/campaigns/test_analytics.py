@@ -97,3 +97,13 @@ def test_strategies_rank_differently():
     fresh_payer = priority(10, Decimal("3000"), 0, False), expected_collected(0.6, Decimal("3000"))
     assert old_big[0] > fresh_payer[0] and old_big[1] < fresh_payer[1]
     assert expected_collected(0.6, Decimal("3000"), 1.5) > fresh_payer[1]
+
+
+def test_best_time_learns_the_hour_from_other_weekdays():
+    flat = besttime.segment_curve([besttime.Outcome(d, h, h % 3 == 0) for d in range(7) for h in range(8, 22)
+                                   for _ in range(3)])
+    evenings = [besttime.Outcome(d, 19, True) for d in range(1, 7)] + [besttime.Outcome(d, 10, False) for d in range(7)]
+    mine = besttime.rates(evenings, flat)
+    assert mine[(0, 19)] > 2 * flat[(0, 19)]  # never called on a Monday at 19:00, yet it is their hour
+    assert mine[(0, 10)] < flat[(0, 10)]
+    assert besttime.weight(mine, 0, 19) > besttime.weight(mine, 0, 10)

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from campaigns.analytics import arms, extract, features, service
+from campaigns.analytics import besttime, extract, features, service
 from cases import Store
-from cases.models import Attempt, Debtor, Payment, PaymentChannel, Promise, PromiseStatus, Source
+from cases.models import Attempt, AttemptOutcome, Debtor, Payment, PaymentChannel, Promise, PromiseStatus, Source
 from tests.campaigns.test_campaigns import TODAY, seed
 
 
@@ -34,17 +34,20 @@ def test_rows_hold_history_and_label_and_no_protected_attribute(store: Store) ->
     assert extract.rows(store, TODAY)[1] == rows
 
 
-def test_compare_splits_a_campaigns_cases_by_arm(store: Store) -> None:
-    from tests.campaigns.assignment_seed import add_case
+def test_call_history_is_read_in_the_debtors_local_time_and_learnt_per_account(store: Store) -> None:
     from tests.compliance.factories import utc
 
-    ids = [add_case(store, f"K-{i}") for i in range(40)]
+    ids = seed(store)
     with store.session() as session:
-        for n, account in enumerate(ids):
-            session.add(Attempt(account_id=account, number_e164="+8613800000000", campaign_id=9,
-                                started_at=utc(2026, 11, 2, 3)))
-            challenger = arms.arm(account, service.arm_seed(9)) == arms.CHALLENGER
-            session.add(Payment(account_id=account, amount=Decimal(300 if challenger else 100) + n,
-                                paid_on=date(2026, 11, 5), channel=PaymentChannel.CARD, external_ref=f"k{n}"))
-    result = service.compare(store, 9)
-    assert 150 < result.difference < 250 and result.significant
+        for day in range(1, 6):  # 11:00 UTC is 19:00 in Beijing: answered; 02:00 UTC (10:00 there): not
+            session.add(Attempt(account_id=ids["small"], number_e164="+8613800000011", conversation=True,
+                                outcome=AttemptOutcome.ANSWERED, started_at=utc(2026, 11, day, 11)))
+            session.add(Attempt(account_id=ids["small"], number_e164="+8613800000011",
+                                outcome=AttemptOutcome.NO_ANSWER, started_at=utc(2026, 11, day, 2)))
+    history = extract.call_history(store, utc(2026, 11, 1, 0), utc(2026, 11, 28, 0))
+    assert history.zones[ids["small"]] == "Asia/Shanghai"
+    assert sorted({(o.hour, o.right_party) for o in history.outcomes[ids["small"]]}) == [(10, False), (19, True)]
+    curves = service.curves(history)
+    monday = 0
+    assert besttime.weight(curves[ids["small"]], monday, 19) > 1 > besttime.weight(curves[ids["small"]], monday, 10)
+    assert curves[ids["big"]] == besttime.segment_curve(history.outcomes[ids["small"]])  # never called: its product's

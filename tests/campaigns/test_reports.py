@@ -23,9 +23,9 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 @pytest.fixture
 def history(store: Store) -> Store:
-    """Two accounts, two agents (li in team east), one campaign; six attempts, three promises, three payments."""
+    """Two accounts (R-1 due 2026-11-18 in 北京, R-2 due 2026-10-14 in 上海), two agents (li in team east), one campaign; six attempts, three promises, three payments."""
     a1 = add_case(store, "R-1", creditor="Acme", product=Product.CONSUMER_LOAN)
-    a2 = add_case(store, "R-2", creditor="Beta", product=Product.CREDIT_CARD)
+    a2 = add_case(store, "R-2", creditor="Beta", product=Product.CREDIT_CARD, dpd=45, region="上海")
     li, zhao = add_user(store, "li"), add_user(store, "zhao")
     with store.session() as session:
         team = Team(name="east")
@@ -109,6 +109,20 @@ def test_contact_by_agent_team_campaign_creditor(history: Store) -> None:
         ("Acme", 3, 2), ("Beta", 2, 0)]
 
 
+def test_contact_and_collections_by_dpd_bucket_on_the_last_day_and_by_region(history: Store) -> None:
+    # on 11-30 R-1 is 12 days past due (1-30) and R-2 47 (31-60); on 11-10 R-1 is not yet due, R-2 is 27 days
+    assert [(r["group"], r["dials"], r["rpc"]) for r in report(history, "contact", by="dpd").records()] == [
+        ("1-30", 3, 2), ("31-60", 2, 0)]
+    early = report(history, "contact", by="dpd", last=date(2026, 11, 10)).records()
+    assert [(r["group"], r["dials"]) for r in early] == [("1-30", 2), ("current", 3)]
+    assert [(r["group"], r["collected"]) for r in report(history, "collections", by="dpd").records()] == [
+        ("1-30", Decimal("500")), ("31-60", Decimal("100"))]
+    assert [(r["group"], r["dials"]) for r in report(history, "contact", by="region").records()] == [
+        ("上海", 2), ("北京", 3)]
+    assert [(r["group"], r["promised"]) for r in report(history, "promises", by="region").records()] == [
+        ("上海", 1), ("北京", 2)]
+
+
 def test_channel_mix(history: Store) -> None:
     assert report(history, "channel-mix").records() == [
         {"attempts": 6, "call": 5, "sms": 1, "email": 0, "call_share": 5 / 6, "sms_share": 1 / 6,
@@ -167,8 +181,8 @@ def test_bad_requests_name_what_is_wrong(history: Store) -> None:
         report(history, "nope")
     with pytest.raises(ValueError, match="before --from"):
         Window(first=END, last=NOV)
-    with pytest.raises(ValueError, match="--by 'region'"):
-        Window(first=NOV, last=END, by="region")
+    with pytest.raises(ValueError, match="--by 'colour'"):
+        Window(first=NOV, last=END, by="colour")
 
 
 def test_daily_summary_of_a_hand_counted_day(history: Store) -> None:

@@ -90,3 +90,23 @@ def test_the_cli_names_every_report_of_the_catalogue() -> None:
     from dunline.cli.reports import REPORT_TITLES
 
     assert REPORT_TITLES == {name: report.title for name, report in REPORTS.items()}
+
+
+def test_snapshot_once_a_day_then_roll_rates(admin: str, fresh_install: Path) -> None:  # noqa: F811
+    store = Store(f"sqlite:///{fresh_install / 'var' / 'dunline.db'}")
+    add_case(store, "S-1", dpd=10)  # due 2026-11-18
+    add_case(store, "S-2", dpd=45)  # due 2026-10-14
+    first = runner.invoke(app, ["report", "snapshot", "--at", "2026-11-01"])
+    assert first.exit_code == 0, first.output
+    assert "DPD snapshot of 2026-11-01: 2 account(s) written" in first.output
+    assert "0 account(s) written" in runner.invoke(app, ["report", "snapshot", "--at", "2026-11-01"]).output
+    assert runner.invoke(app, ["report", "snapshot", "--at", "2026-11-30"]).exit_code == 0
+    rolled = runner.invoke(app, ["report", "roll-rates", "--from", "2026-11-01", "--to", "2026-11-30",
+                                 "--format", "csv"])
+    assert rolled.output.splitlines() == ["from_bucket,to_bucket,accounts,share", "current,1-30,1,1.0",
+                                          "1-30,31-60,1,1.0"]
+    daily = runner.invoke(app, ["report", "roll-rates", "--from", "2026-11-01", "--to", "2026-11-30",
+                                "--period", "day"])
+    assert daily.exit_code == 1 and "takes no period" in daily.output
+    bad = runner.invoke(app, ["report", "snapshot", "--at", "11/30"])
+    assert bad.exit_code == 1 and "--at '11/30' is not a date" in bad.output

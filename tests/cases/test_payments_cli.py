@@ -66,3 +66,21 @@ def test_bad_statement_names_row_and_column_and_imports_nothing(env: Path) -> No
     assert "nothing imported" in out
     code, out = run("payments", "import", str(bad), "--source", "paypal")
     assert code == 1 and "bank, alipay, wechat" in out
+
+
+def test_plans_store_show_reschedule(env: Path) -> None:
+    assert run("db", "upgrade")[0] == 0
+    cases = env / "cases.csv"
+    cases.write_text("account_ref,creditor,full_name,product,balance\nLN-0001,Acme Bank,张三,credit_card,2000\n",
+                     encoding="utf-8")
+    assert run("import", "cases", str(cases))[0] == 0
+    limits = str(EXAMPLES / "plan-limits.yaml")
+    code, out = run("plans", "store", "LN-0001", "--monthly", "700", "--limits", limits, "--today", "2026-03-01")
+    assert code == 0 and "plan 1 stored: 4 instalment(s), 2000" in out, out
+    code, out = run("plans", "reschedule", "1", "--monthly", "100", "--limits", limits, "--today", "2026-05-10")
+    assert code == 1 and "at least 200" in out, out
+    code, out = run("plans", "reschedule", "1", "--monthly", "1000", "--limits", limits, "--today", "2026-05-10")
+    assert code == 0 and "2026-06-10     1000.00" in out and "2026-07-10     1000.00" in out, out
+    code, out = run("plans", "show", "1")
+    assert code == 0 and out.count("due") == 2 and "2026-03-01" not in out, out
+    assert run("audit", "verify")[0] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -42,7 +43,7 @@ async def test_reports_as_json_csv_and_xlsx(api: TestClient, store: Store) -> No
 
 async def test_bad_parameters_are_named(api: TestClient) -> None:
     for params, parameter in (({"to": "2026-11-30"}, "from"), ({**WINDOW, "to": "2026-10-01"}, "to"),
-                              ({**WINDOW, "period": "year"}, "period"), ({**WINDOW, "by": "region"}, "by"),
+                              ({**WINDOW, "period": "year"}, "period"), ({**WINDOW, "by": "colour"}, "by"),
                               ({**WINDOW, "by": "agent"}, "by"), ({**WINDOW, "utc_offset": "9999"}, "utc_offset")):
         answer = await api.get("/api/reports/collections", params=params)
         assert answer.status == 400, params
@@ -63,11 +64,23 @@ async def test_reports_page_draws_the_bars_and_links_the_exports(api: TestClient
                                              "measure": "collected"})
     assert page.status == 200
     html = await page.text()
-    assert html.count('class="bar"') == 2 and "<title>Acme: 15.0</title>" in html and "<title>Beta: 3.0</title>" in html
-    assert 'height="180.0"' in html  # the tallest bar fills the chart
+    chart = json.loads(html.split('<script type="application/json" id="chart-data">')[1].split("</script>")[0])
+    assert chart["kind"] == "bar"
+    assert (chart["data"][0]["x"], chart["data"][0]["y"]) == (["Acme", "Beta"], [15.0, 3.0])
+    assert chart["data"][0]["customdata"] == ["group=Acme", "group=Beta"]  # the drill-down of each bar
+    assert '<script src="/reports/plotly.min.js" defer></script>' in html
     assert "/api/reports/collections?from=2026-11-01&amp;to=2026-11-30&amp;period=all&amp;by=creditor" in html
     opened = await api.get("/reports")  # the last 30 days of the clock, by day
     assert opened.status == 200 and 'id="report-table"' in await opened.text()
+    plotly = await api.get("/reports/plotly.min.js")
+    assert plotly.status == 200 and plotly.content_type == "text/javascript"
+    body = await plotly.read()
+    assert body.startswith(b"/**\n* plotly.js v") and len(body) > 1_000_000
+    version = body.split(b"plotly.js v", 1)[1].split(b"\n", 1)[0].decode()
+    css = await (await api.get("/static/plotly.css")).text()
+    assert css.startswith(f"/* plotly.js {version}'s own style rules")  # taken from the plotly.js we serve
+    rolled = await (await api.get("/reports", params={"report": "roll-rates", **WINDOW, "period": "day"})).text()
+    assert 'data-kind="heatmap"' in rolled  # a report comparing two days is shown over the whole window
 
 
 async def test_drill_down_lists_the_cases_behind_a_bar_masked(api: TestClient, store: Store) -> None:

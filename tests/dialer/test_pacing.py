@@ -33,7 +33,8 @@ def test_no_agents_or_all_paused_means_no_calls() -> None:
 
 def test_idle_agents_get_more_lines_than_agents_when_answers_are_rare() -> None:
     pacer = trained(0.2)
-    lines = pacer.lines_to_dial(view(ready=10))
+    assert pacer.lines_to_dial(view(ready=10)) == 10  # a new ledger has no headroom yet: progressive
+    lines = pacer.lines_to_dial(view(ready=10, ledger_rate=0.01, answered=5000))
     assert 10 < lines <= 80  # more than progressive, within max lines per agent
 
 
@@ -52,7 +53,8 @@ def test_ledger_at_the_target_falls_back_to_progressive() -> None:
     pacer = trained(0.2)
     assert pacer.lines_to_dial(view(ready=4, ringing=(1.0,), ledger_rate=0.031, answered=1000)) == 3
     assert pacer.last_mode == "progressive"
-    throttled = pacer.aim(view(ready=4, ledger_rate=0.029, answered=1000))
+    assert pacer.aim(view(ready=4, ledger_rate=0.029, answered=1000)) == 0.0  # inside the reserve
+    throttled = pacer.aim(view(ready=4, ledger_rate=0.025, answered=1000))
     free = pacer.aim(view(ready=4, ledger_rate=0.01, answered=1000))
     assert 0 < throttled < free
 

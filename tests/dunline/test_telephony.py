@@ -133,3 +133,12 @@ def test_the_carrier_may_invite_and_is_never_rate_limited_others_are(sqlite_stor
     limit = board.rate_limit
     assert limit is not None and (limit.rate, limit.burst) == (30, 60)
     assert limit.exempt == {"203.0.113.10", "198.51.100.7", "198.51.100.8"}
+
+
+def test_the_tls_listeners_connection_limit_comes_from_settings_and_spares_the_carrier(sqlite_store: Store,
+                                                                                       tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sip_port=0, trunk_host="203.0.113.10", sip_connections_per_source=5,
+                        sip_connects_per_source=0.5)
+    limit = build_switchboard(settings, sqlite_store).connection_limit
+    assert limit is not None and (limit.max_open, limit.rate, limit.burst) == (5, 0.5, 5)
+    assert limit.exempt == {"203.0.113.10"}

@@ -94,7 +94,8 @@ def a_later_attempt(store: Store, account_id: int, phone_id: int, at: datetime) 
 
 def left_of(store: Store, transcripts: TranscriptStore, attempt_id: int) -> dict[str, object]:
     with store.reading() as session:
-        path = session.get(Attempt, attempt_id).recording_path  # type: ignore[union-attr]
+        row = session.get(Attempt, attempt_id)
+        path = row.recording_path if row is not None else None  # the row itself goes with the attempts' period
     return {"path": path, "recording": path is not None and Path(path).exists(),
             "transcript": path is not None and transcript_file(path) is not None,
             "redis": transcripts.exists(f"attempt-{attempt_id}")}
@@ -130,6 +131,8 @@ def test_expired_calls_are_shredded_while_a_legal_hold_keeps_its_own(store: Stor
     assert left_of(store, transcripts, expired) == {"path": None, "recording": False, "transcript": False,
                                                     "redis": False}
     assert not expired_path.exists() and not list(recordings.glob(f"{expired}.*"))
+    with store.reading() as session:  # CN keeps the call's row as long as its recording: it went in the same run
+        assert session.get(Attempt, expired) is None and session.get(Attempt, held) is not None
     shredded = tmp_path / "leftover.sealed"
     shredded.write_bytes(leftover.read())
     leftover.close()
@@ -144,7 +147,8 @@ def test_expired_calls_are_shredded_while_a_legal_hold_keeps_its_own(store: Stor
                                                                       "transcript": True, "redis": True}
 
     with store.reading() as session:
-        destroyed = session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.destroyed")).all()
+        destroyed = session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.destroyed",
+                                                             AuditEntry.entity == "attempt")).all()
         assert [entry.entity_id for entry in destroyed] == [str(expired)]
         assert {record["kind"] for record in destroyed[0].details["records"]} == {"recordings", "transcripts"}
         assert "第六十八条" in destroyed[0].details["records"][0]["source"]
@@ -190,6 +194,9 @@ def test_a_policy_below_the_law_or_without_its_source_is_refused() -> None:
         parse_policies({"version": "1", "policies": {"CN": kinds}})
     with pytest.raises(RetentionError, match="closed_cases"):
         parse_policies({"version": "1", "policies": {"CN": {"recordings": {**item, "keep_days": 800}}}})
+    lawful = {kind.value: {**item, "keep_days": 800} for kind in RecordKind}
+    with pytest.raises(RetentionError, match="closed_cases: a period cannot run from call"):
+        parse_policies({"version": "1", "policies": {"CN": {**lawful, "closed_cases": {**item, "keep_days": 800}}}})
     policies = load_policies()
     assert policies.policy("US-FL", RecordKind.RECORDINGS) == policies.policy("US", RecordKind.RECORDINGS)
     assert policies.policy(None, RecordKind.RECORDINGS) is None and policies.policy("FR", RecordKind.ATTEMPTS) is None
