@@ -38,6 +38,7 @@ from cases.models import (
     RepaymentPlan,
     Source,
 )
+from cases.payments import local_day
 from cases.plans import store_plan
 from compliance import CampaignFacts, ComplianceGate, place_hold
 from compliance.decision import run_checks
@@ -117,7 +118,8 @@ def add_promise(session: Session, attempt: Attempt, amount: Decimal, promised_fo
                 now: datetime, terms: CampaignTerms) -> Promise:
     """`now` (the floor's clock) dates the promise too: "promises today" counts by it."""
     account = account_of(session, attempt)
-    refusal = promise_refusal(amount, promised_for, balance=account.balance, today=now.date(), terms=terms)
+    refusal = promise_refusal(amount, promised_for, balance=account.balance,
+                              today=local_day(session, account.id, now), terms=terms)
     if refusal is not None:
         raise OutsideTerms(refusal.field, refusal.message, **refusal.bounds)
     promise = Promise(account_id=account.id, attempt_id=attempt.id, amount=amount, promised_for=promised_for,

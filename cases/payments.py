@@ -8,14 +8,15 @@ settlement decisions are the pure modules `cases.reconcile` and `cases.settlemen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.audit import record
-from cases.models import (Account, Debtor, Installment, InstallmentStatus, LineStatus, Payment, PaymentChannel,
+from cases.models import (Account, Address, Debtor, Installment, InstallmentStatus, LineStatus, Payment, PaymentChannel,
                           PlanStatus, Promise, PromiseStatus, RepaymentPlan, StatementLineRow)
 from cases.reconcile import Candidate, match
 from cases.settlement import PromiseState, PromiseTerms, deadline, settle
@@ -129,6 +130,24 @@ def resolve(session: Session, item_id: int, account_id: int, actor: str) -> Paym
     return payment
 
 
+EARLIEST_OFFSET = timedelta(hours=12)  # UTC-12: no inhabited zone's calendar day starts later than this
+
+
+def local_day(session: Session, account_id: int, at: datetime) -> date:
+    """The debtor's calendar day at `at`: by the time zone of their address; without one, the earliest day the
+    instant can be anywhere (UTC-12), which never dates an evening in the Americas as the next day. Payments
+    are dated by the debtor's day (`paid_on`), so promises are too."""
+    zone = session.scalar(select(Address.timezone).join(Account, Account.debtor_id == Address.debtor_id)
+                          .where(Account.id == account_id, Address.timezone.is_not(None))
+                          .order_by(Address.id).limit(1))
+    if zone:
+        try:
+            return at.astimezone(ZoneInfo(zone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return (at - EARLIEST_OFFSET).date()
+
+
 def settle_promises(session: Session, at: datetime, grace_days: int, actor: str) -> dict[PromiseStatus, int]:
     """Settle each pending promise as of `at`: what counts is what the account paid from the day the promise was
     made to its deadline. Returns how many promises reached each state; running it again changes nothing."""
@@ -136,7 +155,8 @@ def settle_promises(session: Session, at: datetime, grace_days: int, actor: str)
     for promise in session.scalars(select(Promise).where(Promise.status == PromiseStatus.PENDING)
                                    .order_by(Promise.id)):
         paid = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
-            Payment.account_id == promise.account_id, Payment.paid_on >= promise.created_at.date(),
+            Payment.account_id == promise.account_id,
+            Payment.paid_on >= local_day(session, promise.account_id, promise.created_at),
             Payment.paid_on <= min(at.date(), deadline(promise.promised_for, grace_days))))
         state = settle(PromiseTerms(promise.amount, promise.promised_for), Decimal(paid), grace_days, at)
         if state is PromiseState.PENDING:

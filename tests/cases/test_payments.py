@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from cases.models import (Account, AuditEntry, Debtor, Installment, InstallmentStatus, LineStatus, Payment,
+from cases.models import (Account, Address, AuditEntry, Debtor, Installment, InstallmentStatus, LineStatus, Payment,
                           PlanStatus, Product, StatementLineRow, Promise, PromiseStatus, RepaymentPlan, Source)
 from cases.payments import PaymentError, import_statement, resolve, settle_promises, unmatched_lines
 from cases.statements import EXAMPLES, StatementLine, StatementSource, read_statement
@@ -110,3 +110,25 @@ def test_settlement_after_date_plus_grace_is_idempotent(store):
         assert status == {ids["LN-0002"]: PromiseStatus.PARTLY_KEPT, ids["LN-0003"]: PromiseStatus.BROKEN}
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "promise.settle")).all()) == 2
         assert set(session.scalars(select(StatementLineRow.status))) == {LineStatus.MATCHED}
+
+
+def test_a_promise_made_on_a_new_york_evening_counts_that_evenings_payment(store):
+    """Made at 20:00 in New York on 2 March (01:00 UTC on the 3rd) for the 2nd, and paid on the 2nd: kept. The
+    payment is dated by the debtor's day, so the promise must be too (by UTC it was made after the payment)."""
+    with store.session() as session:
+        debtor = Debtor(external_ref="d-ny", full_name="Pat Doe")
+        session.add(debtor)
+        session.flush()
+        session.add(Address(debtor_id=debtor.id, country="US", timezone="America/New_York"))
+        account = Account(debtor_id=debtor.id, creditor="Acme", account_ref="NY-1", product=Product.CONSUMER_LOAN,
+                          currency="USD", principal=Decimal("500"), balance=Decimal("500"),
+                          overdue_amount=Decimal("0"), jurisdiction="US")
+        session.add(account)
+        session.flush()
+        session.add(Promise(account_id=account.id, amount=Decimal("100"), promised_for=date(2026, 3, 2),
+                            source=Source.AGENT, created_at=datetime(2026, 3, 3, 1, tzinfo=timezone.utc)))
+        import_statement(session, [StatementLine(StatementSource.BANK, 2, "NY-P1", datetime(2026, 3, 2, 21),
+                                                 Decimal("100.00"), None, "NY-1")], "t")
+    with store.session() as session:
+        assert settle_promises(session, datetime(2026, 3, 10, 12, tzinfo=timezone.utc), 3, "job") == \
+            {PromiseStatus.KEPT: 1}
