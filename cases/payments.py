@@ -7,6 +7,7 @@ settlement decisions are the pure modules `cases.reconcile` and `cases.settlemen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -148,21 +149,28 @@ def local_day(session: Session, account_id: int, at: datetime) -> date:
     return (at - EARLIEST_OFFSET).date()
 
 
-def settle_promises(session: Session, at: datetime, grace_days: int, actor: str) -> dict[PromiseStatus, int]:
+def settle_promises(session: Session, at: datetime, grace_days: int | Mapping[str, int],
+                    actor: str) -> dict[PromiseStatus, int]:
     """Settle each pending promise as of `at`: what counts is what the account paid from the day the promise was
-    made to its deadline. Returns how many promises reached each state; running it again changes nothing."""
+    made to its deadline. `grace_days`: days after the promised date a payment still keeps the promise, one for
+    all or per jurisdiction (the rule packs' `promise_grace_days`; a jurisdiction missing from it gets the
+    longest, so no promise is called broken early). Returns how many promises reached each state; running it
+    again changes nothing."""
     counts: dict[PromiseStatus, int] = {}
-    for promise in session.scalars(select(Promise).where(Promise.status == PromiseStatus.PENDING)
-                                   .order_by(Promise.id)):
+    rows = session.execute(select(Promise, Account.jurisdiction).join(Account, Account.id == Promise.account_id)
+                           .where(Promise.status == PromiseStatus.PENDING).order_by(Promise.id)).all()
+    for promise, jurisdiction in rows:
+        grace = grace_days if isinstance(grace_days, int) else \
+            grace_days.get(jurisdiction, max(grace_days.values(), default=0))
         paid = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
             Payment.account_id == promise.account_id,
             Payment.paid_on >= local_day(session, promise.account_id, promise.created_at),
-            Payment.paid_on <= min(at.date(), deadline(promise.promised_for, grace_days))))
-        state = settle(PromiseTerms(promise.amount, promise.promised_for), Decimal(paid), grace_days, at)
+            Payment.paid_on <= min(at.date(), deadline(promise.promised_for, grace))))
+        state = settle(PromiseTerms(promise.amount, promise.promised_for), Decimal(paid), grace, at)
         if state is PromiseState.PENDING:
             continue
         promise.status = PromiseStatus(state.value)
         counts[promise.status] = counts.get(promise.status, 0) + 1
         record(session, actor=actor, action="promise.settle", entity="promise", entity_id=promise.id,
-               details={"status": state.value, "paid": str(paid), "at": at.isoformat(), "grace_days": grace_days})
+               details={"status": state.value, "paid": str(paid), "at": at.isoformat(), "grace_days": grace})
     return counts

@@ -79,15 +79,20 @@ def payments_resolve(ctx: typer.Context, item: int, account: int) -> None:
 @promises_app.command("settle")
 def promises_settle(ctx: typer.Context,
                     at: datetime = typer.Option(..., "--at", help="settle as of this instant (local time)"),
-                    grace_days: int = typer.Option(3, min=0, help="days after the promised date a payment still "
-                                                                   "keeps the promise")) -> None:
+                    grace_days: int | None = typer.Option(None, min=0, help="days after the promised date a "
+                                                           "payment still keeps the promise, for every "
+                                                           "jurisdiction (default: each rule pack's "
+                                                           "promise_grace_days)")) -> None:
     """Mark pending promises kept, partly kept or broken as of --at; running it again changes nothing."""
     from cases.payments import settle_promises
+    from compliance.rulepack import load_packs
 
     cli: CliContext = ctx.obj
     actor = cli.act("payments")
+    grace = grace_days if grace_days is not None else \
+        {name: pack.rules.promise_grace_days for name, pack in load_packs().items()}
     with cli.migrated_store().session() as session:
-        counts = settle_promises(session, at, grace_days, actor)
+        counts = settle_promises(session, at, grace, actor)
     console.print(", ".join(f"{n} {status.value}" for status, n in counts.items()) or "nothing to settle")
 
 

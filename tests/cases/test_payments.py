@@ -132,3 +132,13 @@ def test_a_promise_made_on_a_new_york_evening_counts_that_evenings_payment(store
     with store.session() as session:
         assert settle_promises(session, datetime(2026, 3, 10, 12, tzinfo=timezone.utc), 3, "job") == \
             {PromiseStatus.KEPT: 1}
+
+
+def test_grace_comes_per_jurisdiction_and_an_unlisted_one_gets_the_longest(store):
+    with store.session() as session:
+        seed(session)  # two CN promises for 10 March
+    with store.session() as session:  # 12 March: past the deadline with no grace, within it with 3 days
+        assert settle_promises(session, datetime(2026, 3, 12, 12), {"US": 0, "UK": 3}, "job") == {}
+    with store.session() as session:
+        assert settle_promises(session, datetime(2026, 3, 12, 12), {"CN": 0, "UK": 3}, "job") == \
+            {PromiseStatus.BROKEN: 2}
