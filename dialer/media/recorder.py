@@ -8,17 +8,10 @@ is due, holding back a little for late packets; the WAV header is patched each t
 to the OS, so the file is a valid WAV of everything up to the last flush: a crash of the process loses at
 most the last half second.
 
-The file I/O itself (creating the folders and the file, each write, the header patch) is done by one writer
-thread per process, in order, never on the event loop that runs the 20 ms media clock: measured on the
-floor, a write stalled by a busy disk held the loop for 20-60 ms. `close` waits for the call's own writes,
-so whoever reads the recording after the call sees all of it.
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 import time
 import wave
 from collections import deque
@@ -33,36 +26,6 @@ from audio.wav import RATE
 FLUSH_S = 0.5
 HOLD_BACK_S = 0.2
 REANCHOR_S = 1.0
-
-log = logging.getLogger(__name__)
-
-
-class RecordingWriter:
-    """Runs file operations in the order given, on a daemon thread of its own (started at the first)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, operation: Callable[[], None]) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
-                self._thread.start()
-        self._queue.put(operation)
-
-    def _run(self) -> None:
-        while True:
-            operation = self._queue.get()
-            try:
-                operation()
-            except Exception:  # an operation keeps its own errors (StereoRecorder._do); this is a last resort
-                log.exception("recording writer operation failed")
-
-
-WRITER = RecordingWriter()  # the process's one writer: all recordings share its thread and its order
-
 
 class _Channel:
     """One side's audio as (position, G.711 payload, law) chunks on the recording's timeline, decoded when
@@ -119,34 +82,16 @@ def _place(out: np.ndarray, at: int, run: list[bytes], law: str) -> None:
 
 class StereoRecorder:
     def __init__(self, path: Path | str, *, rate: int = RATE, flush_s: float = FLUSH_S,
-                 clock: Callable[[], float] = time.monotonic, writer: RecordingWriter = WRITER) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
-        self.rate, self.flush_s, self.clock, self.writer = rate, flush_s, clock, writer
+        self.rate, self.flush_s, self.clock = rate, flush_s, clock
         self.started: float | None = None
-        self.written = 0  # frames (sample pairs) handed to the writer
+        self.written = 0  # frames (sample pairs) in the file
         self._left, self._right = _Channel(), _Channel()
         self._last_flush = 0.0
         self.closed = False
-        self._error: Exception | None = None  # the first file error, raised by `close`
 
-    def _do(self, operation: Callable[[], None]) -> None:
-        """Queue a file operation for this recording; after a failure the rest are skipped."""
-        def guarded() -> None:
-            if self._error is None:
-                try:
-                    operation()
-                except Exception as error:
-                    self._error = error
-                    log.error("recording %s: %s: %s", self.path.name, error.__class__.__name__, error)
-        self.writer.submit(guarded)
-
-    def sync(self, timeout: float | None = None) -> None:
-        """Wait until every write queued so far is on the OS's side of the file."""
-        done = threading.Event()
-        self.writer.submit(done.set)
-        done.wait(timeout)
-
-    def _create(self) -> None:
+    def _open(self, first: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "wb")  # noqa: SIM115 - kept open for the whole call
         self._wave = wave.open(self._file, "wb")
@@ -155,17 +100,6 @@ class StereoRecorder:
         self._wave.setframerate(self.rate)
         self._wave.writeframes(b"")  # the header now: a valid (empty) WAV from the first moment
         self._file.flush()
-
-    def _append(self, data: bytes) -> None:
-        self._wave.writeframes(data)  # patches the header's sizes too
-        self._file.flush()
-
-    def _finish(self) -> None:
-        self._wave.close()
-        self._file.close()
-
-    def _open(self, first: int) -> None:
-        self._do(self._create)
         self._last_flush = self.clock()
         self.started = self._last_flush - first / self.rate  # the first packet's audio began a packet ago
 
@@ -210,18 +144,15 @@ class StereoRecorder:
         frames = np.empty((count, 2), dtype=np.int16)
         frames[:, 0] = self._left.take(self.written, count)
         frames[:, 1] = self._right.take(self.written, count)
-        self._do(lambda data=frames.tobytes(): self._append(data))
+        self._wave.writeframes(frames.tobytes())  # patches the header's sizes too
+        self._file.flush()
         self.written += count
 
     def close(self) -> None:
-        """Write what is left and close the file, waiting for this recording's writes; a file error met on
-        the way is raised here."""
         if self.closed:
             return
         self.flush()
         self.closed = True
         if self.started is not None:
-            self._do(self._finish)
-            self.sync()
-            if self._error is not None:
-                raise self._error
+            self._wave.close()
+            self._file.close()
