@@ -37,10 +37,9 @@ def server_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
-    name = f"dunline_test_{uuid.uuid4().hex[:10]}"
+def fresh_pg_database(prefix: str = "dunline_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database's URL while the generator runs; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
@@ -52,6 +51,12 @@ def pg_database_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    yield from fresh_pg_database()
 
 
 @pytest.fixture(scope="session")

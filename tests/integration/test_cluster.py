@@ -20,17 +20,16 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from cases import Store, migrate
 from cases.models import AuditEntry
-from tests.conftest import PG_URL, require, server_missing
+from tests.conftest import fresh_pg_database, require
 from tests.integration.peers import Process, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,21 +44,11 @@ PROBE_TIMEOUT_S = 3  # cluster.cfg's fr_timer: a probe unanswered this long take
 @pytest.fixture
 def cluster_database() -> Iterator[str]:
     """A PostgreSQL database of its own, migrated; the nodes share it."""
-    name = f"dunline_cluster_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # any failure to reach the server means: no server
-        server_missing("PostgreSQL", error)
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    store = Store(url)
-    migrate.upgrade(store.engine)
-    store.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    for url in fresh_pg_database("dunline_cluster"):
+        store = Store(url)
+        migrate.upgrade(store.engine)
+        store.dispose()
+        yield url
 
 
 class ClusterProxy(Process):
