@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from campaigns import attempts, queues
 from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper, Lead
+from campaigns.lead_buffer import LeadBuffer
 from campaigns.lease import RENEW_S, CampaignLease
 from campaigns.outage import StoreHealth, is_outage
 from campaigns.preview import AgentNotReady, DialRefused, Offers
@@ -95,6 +96,7 @@ class CampaignRunner:
         """`desk`: the process's agent desk (default: one of its own whose logged-in phones are ready);
         `dialling_allowed`: the host's say (False while Redis is away: no new dials, calls up go on)."""
         self.store, self.campaign_id, self.hopper, self.board = store, campaign.id, hopper, switchboard
+        self.lead_buffer = LeadBuffer(hopper)
         self.policy, self.config, self.clock = policy, config, clock
         self.after_call, self.dialling_allowed = after_call, dialling_allowed
         self.router = router or CallRouter(board=switchboard, store=store, amd_budget_s=config.amd_budget_s)
@@ -229,8 +231,8 @@ class CampaignRunner:
 
     async def _place(self, lines: int) -> int:
         try:
-            leads = await asyncio.to_thread(self.hopper.leads, self.clock(), lines,
-                                            exclude=frozenset(self._accounts_in_flight))
+            leads = await asyncio.to_thread(self.lead_buffer.take, self.clock(), lines,
+                                            frozenset(self._accounts_in_flight))
         except Exception as error:
             self._store_failed(error)
             return 0
