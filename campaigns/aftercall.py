@@ -93,9 +93,9 @@ def screen_recorded(store: Store, screener: Screener, attempt_id: int, record: R
 
 
 @functools.cache
-def _screening_parts(database_url: str) -> tuple[Store, Screener]:
+def _screening_parts(database_url: str, keys: MasterKeys | None) -> tuple[Store, Screener]:
     """One store and one screener per worker process."""
-    return Store(database_url), Screener.load()
+    return Store(database_url, keys=keys), Screener.load()
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class ScreenTranscripts:
     def __call__(self, job_id: str, record: RecordingTranscript) -> None:
         attempt_id = attempt_of(job_id)
         if attempt_id is not None:
-            screen_recorded(*_screening_parts(self.database_url), attempt_id, record, self.keys)
+            screen_recorded(*_screening_parts(self.database_url, self.keys), attempt_id, record, self.keys)
 
 
 class AfterCall:

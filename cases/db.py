@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.columns import SealedColumns
+from crypto import KEY_FILE, MasterKeys
+
 
 def normalise_url(url: str) -> str:
     """Plain `postgresql://` URLs use psycopg 3, the driver we ship."""
@@ -52,14 +55,27 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-class Store:
-    """The case store: one engine and its session factory."""
+def default_keys(url: str) -> MasterKeys | None:
+    """The master keys of a SQLite store opened without any: the key file beside the database file (where
+    `dunline db upgrade` writes it in the data dir), or DUNLINE_MASTER_KEY. Other databases name theirs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return MasterKeys(Path(parsed.database).parent / KEY_FILE)
+    return None
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+
+class Store:
+    """The case store: one engine and its session factory, and the master keys that open its personal columns
+    (cases.columns)."""
+
+    def __init__(self, url: str, keys: MasterKeys | None = None, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
+        reading = self.engine.execution_options(**{READ_ONLY: True})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self.readers = sessionmaker(reading, expire_on_commit=False)
+        self.columns = SealedColumns(reading, keys or default_keys(self.url))
+        self.columns.install()
 
     @property
     def backend(self) -> str:

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from cases.models.sealed import DIALECT_ATTRIBUTE
+
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
@@ -19,11 +21,18 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate, then make the column key (cases.columns) if the database has none and the store has keys."""
     command.upgrade(alembic_config(engine), revision)
+    columns = getattr(engine.dialect, DIALECT_ATTRIBUTE, None)
+    if columns is not None and columns.keys is not None and revision == "head":
+        with engine.begin() as connection:
+            columns.ensure(connection)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(alembic_config(engine), revision)
+    if (columns := getattr(engine.dialect, DIALECT_ATTRIBUTE, None)) is not None:
+        columns.forget()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -4,7 +4,8 @@
      ├── NoMasterKey      no master key configured at all (no key file, no DUNLINE_MASTER_KEY)
      ├── KeyMissing       a file's data key is wrapped by a master key id the keyring does not hold
      ├── WrongKey         the master key of that id does not open the file (another key, or an altered header)
-     └── SealedFileError  not a sealed file, truncated, or a chunk that fails its tag (tampered)
+     ├── SealedFileError  not a sealed file, truncated, or a chunk that fails its tag (tampered)
+     └── SealedValueError a personal column's value not sealed, or failing its tag (crypto.columns)
 
 Each message names the key id or the file, never key material.
 """
@@ -34,4 +35,8 @@ class WrongKey(CryptoError):
 
 
 class SealedFileError(CryptoError):
+    pass
+
+
+class SealedValueError(CryptoError):
     pass

@@ -76,7 +76,7 @@ class WorkerSupervisor:
 
     def enqueue_backlog(self) -> list[int]:
         """Put every attempt the case store holds as queued for its after-call step on the stream; their ids."""
-        store = Store(self.settings.effective_database_url)
+        store = Store(self.settings.effective_database_url, keys=self.pool.options["keys"])
         after_call = self.after_call(store)
         try:
             return after_call.enqueue_backlog()

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cases import Store, migrate
+from crypto import KEY_FILE, MasterKeys
 
 PG_URL = os.environ.get("DUNLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DUNLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -60,8 +61,14 @@ def pg_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_store(pg_database_url: str) -> Iterator[Store]:
-    store = Store(pg_database_url)
+def pg_keys(tmp_path_factory: pytest.TempPathFactory) -> MasterKeys:
+    """Master keys for the session's PostgreSQL stores (a SQLite store finds its own beside its file)."""
+    return MasterKeys(tmp_path_factory.mktemp("pg-keys") / KEY_FILE)
+
+
+@pytest.fixture(scope="session")
+def pg_store(pg_database_url: str, pg_keys: MasterKeys) -> Iterator[Store]:
+    store = Store(pg_database_url, keys=pg_keys)
     migrate.upgrade(store.engine)
     yield store
     store.dispose()
@@ -70,7 +77,7 @@ def pg_store(pg_database_url: str) -> Iterator[Store]:
 def _truncate_all(store: Store) -> None:
     from cases.models import Base
 
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "column_keys")
     with store.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 

@@ -29,9 +29,10 @@ from cases.audit import AuditDraft, append
 from cases.db import Store
 from cases.importer.fields import STORED_IN, ColumnMapping
 from cases.importer.reader import Table, open_table
-from cases.importer.record import CaseRecord, FieldError, flaw_errors, parse_row
+from cases.importer.record import NATIONAL_ID_REF, CaseRecord, FieldError, flaw_errors, parse_row
 from cases.importer.writer import TableWriter
 from cases.masking import mask_phone
+from cases.models.sealed import cipher_of
 from cases.models import (
     Account,
     AccountStatus,
@@ -169,6 +170,10 @@ class CaseImporter:
         The matching runs even when nothing will be written (an earlier row was invalid), so the report
         names every such row."""
         conn = session.connection()
+        cipher = cipher_of(conn.dialect)
+        for record in batch:
+            if record.debtor_ref.startswith(NATIONAL_ID_REF) and record.national_id:
+                record.debtor_ref = NATIONAL_ID_REF + cipher.token(record.national_id)
         on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)

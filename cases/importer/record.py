@@ -226,6 +226,10 @@ def shown(value: str) -> str:
     return value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
 
 
+NATIONAL_ID_REF = "nid:"  # a debtor without a customer reference is filed under its national ID; the loader
+# stores the ID's keyed token there, never the ID itself (cases.importer.load)
+
+
 def account_debtor_ref(creditor: str, account_ref: str) -> str:
     """The reference of a debtor known only by an account: spelt out, or a digest where that would not fit
     its column (creditor and account reference may each be long)."""
@@ -357,7 +361,7 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
     assert balance is not None
     return CaseRecord(
         row=number, account_ref=account_ref, creditor=creditor,
-        debtor_ref=row.text("customer_ref") or (f"nid:{national_id}" if national_id else
+        debtor_ref=row.text("customer_ref") or (f"{NATIONAL_ID_REF}{national_id}" if national_id else
                                                 account_debtor_ref(creditor, account_ref)),
         full_name=full_name, national_id=national_id, birth_date=birth_date, language=language, email=email,
         address=row.text("address"), city=row.text("city"), region=region, postal_code=row.text("postal_code"),

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.models.base import Base, JsonDocument, enum_column, utcnow
+from cases.models.sealed import SealedString
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -60,7 +61,7 @@ class Attempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id"))
-    number_e164: Mapped[str] = mapped_column(String(20))
+    number_e164: Mapped[str] = mapped_column(SealedString(20))
     campaign_id: Mapped[int | None] = mapped_column(index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -78,7 +79,7 @@ class Attempt(Base):
     # id for it (delivery receipts are matched back by it), the recipient address of an e-mail, the text sent.
     delivery: Mapped[str | None] = mapped_column(String(16), index=True)
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
-    address: Mapped[str | None] = mapped_column(String(320))
+    address: Mapped[str | None] = mapped_column(SealedString(320))
     message_text: Mapped[str | None] = mapped_column(Text)
     # The champion/challenger arm (campaigns.analytics) whose strategy ranked this call; None outside a test.
     arm: Mapped[str | None] = mapped_column(String(32))

@@ -15,6 +15,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.models.base import Base, JsonDocument, enum_column, utcnow
+from cases.models.sealed import SealedString
 
 
 class HoldKind(enum.StrEnum):
@@ -38,7 +39,7 @@ class Hold(Base):
     debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtors.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id"), index=True)
-    e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    e164: Mapped[str | None] = mapped_column(SealedString(20), index=True)
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)
     ends_at: Mapped[datetime | None]
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)

@@ -1,4 +1,5 @@
-"""The people we contact: debtors, their addresses and their phone numbers."""
+"""The people we contact: debtors, their addresses and their phone numbers (the personal columns sealed:
+cases.models.sealed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.base import Base, Timestamped, enum_column
+from cases.models.sealed import SealedDate, SealedString
 
 if TYPE_CHECKING:
     from cases.models.account import Account
@@ -54,10 +56,10 @@ class Debtor(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    national_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    birth_date: Mapped[date | None]
+    national_id: Mapped[str | None] = mapped_column(SealedString(32), index=True)
+    birth_date: Mapped[date | None] = mapped_column(SealedDate)
     language: Mapped[Language] = enum_column(Language, default=Language.ZH)
-    email: Mapped[str | None]
+    email: Mapped[str | None] = mapped_column(SealedString(255))
 
     addresses: Mapped[list[Address]] = relationship(back_populates="debtor", cascade="all, delete-orphan")
     phones: Mapped[list[Phone]] = relationship(
@@ -72,10 +74,10 @@ class Address(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
     kind: Mapped[AddressKind] = enum_column(AddressKind, default=AddressKind.HOME)
-    line1: Mapped[str | None] = mapped_column(String(300))
+    line1: Mapped[str | None] = mapped_column(SealedString(300))
     city: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100), index=True)
-    postal_code: Mapped[str | None] = mapped_column(String(20))
+    postal_code: Mapped[str | None] = mapped_column(SealedString(20))
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))
 
@@ -88,7 +90,7 @@ class Phone(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
-    e164: Mapped[str] = mapped_column(String(20), index=True)
+    e164: Mapped[str] = mapped_column(SealedString(20), index=True)
     kind: Mapped[PhoneKind] = enum_column(PhoneKind, default=PhoneKind.MOBILE)
     owner: Mapped[PhoneOwner] = enum_column(PhoneOwner, default=PhoneOwner.DEBTOR)
     owner_name: Mapped[str | None] = mapped_column(String(200))

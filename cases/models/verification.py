@@ -3,7 +3,7 @@
 One row per failed try and subject: the calling number once, and each account the caller tried to verify
 as. `ivr.verification` counts a subject's rows inside its window; rows older than the window are pruned
 when the subject fails again. The audit log keeps the history (with the number masked); this table is only
-the counter, so it holds the number in clear, as the phones table does.
+the counter; its key (the number, or the account tried) is sealed like the phones table's numbers.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.models.base import Base, enum_column
+from cases.models.sealed import SealedString
 
 KEY_LENGTH = 32  # a calling number is whatever the far end put in From: longer ones are cut to this
 
@@ -30,5 +31,5 @@ class VerificationFailure(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[VerificationSubject] = enum_column(VerificationSubject)
-    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    key: Mapped[str] = mapped_column(SealedString(KEY_LENGTH))
     at: Mapped[datetime]

@@ -58,8 +58,9 @@ class CliContext:
     @cached_property
     def store(self) -> Store:
         from cases import Store
+        from dunline.installation import master_keys
 
-        store = Store(self.settings.effective_database_url)
+        store = Store(self.settings.effective_database_url, keys=master_keys(self.settings.data_dir))
         self.stores.append(store)
         return store
 

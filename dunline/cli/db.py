@@ -18,14 +18,15 @@ def upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
     from dunline.installation import ensure_secrets, master_keys
 
     cli: CliContext = ctx.obj
+    keys = master_keys(cli.settings.data_dir)
+    key_written = None if keys.from_environment else ensure_key_file(keys.path)
     migrate.upgrade(cli.store.engine, revision)
     console.print(f"schema at revision [bold]{migrate.current_revision(cli.store.engine)}[/bold] ({cli.store.backend})")
     if (written := ensure_secrets(cli.settings.data_dir)) is not None:
         console.print(f"generated this installation's secrets into {written} (owner-only)")
-    keys = master_keys(cli.settings.data_dir)
-    if not keys.from_environment and (written := ensure_key_file(keys.path)) is not None:
-        console.print(f"generated this installation's master key into {written} (owner-only; back it up apart "
-                      "from the data: recordings and transcripts cannot be read without it)")
+    if key_written is not None:
+        console.print(f"generated this installation's master key into {key_written} (owner-only; back it up apart "
+                      "from the data: recordings, transcripts and personal columns cannot be read without it)")
 
 
 @app.command()

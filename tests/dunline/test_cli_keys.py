@@ -35,7 +35,7 @@ def test_upgrade_writes_the_key_once_and_rotation_lets_the_old_key_go(fresh_inst
         seal_bytes(f"call {n}".encode(), path, keys.keyring())
 
     listed = runner.invoke(app, ["keys", "list"])
-    assert listed.exit_code == 0 and f"{old}  current   3 file(s)" in listed.output, listed.output
+    assert listed.exit_code == 0 and f"{old}  current   3 file(s)  column key" in listed.output, listed.output
     refused = runner.invoke(app, ["keys", "drop", old])
     assert refused.exit_code == 1 and "3 sealed file(s) still need" in refused.output
 
@@ -44,6 +44,7 @@ def test_upgrade_writes_the_key_once_and_rotation_lets_the_old_key_go(fresh_inst
     new = keys.keyring().current.id
     assert new != old and {key_id_of(path) for path in files} == {new}
     assert runner.invoke(app, ["keys", "drop", new]).exit_code == 1  # the current key stays
+    assert f"{new}  current   3 file(s)  column key" in runner.invoke(app, ["keys", "list"]).output
     assert runner.invoke(app, ["keys", "drop", old]).exit_code == 0
     assert keys.keyring().ids == [new]
     assert [read_sealed(path, keys.keyring()) for path in files] == [b"call 0", b"call 1", b"call 2"]
