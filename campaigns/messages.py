@@ -7,7 +7,9 @@
 
 `send_many` does the same for a batch of orders (the reminder scheduler's call: one locked transaction per batch).
 Replies come back from the SMSC: an opt-out ("STOP", "TD", "退订", "UNSUBSCRIBE") places an `sms_opt_out` hold on
-that number, so the gate refuses the next SMS to it with the hold in its receipt. Database work runs in threads
+that number, so the gate refuses the next SMS to it with the hold in its receipt. An e-mail bounce (a permanent
+refusal at submission, or a bounce report naming it) fails the attempt and marks the address bounced, so the gate
+refuses the next e-mail to it. Database work runs in threads
 off the event loop; submit responses and receipts are written in batches (`_Batcher`).
 """
 
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from campaigns.attempts import MessageClaim, claim_messages, message_receipts, messages_submitted
+from campaigns.attempts import MessageClaim, claim_messages, email_bounced, message_receipts, messages_submitted
 from campaigns.templates import case_values
 from cases import Store
 from cases.models import Account, Attempt, Channel, Debtor, HoldKind, Phone, PhoneKind, PhoneOwner, PhoneStatus
@@ -32,6 +34,7 @@ from compliance.facts import CampaignFacts, MessageFacts, ScreeningFact
 from compliance.gate import ComplianceGate
 from compliance.holds import place_hold
 from compliance.screening import Screener, Utterance
+from messaging.bounce import bounced_message_id, permanent
 from messaging.email import Email, EmailChannel
 from messaging.optout import is_opt_out
 from messaging.smpp import Receipt, Reply, SmsChannel, Submitted
@@ -137,6 +140,10 @@ class MessageService:
         except Exception as error:  # refused by the server, or none reachable: the attempt fails
             log.warning("e-mail for attempt %s not sent: %s", attempt_id, error.__class__.__name__)
             message_id = None
+            if permanent(error):  # the address itself was refused: a bounce at submission
+                await self._updates.put(("submitted", (attempt_id, None)))
+                await self._updates.put(("bounced", attempt_id))
+                return
         await self._updates.put(("submitted", (attempt_id, message_id)))
 
     def _screened(self, order: Order, case: _Case) -> tuple[str, tuple[ScreeningFact, ...]]:
@@ -183,6 +190,14 @@ class MessageService:
     async def on_receipt(self, receipt: Receipt) -> None:
         await self._updates.put(("receipt", (receipt.message_id, receipt.stat)))
 
+    async def on_bounce_report(self, raw: bytes) -> bool:
+        """A bounce report (a DSN mailed back to our sender address): the e-mail it names fails and its address
+        is marked bounced. Returns whether `raw` was a permanent bounce of a message (ours or not)."""
+        message_id = bounced_message_id(raw)
+        if message_id is not None:
+            await self._updates.put(("bounce_report", message_id))
+        return message_id is not None
+
     async def on_reply(self, reply: Reply) -> None:
         if not is_opt_out(reply.text):
             return  # replies other than an opt-out are for a person (not kept yet)
@@ -221,12 +236,17 @@ class MessageService:
         await self._updates.flush()
 
     def _write_updates(self, items: list[tuple[str, Any]]) -> None:
-        """One transaction per batch: the submit results first, then the receipts (each after its submit)."""
+        """One transaction per batch: the submit results first, then the receipts (each after its submit), then
+        the bounced addresses (a refusal at submission, or a bounce report that failed its attempt)."""
         at = self.clock()
         with self.store.session() as session:
             messages_submitted(session, [item for kind, item in items if kind == "submitted"], at)
             session.flush()
             message_receipts(session, Channel.SMS, [item for kind, item in items if kind == "receipt"], at)
+            reported = message_receipts(session, Channel.EMAIL, [(item, "UNDELIV") for kind, item in items
+                                                                 if kind == "bounce_report"], at)
+            session.flush()
+            email_bounced(session, reported + [item for kind, item in items if kind == "bounced"], at)
 
 
 def _recipient(channel: Channel) -> str:
