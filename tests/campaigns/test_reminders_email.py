@@ -10,6 +10,7 @@ import email.policy
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -22,6 +23,8 @@ from campaigns.reminder_plan import AccountFacts, load, merge, plan
 from campaigns.reminders import ReminderService
 from cases import Store
 from cases.models import Attempt, Channel, Debtor, ReminderStatus
+from dunline.reminders import serve_reminders
+from dunline.settings import Settings
 from messaging.email import EmailChannel, SmtpConfig
 from tests.campaigns.test_reminders import DUE, overdue_case, records
 from tests.compliance.factories import utc
@@ -210,3 +213,17 @@ async def test_a_bounce_report_mailed_back_fails_the_attempt_and_the_gate_refuse
     [mail] = [o for o in month.outcomes if o.reminder.channel == "email"]
     assert (mail.status, mail.check) == (ReminderStatus.REFUSED, "message_recipient")
     assert len(mailbox.messages) == 1
+
+
+async def test_serve_sends_the_email_reminders_with_only_a_mail_server_configured(
+        store: Store, mailbox: Mailbox, tmp_path: Path) -> None:
+    overdue_case(store)
+    settings = Settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_from=SENDER)  # type: ignore[attr-defined]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_reminders(settings, store, stop, lambda: WEEK, every_s=0.05))
+    await wait_for(lambda: len(mailbox.messages) == 1 and len(records(store)) == 2, timeout=30)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    rows = {row.channel: row for row in records(store)}
+    assert rows["email"].status is ReminderStatus.SENT and len(mailbox.messages) == 1
+    assert (rows["sms"].status, rows["sms"].reason) == (ReminderStatus.DEFERRED, "no sms channel is configured")
