@@ -23,7 +23,7 @@ from campaigns.scripts import load_scripts
 
 STRATEGY = Path(__file__).parent / "reminders.yaml"
 ANCHORS = ("promise", "instalment", "due_date")
-CHANNELS = ("sms", "email")
+CHANNELS = ("sms", "email", "task")  # task: an escalation task for the case's agent (campaigns.tasks)
 
 Key = tuple[int, str, date, str]  # (account_id, rule, anchor date, channel)
 

@@ -4,7 +4,8 @@
             -> drop the keys already recorded as sent or refused -> merge what is due together for one account
                on one channel into one message -> render each (the template in use for the lead reminder's
                stage, the channel, the debtor's language) -> MessageService.send_many per channel
-            -> record every key with its message's outcome.
+            -> record every key with its message's outcome; a `task` step opens an agent's task instead
+               (campaigns.tasks, recorded as sent: opened once).
 
 The record (`reminders_sent`) makes a reminder go out once across runs and restarts. What is retried:
   sent      never again;
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from campaigns.messages import MessageService, Order, Sent
 from campaigns.reminder_plan import AccountFacts, Key, Reminder, Strategies, load, merge, plan
 from campaigns.templates import case_values, render
+from campaigns.tasks import open_tasks
 from campaigns.templates_store import in_use
 from cases import Store
 from cases.models import (
@@ -99,7 +101,7 @@ class ReminderService:
         if self.messages is None:
             raise ValueError("no message service to send reminders with")
         messages = merge(pending, self.strategies.stages)
-        texts = await asyncio.to_thread(self._texts, [m.lead for m in messages], day)
+        texts = await asyncio.to_thread(self._texts, [m.lead for m in messages if m.lead.channel != "task"], day)
         outcomes: list[Outcome] = []
         for channel in (Channel.SMS, Channel.EMAIL):
             ours = [m for m in messages if m.lead.channel == channel.value]
@@ -115,7 +117,17 @@ class ReminderService:
                 done += [_outcome(r, s) for m, s in zip(ready, sent) for r in m.reminders]
                 await asyncio.to_thread(self._record, done, at)
                 outcomes += done
+        tasks = [m for m in messages if m.lead.channel == "task"]
+        if tasks:
+            opened = [Outcome(r, ReminderStatus.SENT) for m in tasks for r in m.reminders]
+            await asyncio.to_thread(self._open_tasks, [m.lead for m in tasks], opened, at, actor)
+            outcomes += opened
         return RunReport(day, len(planned), tuple(outcomes), pending)
+
+    def _open_tasks(self, leads: Sequence[Reminder], opened: Sequence[Outcome], at: datetime, actor: str) -> None:
+        with self.store.session() as session:
+            open_tasks(session, leads, at, actor=actor)
+        self._record(opened, at)
 
     def _facts(self) -> list[AccountFacts]:
         """Open accounts with what their rules count from: three queries, whatever the number of accounts."""

@@ -58,9 +58,9 @@ def test_rules_send_three_days_before_a_promise_or_instalment_and_1_7_30_days_pa
     assert due_on(date(2026, 3, 5), facts) == set()
     # nothing overdue: no past-due reminder; the stage comes from the step
     assert due_on(date(2026, 3, 2), AccountFacts(1, "Acme", "credit_card", None)) == set()
-    sms, mail = plan([facts], STRATEGY, date(2026, 3, 8))  # the week's step goes by SMS and by e-mail
+    sms, mail, task = plan([facts], STRATEGY, date(2026, 3, 8))  # the week's step: SMS, e-mail, an agent's task
     assert (sms.stage, sms.key, sms.strategy_version) == ("early", (1, "dpd-7", DUE, "sms"), STRATEGY.version)
-    assert mail.key == (1, "dpd-7", DUE, "email")
+    assert (mail.key, task.key) == ((1, "dpd-7", DUE, "email"), (1, "dpd-7", DUE, "task"))
 
 
 def test_a_creditor_and_product_strategy_overrides_the_default() -> None:

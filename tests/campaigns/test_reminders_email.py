@@ -84,13 +84,15 @@ def test_reminders_due_together_make_one_message_per_account_and_channel() -> No
     due = plan([two, AccountFacts(2, "Acme", "credit_card", date(2026, 4, 1))], STRATEGY, date(2026, 4, 8))
     assert sorted((r.account_id, r.rule, r.due_date, r.channel) for r in due) == [
         (1, "instalment-3d", date(2026, 4, 10), "sms"), (1, "instalment-3d", date(2026, 4, 11), "sms"),
-        (2, "dpd-7", date(2026, 4, 1), "email"), (2, "dpd-7", date(2026, 4, 1), "sms")]
+        (2, "dpd-7", date(2026, 4, 1), "email"), (2, "dpd-7", date(2026, 4, 1), "sms"),
+        (2, "dpd-7", date(2026, 4, 1), "task")]
     messages = merge(due, STRATEGY.stages)
     assert [(m.lead.account_id, m.lead.channel, m.lead.due_date, len(m.reminders)) for m in messages] == [
-        (1, "sms", date(2026, 4, 10), 2), (2, "sms", date(2026, 4, 1), 1), (2, "email", date(2026, 4, 1), 1)]
+        (1, "sms", date(2026, 4, 10), 2), (2, "sms", date(2026, 4, 1), 1), (2, "email", date(2026, 4, 1), 1),
+        (2, "task", date(2026, 4, 1), 1)]
     # the most advanced stage leads, whatever its date: a past-due step before a courtesy reminder
     promised = AccountFacts(3, "Acme", "credit_card", date(2026, 4, 1), promises=(date(2026, 4, 11),))
-    [sms, _] = merge(plan([promised], STRATEGY, date(2026, 4, 8)), STRATEGY.stages)
+    [sms, _, _] = merge(plan([promised], STRATEGY, date(2026, 4, 8)), STRATEGY.stages)
     assert (sms.lead.rule, sms.lead.stage, len(sms.reminders)) == ("dpd-7", "early", 2)
 
 
@@ -99,7 +101,7 @@ async def test_a_past_due_step_goes_by_sms_and_by_email_in_chinese_once_each(
     overdue_case(store)
     reminders = ReminderService(store=store, messages=both)
     run = await reminders.run(WEEK)
-    assert run.count(ReminderStatus.SENT) == 2, [(o.check, o.reason) for o in run.outcomes]
+    assert run.count(ReminderStatus.SENT) == 3, [(o.check, o.reason) for o in run.outcomes]  # and a task
     await both.flush()
     await wait_for(lambda: len(smsc.submitted()) >= 1 and len(mailbox.messages) == 1)
     assert "逾期" in reassemble(smsc.submitted())
@@ -114,7 +116,8 @@ async def test_a_past_due_step_goes_by_sms_and_by_email_in_chinese_once_each(
 
     rows = {row.channel: row for row in records(store)}
     assert {c: (r.rule, r.status) for c, r in rows.items()} == {"sms": ("dpd-7", ReminderStatus.SENT),
-                                                                "email": ("dpd-7", ReminderStatus.SENT)}
+                                                                "email": ("dpd-7", ReminderStatus.SENT),
+                                                                "task": ("dpd-7", ReminderStatus.SENT)}
     with store.session() as session:
         mail = session.get(Attempt, rows["email"].attempt_id)
         assert mail is not None and mail.delivery == "submitted" and mail.provider_message_id == message["Message-ID"]
@@ -221,7 +224,7 @@ async def test_serve_sends_the_email_reminders_with_only_a_mail_server_configure
     settings = Settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_from=SENDER)  # type: ignore[attr-defined]
     stop = asyncio.Event()
     task = asyncio.create_task(serve_reminders(settings, store, stop, lambda: WEEK, every_s=0.05))
-    await wait_for(lambda: len(mailbox.messages) == 1 and len(records(store)) == 2, timeout=30)
+    await wait_for(lambda: len(mailbox.messages) == 1 and len(records(store)) == 3, timeout=30)
     stop.set()
     await asyncio.wait_for(task, 10)
     rows = {row.channel: row for row in records(store)}

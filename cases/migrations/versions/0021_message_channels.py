@@ -1,5 +1,5 @@
-"""message channels: a reminder recorded per channel (SMS and e-mail both), and an e-mail address marked bounced
-(issue 18; cases/models/reminders.py, party.py)
+"""message channels and tasks: a reminder recorded per channel (SMS, e-mail, an agent's task), an e-mail address
+marked bounced, the agents' escalation tasks (issue 18; cases/models/reminders.py, party.py, tasks.py)
 
 Revision ID: 0021
 Revises: 0018
@@ -25,9 +25,32 @@ def upgrade() -> None:
                                           ['account_id', 'rule', 'due_date', 'channel'])
     with op.batch_alter_table('debtors', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_bounced_at', cases.models.base.UtcDateTime(), nullable=True))
+    op.create_table(
+        'agent_tasks',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('account_id', sa.Integer(), nullable=False),
+        sa.Column('rule', sa.String(length=64), nullable=False),
+        sa.Column('due_date', sa.Date(), nullable=False),
+        sa.Column('stage', sa.String(length=32), nullable=False),
+        sa.Column('agent_id', sa.Integer(), nullable=True),
+        sa.Column('pool', sa.String(length=64), nullable=True),
+        sa.Column('status', sa.Enum('open', 'done', name='taskstatus', native_enum=False, create_constraint=False,
+                                    length=24), nullable=False),
+        sa.Column('created_at', cases.models.base.UtcDateTime(), nullable=False),
+        sa.Column('closed_at', cases.models.base.UtcDateTime(), nullable=True),
+        sa.Column('closed_by', sa.String(length=64), nullable=True),
+        sa.Column('note', sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_agent_tasks_account_id_accounts')),
+        sa.ForeignKeyConstraint(['agent_id'], ['users.id'], name=op.f('fk_agent_tasks_agent_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_tasks')),
+        sa.UniqueConstraint('account_id', 'rule', 'due_date', name=op.f('uq_agent_tasks_account_id_rule_due_date')),
+    )
+    with op.batch_alter_table('agent_tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_agent_tasks_agent_status', ['agent_id', 'status'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('agent_tasks')
     with op.batch_alter_table('debtors', schema=None) as batch_op:
         batch_op.drop_column('email_bounced_at')
     with op.batch_alter_table('reminders_sent', schema=None) as batch_op:
