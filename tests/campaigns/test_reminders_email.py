@@ -26,7 +26,7 @@ from cases.models import Attempt, Channel, Debtor, ReminderStatus
 from dunline.reminders import serve_reminders
 from dunline.settings import Settings
 from messaging.email import EmailChannel, SmtpConfig
-from tests.campaigns.test_reminders import DUE, overdue_case, records
+from tests.campaigns.test_reminders import overdue_case, records
 from tests.compliance.factories import utc
 from tests.messaging.conftest import Smsc, free_port, smsc  # noqa: F401 (the SMSC peer fixture)
 from tests.messaging.test_email import Inbox

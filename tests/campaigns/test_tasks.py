@@ -4,12 +4,10 @@ API, an agent seeing and closing only their own; opening and closing audited."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select
 
 from campaigns import tasks
@@ -21,11 +19,9 @@ from cases.models import (AgentTask, AuditEntry, CaseAssignment, ReminderSent, R
                           User)
 from compliance.gate import ComplianceGate
 from compliance.screening import Screener
-from console import build_app
 from tests.campaigns.assignment_seed import NOW, add_case, add_user
-from tests.campaigns.test_assignment_api import call
-from tests.conftest import REDIS_URL
-from tests.console.conftest import StepClock, bearer, mint_token
+from tests.campaigns.test_assignment_api import call, client  # noqa: F401 (the API client fixture)
+from tests.console.conftest import bearer, mint_token
 
 
 def assign(store: Store, account_id: int, agent_id: int | None, pool: str | None = None) -> None:
@@ -79,16 +75,8 @@ async def test_a_past_due_step_opens_one_task_on_the_agents_queue_once(store: St
     assert sorted(actions) == ["task.close", "task.open", "task.open"]
 
 
-@pytest.fixture
-async def client(store: Store) -> AsyncIterator[TestClient]:
-    redis_client = aioredis.from_url(REDIS_URL)
-    app = build_app(store=store, redis_client=redis_client, clock=StepClock(NOW))
-    async with TestClient(TestServer(app)) as test_client:
-        yield test_client
-    await redis_client.aclose()
-
-
-async def test_an_agent_lists_and_closes_their_own_tasks_over_the_api(store: Store, client: TestClient) -> None:
+async def test_an_agent_lists_and_closes_their_own_tasks_over_the_api(
+        store: Store, client: TestClient) -> None:  # noqa: F811 (the API client fixture)
     amy = mint_token(store, Role.AGENT, username="amy", now=NOW)
     bob = mint_token(store, Role.AGENT, username="bob", now=NOW)
     boss = mint_token(store, Role.SUPERVISOR, username="boss", now=NOW)
