@@ -1,14 +1,17 @@
 """Escalation tasks: the reminder strategy's task steps (dpd-7, dpd-30) open one task per case on its assigned
 agent's queue (or its pool), once however often the scheduler runs or restarts; listed and closed over the real
-API, an agent seeing and closing only their own; opening and closing audited."""
+API (an agent seeing and closing only their own) and from the CLI; opening and closing audited."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
 
 from campaigns import tasks
 from campaigns.errors import NoSuchTask
@@ -19,9 +22,13 @@ from cases.models import (AgentTask, AuditEntry, CaseAssignment, ReminderSent, R
                           User)
 from compliance.gate import ComplianceGate
 from compliance.screening import Screener
+from dunline.cli.main import app
 from tests.campaigns.assignment_seed import NOW, add_case, add_user
 from tests.campaigns.test_assignment_api import call, client  # noqa: F401 (the API client fixture)
 from tests.console.conftest import bearer, mint_token
+from tests.dunline.conftest import admin, fresh_install  # noqa: F401 (fixtures)
+
+runner = CliRunner()
 
 
 def assign(store: Store, account_id: int, agent_id: int | None, pool: str | None = None) -> None:
@@ -99,3 +106,20 @@ async def test_an_agent_lists_and_closes_their_own_tasks_over_the_api(
     closed = await client.get("/api/tasks", params={"status": "done"}, headers=bearer(amy))
     assert [t["id"] for t in (await closed.json())["tasks"]] == [task["id"]]
     assert (await client.get("/api/tasks", params={"status": "later"}, headers=bearer(amy))).status == 400
+
+
+def test_tasks_listed_and_closed_from_the_cli(admin: str, fresh_install: Path) -> None:  # noqa: F811 (fixtures)
+    store = Store(f"sqlite:///{fresh_install / 'var' / 'dunline.db'}")
+    ian = add_user(store, "ian")
+    assign(store, add_case(store, "C-7", dpd=7), ian)
+    asyncio.run(reminders(store).run(NOW))
+    [task] = tasks.tasks(store, agent="ian")
+
+    listed = runner.invoke(app, ["tasks", "list", "--agent", "ian"])
+    assert listed.exit_code == 0 and "C-7" in listed.output and "dpd-7" in listed.output, listed.output
+    closed = runner.invoke(app, ["tasks", "close", str(task.id), "--note", "called back"])
+    assert closed.exit_code == 0 and f"task {task.id} (C-7, dpd-7): done" in closed.output, closed.output
+    assert "C-7" not in runner.invoke(app, ["tasks", "list", "--agent", "ian"]).output
+    assert "done" in runner.invoke(app, ["tasks", "list", "--status", "any"]).output
+    missing = runner.invoke(app, ["tasks", "close", "999999"])
+    assert missing.exit_code != 0 and "no task 999999" in missing.output
