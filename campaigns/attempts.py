@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 from campaigns.lease import live_campaigns
 from cases import Store
 from cases.audit import AuditDraft, append, record
-from cases.models import (AfterCallState, Attempt, AttemptOutcome, Channel, Note, Promise, ReminderSent,
-                          ScreeningFinding, ScreeningReview, User)
+from cases.models import (Account, AfterCallState, Attempt, AttemptOutcome, Channel, Debtor, Note, Promise,
+                          ReminderSent, ScreeningFinding, ScreeningReview, User)
 from compliance.decision import Decision, refusal
 from compliance.facts import CampaignFacts, MessageFacts
 from compliance.gate import ComplianceGate
@@ -298,6 +298,18 @@ def messages_submitted(session: Session, results: list[tuple[int, str | None]], 
         if provider_id is not None:
             attempt.provider_message_id = provider_id
         _move(attempt, DeliveryEvent.ACCEPTED if provider_id is not None else DeliveryEvent.REJECTED, at)
+
+
+def email_bounced(session: Session, attempt_ids: list[int], at: datetime) -> None:
+    """Mark bounced the address each of these e-mail attempts went to, if it is still the debtor's: the gate
+    then refuses the next e-mail to it (`compliance.checks.message_recipient`)."""
+    if not attempt_ids:
+        return
+    for debtor_id, address in session.execute(
+            select(Account.debtor_id, Attempt.address).join(Account, Account.id == Attempt.account_id)
+            .where(Attempt.id.in_(attempt_ids), Attempt.channel == Channel.EMAIL)).all():
+        session.execute(update(Debtor).where(Debtor.id == debtor_id, Debtor.email == address)
+                        .values(email_bounced_at=at))
 
 
 def message_receipts(session: Session, channel: Channel, receipts: list[tuple[str, str]], at: datetime) -> list[int]:

@@ -7,6 +7,7 @@ console maps them without reading their text and the CLI prints the message:
     │   ├── UnknownIvrFlow        400 unknown_ivr_flow      details: field, flow, known
     │   └── UnknownJurisdiction   400 unknown_jurisdiction  details: field, unknown, known
     ├── NoSuchCampaign      404 no_campaign           details: campaign (the id or name asked for)
+    ├── NoSuchTask          404 no_task               an agent's task missing, or on another's queue
     ├── CampaignExists      409 campaign_exists       details: name
     ├── BadTransition       409 bad_transition        details: action, state (the campaign's)
     └── EmptySegment        409 empty_segment         a start with nothing to dial; details: segment_cases,
@@ -86,3 +87,8 @@ class EmptySegment(CampaignError):
                else "its segment holds no case")
         super().__init__(f"cannot start campaign {name!r}: {why}; widen the segment (days past due, balance, "
                          f"jurisdictions) or import cases first", segment_cases=segment_cases, dialable_cases=0)
+
+
+class NoSuchTask(CampaignError):
+    status = 404
+    error_id = "no_task"

@@ -7,7 +7,10 @@
 
 `send_many` does the same for a batch of orders (the reminder scheduler's call: one locked transaction per batch).
 Replies come back from the SMSC: an opt-out ("STOP", "TD", "退订", "UNSUBSCRIBE") places an `sms_opt_out` hold on
-that number, so the gate refuses the next SMS to it with the hold in its receipt. Database work runs in threads
+that number, so the gate refuses the next SMS to it with the hold in its receipt; any other reply is kept as a note
+in the case history (the case pop shows it to the agent) on the account last texted at that number. An e-mail bounce (a permanent
+refusal at submission, or a bounce report naming it) fails the attempt and marks the address bounced, so the gate
+refuses the next e-mail to it. Database work runs in threads
 off the event loop; submit responses and receipts are written in batches (`_Batcher`).
 """
 
@@ -22,22 +25,25 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from campaigns.attempts import MessageClaim, claim_messages, message_receipts, messages_submitted
+from campaigns.attempts import MessageClaim, claim_messages, email_bounced, message_receipts, messages_submitted
 from campaigns.templates import case_values
 from cases import Store
-from cases.models import Account, Attempt, Channel, Debtor, HoldKind, Phone, PhoneKind, PhoneOwner, PhoneStatus
+from cases.models import (Account, Attempt, Channel, Debtor, HoldKind, Note, Phone, PhoneKind, PhoneOwner,
+                          PhoneStatus)
 from cases.phones import InvalidPhoneNumber, to_e164
 from compliance.decision import Decision, refusal
 from compliance.facts import CampaignFacts, MessageFacts, ScreeningFact
 from compliance.gate import ComplianceGate
 from compliance.holds import place_hold
 from compliance.screening import Screener, Utterance
+from messaging.bounce import bounced_message_id, permanent
 from messaging.email import Email, EmailChannel
 from messaging.optout import is_opt_out
 from messaging.smpp import Receipt, Reply, SmsChannel, Submitted
 
 log = logging.getLogger(__name__)
 ACTOR = "messages"
+REPLY_PREFIX = "短信回复 / SMS reply: "  # a kept reply's note, as the case history shows it
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class MessageService:
         self._templates: dict[str, tuple[ScreeningFact, ...]] = {}
         self._updates = _Batcher(self._write_updates)  # one queue: a receipt never lands before its submit
         self.opt_outs: list[int] = []  # holds placed by replies, for whoever watches
+        self.replies: list[int] = []  # notes kept of other replies
 
     # --- sending ------------------------------------------------------------------------------------------
 
@@ -137,6 +144,10 @@ class MessageService:
         except Exception as error:  # refused by the server, or none reachable: the attempt fails
             log.warning("e-mail for attempt %s not sent: %s", attempt_id, error.__class__.__name__)
             message_id = None
+            if permanent(error):  # the address itself was refused: a bounce at submission
+                await self._updates.put(("submitted", (attempt_id, None)))
+                await self._updates.put(("bounced", attempt_id))
+                return
         await self._updates.put(("submitted", (attempt_id, message_id)))
 
     def _screened(self, order: Order, case: _Case) -> tuple[str, tuple[ScreeningFact, ...]]:
@@ -183,18 +194,46 @@ class MessageService:
     async def on_receipt(self, receipt: Receipt) -> None:
         await self._updates.put(("receipt", (receipt.message_id, receipt.stat)))
 
+    async def on_bounce_report(self, raw: bytes) -> bool:
+        """A bounce report (a DSN mailed back to our sender address): the e-mail it names fails and its address
+        is marked bounced. Returns whether `raw` was a permanent bounce of a message (ours or not)."""
+        message_id = bounced_message_id(raw)
+        if message_id is not None:
+            await self._updates.put(("bounce_report", message_id))
+        return message_id is not None
+
     async def on_reply(self, reply: Reply) -> None:
         if not is_opt_out(reply.text):
-            return  # replies other than an opt-out are for a person (not kept yet)
+            self.replies += await asyncio.to_thread(self._keep_reply, reply.source, reply.text)
+            return
         hold_id = await asyncio.to_thread(self._opt_out, reply.source)
         if hold_id is not None:
             self.opt_outs.append(hold_id)
 
+    def _keep_reply(self, source: str, text: str) -> list[int]:
+        """The reply as a note on the account whose SMS to that number was the latest (the one it answers), or
+        else on each account of the debtor whose own number it is; the notes' ids (none from an unknown number)."""
+        e164 = _number(source)
+        if e164 is None:
+            return []
+        with self.store.session() as session:
+            last = session.execute(select(Attempt.id, Attempt.account_id).where(
+                Attempt.channel == Channel.SMS, Attempt.number_e164 == e164)
+                .order_by(Attempt.started_at.desc(), Attempt.id.desc()).limit(1)).first()
+            targets = [(last.account_id, last.id)] if last else [(account_id, None) for account_id in session.scalars(
+                select(Account.id).join(Phone, Phone.debtor_id == Account.debtor_id)
+                .where(Phone.e164 == e164, Phone.owner == PhoneOwner.DEBTOR).order_by(Account.id))]
+            if not targets:
+                log.warning("an SMS reply from a number of no case")  # the number and text are personal data
+            notes = [Note(account_id=account_id, attempt_id=attempt_id, body=f"{REPLY_PREFIX}{text}",
+                          created_at=self.clock()) for account_id, attempt_id in targets]
+            session.add_all(notes)
+            session.flush()
+            return [note.id for note in notes]
+
     def _opt_out(self, source: str) -> int | None:
-        try:
-            e164 = to_e164("+" + source.lstrip("+"), "CN")
-        except InvalidPhoneNumber:
-            log.warning("an opt-out reply from an unreadable number")
+        e164 = _number(source)
+        if e164 is None:
             return None
         with self.store.session() as session:
             hold = place_hold(session, kind=HoldKind.SMS_OPT_OUT, actor="sms-reply", source="sms_reply", e164=e164,
@@ -221,12 +260,26 @@ class MessageService:
         await self._updates.flush()
 
     def _write_updates(self, items: list[tuple[str, Any]]) -> None:
-        """One transaction per batch: the submit results first, then the receipts (each after its submit)."""
+        """One transaction per batch: the submit results first, then the receipts (each after its submit), then
+        the bounced addresses (a refusal at submission, or a bounce report that failed its attempt)."""
         at = self.clock()
         with self.store.session() as session:
             messages_submitted(session, [item for kind, item in items if kind == "submitted"], at)
             session.flush()
             message_receipts(session, Channel.SMS, [item for kind, item in items if kind == "receipt"], at)
+            reported = message_receipts(session, Channel.EMAIL, [(item, "UNDELIV") for kind, item in items
+                                                                 if kind == "bounce_report"], at)
+            session.flush()
+            email_bounced(session, reported + [item for kind, item in items if kind == "bounced"], at)
+
+
+def _number(source: str) -> str | None:
+    """A reply's source address as E.164 (SMSCs send it without the plus), None when unreadable."""
+    try:
+        return to_e164("+" + source.lstrip("+"), "CN")
+    except InvalidPhoneNumber:
+        log.warning("an SMS reply from an unreadable number")
+        return None
 
 
 def _recipient(channel: Channel) -> str:

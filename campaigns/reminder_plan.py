@@ -1,10 +1,11 @@
 """Reminder planning: a strategy (data, `campaigns/reminders.yaml`) and the facts of open accounts -> the
 reminders due today.
 
-Pure: a rule sends on its anchor date (a pending promise's date, an unpaid instalment's due date, the account's
+Pure: a rule sends, on each of its channels (SMS, e-mail), on its anchor date (a pending promise's date, an unpaid instalment's due date, the account's
 oldest unpaid due date) plus `offset_days`, and stays due for `grace_days` after (a missed run, or a refusal for
-a window or a cap, is caught up). Each reminder has a stable key `(account_id, rule, anchor date)`: the sender
-records it, so a reminder goes out once however often the planner runs.
+a window or a cap, is caught up). Each reminder has a stable key `(account_id, rule, anchor date, channel)`: the
+sender records it, so a reminder goes out once however often the planner runs. `merge` makes the reminders due
+together for one account on one channel a single message (two instalments due the same week: one SMS, not two).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from campaigns.scripts import load_scripts
 
 STRATEGY = Path(__file__).parent / "reminders.yaml"
 ANCHORS = ("promise", "instalment", "due_date")
+CHANNELS = ("sms", "email", "task")  # task: an escalation task for the case's agent (campaigns.tasks)
 
-Key = tuple[int, str, date]  # (account_id, rule, anchor date)
+Key = tuple[int, str, date, str]  # (account_id, rule, anchor date, channel)
 
 
 class StrategyError(ValueError):
@@ -36,6 +38,7 @@ class Rule:
     anchor: str
     offset_days: int
     stage: str
+    channels: tuple[str, ...] = ("sms",)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Strategies:
     grace_days: int
     default: Strategy
     specific: tuple[Strategy, ...]
+    stages: tuple[str, ...] = ()  # the collection stages, mildest first (campaigns/scripts.yaml)
 
     def for_account(self, creditor: str, product: str) -> Strategy:
         return next((s for s in self.specific if s.matches(creditor, product)), self.default)
@@ -81,10 +85,20 @@ class Reminder:
     send_on: date
     stage: str
     strategy_version: str
+    channel: str = "sms"
 
     @property
     def key(self) -> Key:
-        return (self.account_id, self.rule, self.due_date)
+        return (self.account_id, self.rule, self.due_date, self.channel)
+
+
+@dataclass(frozen=True)
+class Message:
+    """The reminders due together for one account on one channel, sent as one message: the text of `lead`
+    (the most advanced stage, then the earliest anchor), each of `reminders` recorded with its outcome."""
+
+    lead: Reminder
+    reminders: tuple[Reminder, ...]
 
 
 def plan(accounts: Iterable[AccountFacts], strategies: Strategies, today: date) -> list[Reminder]:
@@ -97,14 +111,26 @@ def plan(accounts: Iterable[AccountFacts], strategies: Strategies, today: date) 
             for anchor in sorted(set(anchors[rule.anchor])):
                 send_on = anchor + timedelta(days=rule.offset_days)
                 if send_on <= today <= send_on + timedelta(days=strategies.grace_days):
-                    due.append(Reminder(facts.account_id, rule.rule, anchor, send_on, rule.stage,
-                                        strategies.version))
+                    due += [Reminder(facts.account_id, rule.rule, anchor, send_on, rule.stage, strategies.version,
+                                     channel) for channel in rule.channels]
     return due
 
 
+def merge(reminders: Iterable[Reminder], stages: tuple[str, ...]) -> list[Message]:
+    """One message per (account, channel), in first-seen order; its lead is the reminder of the most advanced
+    stage in `stages`, then the earliest anchor date."""
+    groups: dict[tuple[int, str], list[Reminder]] = {}
+    for reminder in reminders:
+        groups.setdefault((reminder.account_id, reminder.channel), []).append(reminder)
+    rank = {stage: n for n, stage in enumerate(stages)}
+    return [Message(min(group, key=lambda r: (-rank.get(r.stage, -1), r.due_date)), tuple(group))
+            for group in groups.values()]
+
+
 def _rule(where: str, raw: Any, stages: tuple[str, ...]) -> Rule:
-    if not isinstance(raw, dict) or set(raw) != {"rule", "anchor", "offset_days", "stage"}:
-        raise StrategyError(f"{where}: expected rule, anchor, offset_days and stage")
+    if not isinstance(raw, dict) or not {"rule", "anchor", "offset_days", "stage"} <= set(raw) <= \
+            {"rule", "anchor", "offset_days", "stage", "channels"}:
+        raise StrategyError(f"{where}: expected rule, anchor, offset_days, stage and optionally channels")
     if not isinstance(raw["rule"], str) or not raw["rule"] or len(raw["rule"]) > 64:
         raise StrategyError(f"{where}: rule: a name of 1 to 64 characters")
     if raw["anchor"] not in ANCHORS:
@@ -113,7 +139,11 @@ def _rule(where: str, raw: Any, stages: tuple[str, ...]) -> Rule:
         raise StrategyError(f"{where}: offset_days: a whole number of days")
     if raw["stage"] not in stages:
         raise StrategyError(f"{where}: stage: {raw['stage']!r}; stages: {', '.join(stages)}")
-    return Rule(raw["rule"], raw["anchor"], raw["offset_days"], raw["stage"])
+    channels = raw.get("channels", ["sms"])
+    if not isinstance(channels, list) or not channels or len(set(channels)) != len(channels) \
+            or not set(channels) <= set(CHANNELS):
+        raise StrategyError(f"{where}: channels: {channels!r}; a list of {', '.join(CHANNELS)}, each once")
+    return Rule(raw["rule"], raw["anchor"], raw["offset_days"], raw["stage"], tuple(channels))
 
 
 def _strategy(where: str, raw: Any, stages: tuple[str, ...], creditor: Any = None, product: Any = None) -> Strategy:
@@ -143,7 +173,7 @@ def parse(data: Any, where: str = STRATEGY.name) -> Strategies:
         specific.append(_strategy(f"{where}: strategies[{n}].rules", raw["rules"], stages,
                                   raw.get("creditor"), raw.get("product")))
     return Strategies(data["version"], data["timezone"], grace,
-                      _strategy(f"{where}: default", data.get("default"), stages), tuple(specific))
+                      _strategy(f"{where}: default", data.get("default"), stages), tuple(specific), stages)
 
 
 @cache

@@ -1,8 +1,11 @@
 """Sending the reminders a strategy plans (`campaigns.reminder_plan`), once each, through the compliance gate.
 
     run(at) -> the facts of open accounts (a few set-based queries) -> plan for `at`'s day
-            -> drop the keys already recorded as sent or refused -> render each text (the template in use for
-               the rule's stage, SMS, the debtor's language) -> MessageService.send_many -> record every key.
+            -> drop the keys already recorded as sent or refused -> merge what is due together for one account
+               on one channel into one message -> render each (the template in use for the lead reminder's
+               stage, the channel, the debtor's language) -> MessageService.send_many per channel
+            -> record every key with its message's outcome; a `task` step opens an agent's task instead
+               (campaigns.tasks, recorded as sent: opened once).
 
 The record (`reminders_sent`) makes a reminder go out once across runs and restarts. What is retried:
   sent      never again;
@@ -29,8 +32,9 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from campaigns.messages import MessageService, Order, Sent
-from campaigns.reminder_plan import AccountFacts, Key, Reminder, Strategies, load, plan
+from campaigns.reminder_plan import AccountFacts, Key, Reminder, Strategies, load, merge, plan
 from campaigns.templates import case_values, render
+from campaigns.tasks import open_tasks
 from campaigns.templates_store import in_use
 from cases import Store
 from cases.models import (
@@ -53,7 +57,8 @@ ACTOR = "reminders"
 OPEN = (AccountStatus.OPEN, AccountStatus.PROMISED, AccountStatus.ON_PLAN)
 BATCH = 500  # orders per send_many call (one locked transaction each)
 HOUR_S = 3600.0
-CHUNK = 5000  # keys per IN (...) query (three parameters each: under SQLite's limit)
+CHUNK = 5000  # keys per IN (...) query (four parameters each: under SQLite's limit of 32,766)
+_KEY = (ReminderSent.account_id, ReminderSent.rule, ReminderSent.due_date, ReminderSent.channel)
 _T = TypeVar("_T")
 
 
@@ -95,18 +100,34 @@ class ReminderService:
             return RunReport(day, len(planned), (), pending)
         if self.messages is None:
             raise ValueError("no message service to send reminders with")
-        texts = await asyncio.to_thread(self._texts, pending, day)
+        messages = merge(pending, self.strategies.stages)
+        texts = await asyncio.to_thread(self._texts, [m.lead for m in messages if m.lead.channel != "task"], day)
         outcomes: list[Outcome] = []
-        for start in range(0, len(pending), BATCH):
-            batch = pending[start:start + BATCH]
-            ready = [r for r in batch if r.key in texts]
-            outcomes += [Outcome(r, ReminderStatus.DEFERRED, check="template", reason=f"no sms template for "
-                                 f"stage {r.stage}") for r in batch if r.key not in texts]
-            sent = await self.messages.send_many([Order(r.account_id, text=texts[r.key]) for r in ready],
-                                                 Channel.SMS, now=at, actor=actor)
-            outcomes += [_outcome(r, s) for r, s in zip(ready, sent)]
-            await asyncio.to_thread(self._record, outcomes[-len(batch):], at)
+        for channel in (Channel.SMS, Channel.EMAIL):
+            ours = [m for m in messages if m.lead.channel == channel.value]
+            for start in range(0, len(ours), BATCH):
+                batch = ours[start:start + BATCH]
+                ready = [m for m in batch if m.lead.key in texts]
+                done = [Outcome(r, ReminderStatus.DEFERRED, check="template", reason=f"no {channel.value} "
+                                f"template for stage {m.lead.stage}") for m in batch if m.lead.key not in texts
+                        for r in m.reminders]
+                sent = await self.messages.send_many(
+                    [Order(m.lead.account_id, text=texts[m.lead.key][1], subject=texts[m.lead.key][0])
+                     for m in ready], channel, now=at, actor=actor)
+                done += [_outcome(r, s) for m, s in zip(ready, sent) for r in m.reminders]
+                await asyncio.to_thread(self._record, done, at)
+                outcomes += done
+        tasks = [m for m in messages if m.lead.channel == "task"]
+        if tasks:
+            opened = [Outcome(r, ReminderStatus.SENT) for m in tasks for r in m.reminders]
+            await asyncio.to_thread(self._open_tasks, [m.lead for m in tasks], opened, at, actor)
+            outcomes += opened
         return RunReport(day, len(planned), tuple(outcomes), pending)
+
+    def _open_tasks(self, leads: Sequence[Reminder], opened: Sequence[Outcome], at: datetime, actor: str) -> None:
+        with self.store.session() as session:
+            open_tasks(session, leads, at, actor=actor)
+        self._record(opened, at)
 
     def _facts(self) -> list[AccountFacts]:
         """Open accounts with what their rules count from: three queries, whatever the number of accounts."""
@@ -135,43 +156,41 @@ class ReminderService:
         with self.store.reading() as session:
             for chunk in _chunks([r.key for r in planned]):
                 found.update(tuple(row) for row in session.execute(
-                    select(ReminderSent.account_id, ReminderSent.rule, ReminderSent.due_date)
-                    .where(tuple_(ReminderSent.account_id, ReminderSent.rule, ReminderSent.due_date).in_(chunk),
-                           ReminderSent.status != ReminderStatus.DEFERRED)))
+                    select(*_KEY).where(tuple_(*_KEY).in_(chunk), ReminderSent.status != ReminderStatus.DEFERRED)))
         return found
 
-    def _texts(self, pending: Sequence[Reminder], day: date) -> dict[Key, str]:
-        """Each reminder's SMS: its stage's template in use in the debtor's language, filled (name masked)."""
-        texts: dict[Key, str] = {}
+    def _texts(self, pending: Sequence[Reminder], day: date) -> dict[Key, tuple[str | None, str]]:
+        """Each reminder's (subject, text): its stage's template in use for its channel in the debtor's language,
+        filled (name masked); the subject is an e-mail's, None for an SMS."""
+        texts: dict[Key, tuple[str | None, str]] = {}
         with self.store.reading() as session:
             templates = in_use(session)
             cases = _cases(session, {r.account_id for r in pending})
         for reminder in pending:
             account, debtor = cases[reminder.account_id]
-            template = templates.get((reminder.stage, "sms", debtor.language.value))
+            template = templates.get((reminder.stage, reminder.channel, debtor.language.value))
             if template is None:
                 continue
-            values = case_values(channel="sms", full_name=debtor.full_name, national_id=debtor.national_id,
+            values = case_values(channel=reminder.channel, full_name=debtor.full_name, national_id=debtor.national_id,
                                  creditor=account.creditor, account_ref=account.account_ref,
                                  currency=account.currency, balance=account.balance,
                                  overdue_amount=account.overdue_amount, due_date=reminder.due_date,
                                  days_past_due=account.days_past_due(day), agent="")
-            texts[reminder.key] = render(template, values)[1]
+            texts[reminder.key] = render(template, values)
         return texts
 
     def _record(self, outcomes: Sequence[Outcome], at: datetime) -> None:
         """One row per key: a new one, or a deferred one moved on (its tries counted)."""
         with self.store.session() as session:
             keys = [o.reminder.key for o in outcomes]
-            rows = {(row.account_id, row.rule, row.due_date): row for chunk in _chunks(keys)
-                    for row in session.scalars(select(ReminderSent).where(
-                        tuple_(ReminderSent.account_id, ReminderSent.rule, ReminderSent.due_date).in_(chunk)))}
+            rows = {(row.account_id, row.rule, row.due_date, row.channel): row for chunk in _chunks(keys)
+                    for row in session.scalars(select(ReminderSent).where(tuple_(*_KEY).in_(chunk)))}
             for outcome in outcomes:
                 r = outcome.reminder
                 row = rows.get(r.key)
                 if row is None:
-                    row = ReminderSent(account_id=r.account_id, rule=r.rule, due_date=r.due_date, tries=0,
-                                       created_at=at)
+                    row = ReminderSent(account_id=r.account_id, rule=r.rule, due_date=r.due_date, channel=r.channel,
+                                       tries=0, created_at=at)
                     session.add(row)
                 row.stage, row.strategy_version, row.status = r.stage, r.strategy_version, outcome.status
                 row.attempt_id, row.refused_check, row.reason = outcome.attempt_id, outcome.check, outcome.reason

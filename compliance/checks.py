@@ -315,9 +315,11 @@ def channel_allowed(rules: Rules, facts: CallFacts, at: datetime) -> Check:
 def message_recipient(rules: Rules, facts: CallFacts, at: datetime) -> Check:
     """Messages go to the debtor only (a message to a reference contact would disclose the debt)."""
     if facts.campaign.channel == "email":
-        ok = bool(facts.address)
-        return Check("message_recipient", ok, {"address_on_file": ok},
-                     None if ok else "the debtor has no e-mail address on file")
+        ok = bool(facts.address) and not facts.address_bounced
+        reason = "the debtor's e-mail address bounced" if facts.address_bounced else \
+            "the debtor has no e-mail address on file"
+        return Check("message_recipient", ok, {"address_on_file": bool(facts.address),
+                                               "address_bounced": facts.address_bounced}, None if ok else reason)
     ok = facts.phone_owner == "debtor" and facts.phone_status == "active" and not facts.phone_dnc
     return Check("message_recipient", ok, {"phone_owner": facts.phone_owner, "phone_status": facts.phone_status,
                                            "phone_dnc": facts.phone_dnc},

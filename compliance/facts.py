@@ -84,6 +84,7 @@ class CallFacts:
     debtor_numbers: tuple[DebtorNumberFact, ...] = ()
     campaign: CampaignFacts = field(default_factory=CampaignFacts)
     address: str | None = None  # an e-mail's recipient (phone_id is then None and e164 empty)
+    address_bounced: bool = False  # that address bounced (a report, or a permanent refusal at submission)
     message: MessageFacts | None = None
 
     @property

@@ -189,7 +189,8 @@ class ComplianceGate:
                         ("debtor", hold.debtor_id)):
                 if key[1] is not None:
                     holds_by_key[key].append(hold)
-        emails = dict(connection.execute(_EMAILS, {"debtors": debtor_ids}).all()) if email else {}
+        emails = {debtor_id: (address, bounced) for debtor_id, address, bounced
+                  in connection.execute(_EMAILS, {"debtors": debtor_ids}).all()} if email else {}
         facts: list[CallFacts | str] = []
         for account_id, phone_id in pairs:
             account, phone = accounts.get(account_id), phones.get(phone_id)  # type: ignore[arg-type]
@@ -204,7 +205,8 @@ class ComplianceGate:
                     phone_dnc=False, consent_automated=False, may_be_mobile=False, address_zone=zones.get(debtor_id),
                     number_zones=(), holds=_holds_of(holds_by_key, account_id, debtor_id, 0, "")
                     if holds_by_key else (), attempts=tuple(by_debtor.get(debtor_id, ())), campaign=campaign,
-                    address=emails.get(debtor_id)))
+                    address=emails.get(debtor_id, (None, False))[0],
+                    address_bounced=emails.get(debtor_id, (None, False))[1]))
                 continue
             if phone is None or phone[1] != debtor_id:
                 facts.append(f"phone {phone_id} does not belong to account {account_id}'s debtor")
@@ -245,7 +247,8 @@ _HOLDS = (select(Hold.id, _raw(Hold.kind), Hold.debtor_id, Hold.account_id, Hold
                      Hold.phone_id.in_(bindparam("phones", **_IDS)), Hold.e164.in_(bindparam("numbers", **_IDS)))))
 _ATTEMPT_VALUES = (Attempt.number_e164, Attempt.answered_at.is_not(None), Attempt.conversation, _raw(Attempt.outcome),
                    _raw(Attempt.channel))
-_EMAILS = select(Debtor.id, Debtor.email).where(Debtor.id.in_(bindparam("debtors", **_IDS)), Debtor.email.is_not(None))
+_EMAILS = select(Debtor.id, Debtor.email, Debtor.email_bounced_at.is_not(None)).where(
+    Debtor.id.in_(bindparam("debtors", **_IDS)), Debtor.email.is_not(None))
 _OWN_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, *_ATTEMPT_VALUES)
                  .where(Attempt.account_id.in_(bindparam("accounts", **_IDS)), Attempt.started_at >= bindparam("since")))
 _OTHERS_ATTEMPTS = (select(Attempt.started_at, Attempt.account_id, Account.debtor_id, *_ATTEMPT_VALUES)

@@ -105,6 +105,8 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/subjects/{debtor}/export"): ADMINS,
     # assignment, work queues, templates (console/assignment.py)
     ("GET", "/api/queue"): AGENT_DESKS,  # an agent their own; supervisors and admins may name an agent
+    ("GET", "/api/tasks"): AGENT_DESKS,  # escalation tasks: an agent their own, as the queue
+    ("POST", "/api/tasks/{task}/close"): AGENT_DESKS,  # an agent only a task on their own queue
     ("GET", "/api/assignment"): CAMPAIGN_READERS,
     ("POST", "/api/assignment/run"): CAMPAIGN_READERS,
     ("POST", "/api/agents/{name}/profile"): FLOOR_WATCHERS,

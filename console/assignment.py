@@ -1,8 +1,9 @@
-"""Assignment, work queues and templates over HTTP (JSON): the signed-in agent's queue, the assignments and a
-run of the rules, agents' profiles, and the script/message templates (list, versions, save, render) — each
-handler a few lines over `campaigns.assignment`, `campaigns.queues` and `campaigns.templates_store`.
+"""Assignment, work queues and templates over HTTP (JSON): the signed-in agent's queue and escalation tasks, the
+assignments and a run of the rules, agents' profiles, and the script/message templates (list, versions, save,
+render) — each handler a few lines over `campaigns.assignment`, `campaigns.queues`, `campaigns.tasks` and
+`campaigns.templates_store`.
 
-An agent reads their own queue only; supervisors and administrators may name another agent. Templates are
+An agent reads (and closes) their own queue's cases and tasks only; supervisors and administrators may name another agent. Templates are
 checked and screened before they are saved; a refusal leaves as 422 `template_refused` naming the field, the
 unknown variable or the screener's findings.
 """
@@ -15,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from campaigns import assignment, queues, templates_store
+from campaigns import assignment, queues, tasks, templates_store
 from campaigns.templates import CHANNELS, MAX_BODY, MAX_SUBJECT, Template, TemplateError
-from cases.models import Role
+from cases.models import Role, TaskStatus
 from compliance.screening import Screener
 from console.access import acting_user
 from console.common import ClockKey, StoreKey, json_body
@@ -70,6 +71,26 @@ async def queue_mine(request: web.Request) -> web.Response:
     limit = integer(request.query.get("limit", "100"), "limit", minimum=1, maximum=500)
     items = await asyncio.to_thread(queues.queue, request.app[StoreKey], agent, request.app[ClockKey](), limit=limit)
     return web.json_response({"agent": agent, "cases": [item.json() for item in items]})
+
+
+async def tasks_mine(request: web.Request) -> web.Response:
+    agent = _agent_asked(request)
+    status = request.query.get("status", TaskStatus.OPEN.value)
+    status = None if status == "any" else TaskStatus(choice(status, "status", (*TaskStatus, "any")))
+    limit = integer(request.query.get("limit", "100"), "limit", minimum=1, maximum=500)
+    found = await asyncio.to_thread(tasks.tasks, request.app[StoreKey], agent=agent, status=status, limit=limit)
+    return web.json_response({"agent": agent, "tasks": [task.json() for task in found]})
+
+
+async def task_close(request: web.Request) -> web.Response:
+    principal = acting_user(request)
+    task_id = integer(request.match_info["task"], "task", minimum=1, maximum=MAX_ROW_ID)
+    body = json_object(await json_body(request), "", fields=("note",))
+    note = optional_text(body.get("note"), "note", max_length=2000)
+    only = principal.username if principal.role is Role.AGENT else None
+    done = await asyncio.to_thread(tasks.close, request.app[StoreKey], task_id, actor=principal.username,
+                                   at=request.app[ClockKey](), note=note, agent=only)
+    return web.json_response(done.json())
 
 
 async def assignments_index(request: web.Request) -> web.Response:
@@ -216,6 +237,8 @@ def add_assignment_routes(app: web.Application) -> None:
     app.router.add_get("/queue", queue_page)
     app.router.add_get("/templates", templates_page)
     app.router.add_get("/api/queue", queue_mine)
+    app.router.add_get("/api/tasks", tasks_mine)
+    app.router.add_post("/api/tasks/{task}/close", task_close)
     app.router.add_get("/api/assignment", assignments_index)
     app.router.add_post("/api/assignment/run", assignment_run)
     app.router.add_post("/api/agents/{name}/profile", agent_profile)

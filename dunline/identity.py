@@ -48,7 +48,8 @@ CLI_ACCESS: Mapping[str, frozenset[Role]] = {
     "report": access.CAMPAIGN_READERS,  # aggregate figures, no personal data
     "analytics": access.CAMPAIGN_WRITERS,  # train, evaluate, explain the propensity model
     "payments": access.CAMPAIGN_WRITERS,  # import statements, resolve unmatched lines, settle promises
-    "reminders run": access.CAMPAIGN_WRITERS,  # SMS reminders by strategy, through the gate
+    "reminders run": access.CAMPAIGN_WRITERS,  # SMS and e-mail reminders by strategy, through the gate
+    "tasks close": access.ACCESS[("POST", "/api/tasks/{task}/close")],
 }
 
 Ask = Callable[[str, bool], str]  # (prompt, hidden) -> the answer typed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -25,6 +25,11 @@ def smtp_config(settings: Settings) -> SmtpConfig:
                       settings.smtp_starttls)
 
 
+def configured_channels(settings: Settings) -> frozenset[Channel]:
+    """The message channels these settings name a server for."""
+    return frozenset({*([Channel.SMS] if settings.smpp_host else []), *([Channel.EMAIL] if settings.smtp_host else [])})
+
+
 def smpp_config(settings: Settings) -> SmppConfig:
     if not settings.smpp_host:
         raise LookupError("no smpp_host is configured")
@@ -34,14 +39,15 @@ def smpp_config(settings: Settings) -> SmppConfig:
 
 
 @asynccontextmanager
-async def message_service(settings: Settings, store: Store, channel: Channel, clock: Callable[[], datetime],
-                          screener: Screener | None = None) -> AsyncIterator[MessageService]:
-    """The service with `channel` started (an SMS bind), stopped on exit."""
+async def message_service(settings: Settings, store: Store, channels: Collection[Channel],
+                          clock: Callable[[], datetime], screener: Screener | None = None
+                          ) -> AsyncIterator[MessageService]:
+    """The service with `channels` started (an SMS bind), stopped on exit."""
     holder: list[MessageService] = []
     sms = SmsChannel(smpp_config(settings), SmppEvents(
         submitted=lambda x: holder[0].on_submitted(x), receipt=lambda x: holder[0].on_receipt(x),
-        reply=lambda x: holder[0].on_reply(x))) if channel is Channel.SMS else None
-    email = EmailChannel(smtp_config(settings)) if channel is Channel.EMAIL else None
+        reply=lambda x: holder[0].on_reply(x))) if Channel.SMS in channels else None
+    email = EmailChannel(smtp_config(settings)) if Channel.EMAIL in channels else None
     service = MessageService(store=store, gate=ComplianceGate(store), screener=screener or Screener.load(),
                              sms=sms, email=email, clock=clock)
     holder.append(service)

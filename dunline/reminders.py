@@ -1,4 +1,5 @@
-"""Wiring for `dunline serve`'s reminders: the strategy's SMS reminders, hourly, through the configured SMSC."""
+"""Wiring for `dunline serve`'s reminders: the strategy's SMS and e-mail reminders, hourly, through the configured
+SMSC and mail server (a channel with no server configured: its reminders are deferred, then dropped)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from datetime import datetime
 
 from campaigns.reminders import HOUR_S, ReminderService, run_periodically
 from cases import Store
-from cases.models import Channel
-from dunline.messages import message_service
+from dunline.messages import configured_channels, message_service
 from dunline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -18,12 +18,14 @@ log = logging.getLogger(__name__)
 
 async def serve_reminders(settings: Settings, store: Store, stop: asyncio.Event, clock: Callable[[], datetime],
                           *, every_s: float = HOUR_S) -> None:
-    """Send reminders until `stop` is set; off (said once in the log) where no SMSC is configured or reachable."""
-    if not settings.smpp_host:
-        log.info("no smpp_host is configured: reminders are not sent")
+    """Send reminders until `stop` is set; off (said once in the log) where neither an SMSC nor a mail server is
+    configured, or the SMSC is unreachable."""
+    channels = configured_channels(settings)
+    if not channels:
+        log.info("neither smpp_host nor smtp_host is configured: reminders are not sent")
         return
     try:
-        async with message_service(settings, store, Channel.SMS, clock) as service:
+        async with message_service(settings, store, channels, clock) as service:
             await run_periodically(ReminderService(store=store, messages=service), stop, clock=clock,
                                    every_s=every_s)
     except Exception as error:  # no SMSC (OSError), a refused bind (aiosmpplib's SmppError): serve goes on

@@ -1,7 +1,7 @@
 """E-mail over SMTP (aiosmtplib): a plain-text body with an HTML alternative, zh or en, UTF-8 throughout.
 
-The server's acceptance (250) is the message's `submitted`; mail servers send no delivery receipts we could
-match, so an e-mail stays submitted unless the server refuses it.
+The server's acceptance (250) is the message's `submitted`; mail servers send no delivery receipts, so an
+e-mail stays submitted unless the server refuses it or a bounce report names it later (`messaging.bounce`).
 """
 
 from __future__ import annotations

@@ -37,13 +37,14 @@ from cases.models.reports import REPORT_INDEXES  # noqa: F401 (indexes join thei
 from cases.models.retention import RETENTION_INDEXES, DestructionLog  # noqa: F401 (indexes join their tables)
 from cases.models.screening import Decision, FindingStatus, ScreeningFinding, ScreeningReview
 from cases.models.snapshots import DpdSnapshot
+from cases.models.tasks import AgentTask, TaskStatus
 from cases.models.templates import MessageTemplate
 from cases.models.tokens import ApiToken
 from cases.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 from cases.models.verification import VerificationFailure, VerificationSubject
 
 __all__ = [
-    "ReminderSent", "ReminderStatus",
+    "ReminderSent", "ReminderStatus", "AgentTask", "TaskStatus",
     "AgentStateHour", "AgentStateSpan", "DailyJobRun", "DpdSnapshot",
     "AgentProfile", "CaseAssignment", "MessageTemplate", "Team",
     "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "ColumnKey", "RunnerLease",

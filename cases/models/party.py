@@ -60,6 +60,7 @@ class Debtor(Timestamped, Base):
     birth_date: Mapped[date | None] = mapped_column(SealedDate)
     language: Mapped[Language] = enum_column(Language, default=Language.ZH)
     email: Mapped[str | None] = mapped_column(SealedString(255))
+    email_bounced_at: Mapped[datetime | None]  # a bounce report or a permanent refusal: no e-mail until cleared
 
     addresses: Mapped[list[Address]] = relationship(back_populates="debtor", cascade="all, delete-orphan")
     phones: Mapped[list[Phone]] = relationship(

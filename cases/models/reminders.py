@@ -1,4 +1,4 @@
-"""The reminders sent (or refused), one row per key `(account_id, rule, due_date)`: what makes a reminder go
+"""The reminders sent (or refused), one row per key `(account_id, rule, due_date, channel)`: what makes a reminder go
 out once across runs and restarts (`campaigns.reminders`)."""
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ class ReminderStatus(enum.StrEnum):
 
 class ReminderSent(Base):
     __tablename__ = "reminders_sent"
-    __table_args__ = (UniqueConstraint("account_id", "rule", "due_date"),)
+    __table_args__ = (UniqueConstraint("account_id", "rule", "due_date", "channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     rule: Mapped[str] = mapped_column(String(64))
     due_date: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")  # sms | email
     stage: Mapped[str] = mapped_column(String(32))
     strategy_version: Mapped[str] = mapped_column(String(32))
     status: Mapped[ReminderStatus] = enum_column(ReminderStatus)

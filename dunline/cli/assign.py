@@ -1,5 +1,6 @@
-"""`dunline assign`, `dunline queue`, `dunline templates`: case assignment, work queues and script/message
-templates (话术模板) from the command line; each command calls its service in `campaigns`."""
+"""`dunline assign`, `dunline queue`, `dunline tasks`, `dunline templates`: case assignment, work queues, agents'
+escalation tasks and script/message templates (话术模板) from the command line; each command calls its service in
+`campaigns`."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ assign_app = typer.Typer(help="Assign cases to teams and agents by the rules (ca
                          no_args_is_help=True)
 queue_app = typer.Typer(help="Agents' work queues.", no_args_is_help=True)
 templates_app = typer.Typer(help="Script and message templates (话术模板).", no_args_is_help=True)
+tasks_app = typer.Typer(help="Agents' escalation tasks, opened by the reminder strategy's task steps.",
+                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(assign_app, name="assign")
     app.add_typer(queue_app, name="queue")
     app.add_typer(templates_app, name="templates")
+    app.add_typer(tasks_app, name="tasks")
 
 
 def _words(value: str | None) -> list[str] | None:
@@ -100,6 +104,43 @@ def queue_show(ctx: typer.Context, agent: str, limit: int = typer.Option(50, min
         table.add_row(item.account_ref, item.debtor, item.creditor, f"{item.currency} {item.balance}",
                       str(item.days_past_due), f"{item.score:,.0f}", item.progress.value)
     console.print(table)
+
+
+@tasks_app.command("list")
+def tasks_list(ctx: typer.Context, agent: str | None = typer.Option(None, help="only this agent's tasks"),
+               status: str = typer.Option("open", help="open, done or any"),
+               limit: int = typer.Option(200, min=1, max=10_000)) -> None:
+    """Escalation tasks, oldest first: the agent (or pool) each waits with, the rule that opened it."""
+    from campaigns import tasks
+    from cases.models import TaskStatus
+
+    cli: CliContext = ctx.obj
+    if status not in (*TaskStatus, "any"):
+        raise fail(f"--status: one of open, done, any; not {status!r}")
+    found = tasks.tasks(cli.migrated_store(), agent=agent, status=None if status == "any" else TaskStatus(status),
+                        limit=limit)
+    table = Table("id", "account", "rule", "due date", "stage", "agent or pool", "status", "opened")
+    for task in found:
+        table.add_row(str(task.id), task.account_ref, task.rule, task.due_date.isoformat(), task.stage,
+                      task.agent or task.pool or "-", task.status.value, task.created_at.isoformat()[:16])
+    console.print(table)
+
+
+@tasks_app.command("close")
+def tasks_close(ctx: typer.Context, task_id: int = typer.Argument(..., min=1),
+                note: str | None = typer.Option(None, help="what was done")) -> None:
+    """Close TASK_ID as done (audited)."""
+    from campaigns import tasks
+    from campaigns.errors import NoSuchTask
+    from cases.models import utcnow
+
+    cli: CliContext = ctx.obj
+    actor = cli.act("tasks close")
+    try:
+        task = tasks.close(cli.migrated_store(), task_id, actor=actor, at=utcnow(), note=note)
+    except NoSuchTask as error:
+        raise fail(str(error)) from None
+    console.print(f"task {task.id} ({task.account_ref}, {task.rule}): {task.status.value}")
 
 
 @templates_app.command("list")

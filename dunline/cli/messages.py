@@ -40,7 +40,7 @@ def send(ctx: typer.Context, account: str = typer.Argument(..., help="account id
 
     async def run() -> tuple[object, str | None]:
         clock = shifted_clock(at)
-        async with message_service(cli.settings, store, Channel(channel), clock) as service:
+        async with message_service(cli.settings, store, {Channel(channel)}, clock) as service:
             sent = await service.send(account_id, Channel(channel), text=text, subject=subject, actor=actor,
                                       now=clock())
             state = await service.settled(sent.attempt_id, wait) if sent.attempt_id is not None else None

@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from campaigns.casepop import case_pop
 from campaigns.messages import MessageService
+from campaigns.scripts import load_scripts
 from cases import Store
-from cases.models import Attempt, AttemptOutcome, Channel, Hold, HoldKind
+from cases.models import Attempt, AttemptOutcome, Channel, Hold, HoldKind, Note
 from compliance.gate import ComplianceGate
 from compliance.receipt import explain
 from compliance.screening import Screener
@@ -152,3 +154,24 @@ async def test_outside_the_window_nothing_is_claimed(store: Store, smsc: Smsc, s
     refused = await service.send(account, Channel.SMS, text="请还款。", now=utc(2026, 3, 2, 15, 0))  # 23:00 local
     assert not refused.allowed and any("sms window" in r for r in refused.decision.reasons)
     assert refused.decision.next_allowed_at == utc(2026, 3, 3, 0, 0)
+
+
+async def test_a_reply_other_than_an_opt_out_is_kept_in_the_case_history_for_the_agent(
+        store: Store, smsc: Smsc, service: MessageService) -> None:
+    account, _ = seed_case(store)
+    first = await service.send(account, Channel.SMS, text="您的欠款已逾期，请尽快还款。回复TD退订", now=NOON)
+    assert first.allowed
+    await wait_for(lambda: attempt(store, first.attempt_id).delivery == "delivered")  # type: ignore[arg-type]
+
+    smsc.reply("8613812345678", "10690000", "我下周五还款，能否分两期？")
+    smsc.reply("8613900000000", "10690000", "who is this?")  # a number of no case: nothing kept
+    await wait_for(lambda: len(service.replies) == 1)
+    with store.session() as session:
+        [note] = session.scalars(select(Note)).all()
+        assert (note.account_id, note.attempt_id, note.author_id) == (account, first.attempt_id, None)
+        assert note.body == "短信回复 / SMS reply: 我下周五还款，能否分两期？"
+        sms = session.get(Attempt, first.attempt_id)
+        assert sms is not None
+        pop = case_pop(session, sms, now=NOON, agent="amy", scripts=load_scripts())  # what the agent is shown
+        assert [n["body"] for n in pop["notes"]] == [note.body]
+        assert session.scalars(select(Hold)).all() == [] and service.opt_outs == []  # not an opt-out: no hold
