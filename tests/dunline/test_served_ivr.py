@@ -1,6 +1,6 @@
 """The IVR of `dunline serve` hears spoken answers: a Mandarin debtor calls in over real SIP and RTP (the PSTN
-simulator is the carrier), verifies on the keypad and says the amount of a promise, which the flow takes,
-reads back and saves. The speech is the project's TTS (espeak-ng Mandarin) through the call's G.711."""
+simulator is the carrier), verifies on the keypad and says the amount of a promise (or types it), which the
+flow takes, reads back and saves. The speech is the project's TTS (espeak-ng Mandarin) through the call's G.711."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from audio.wav import read_pcm
@@ -57,7 +58,12 @@ class Ear:
             pass
 
 
-async def test_a_mandarin_caller_says_the_amount_and_the_served_ivr_saves_the_promise(tmp_path: Path) -> None:
+@pytest.mark.parametrize("answer, node, given", [("said", "promise_amount_said", "1000.00"),
+                                                 ("typed", "promise_amount_keys", "1000")])
+async def test_a_mandarin_caller_says_or_types_the_amount_and_the_served_ivr_saves_the_promise(
+        tmp_path: Path, answer: str, node: str, given: str) -> None:
+    """Said: the flow takes the spoken amount. Typed: the keys stop the listening and the keypad node takes
+    them, its prompt cut short by them."""
     async with live_floor(tmp_path, {}, agents=0) as floor:
         account_id, _ = seed(floor.store, Language.ZH, ref="zh")
         with floor.store.session() as session:
@@ -72,15 +78,16 @@ async def test_a_mandarin_caller_says_the_amount_and_the_served_ivr_saves_the_pr
             await asyncio.sleep(0.05)
         ear = Ear(caller.media.frames())
         await asyncio.wait_for(ear.prompt_ends(), 40)  # "请说出您承诺还款的金额…"
-        caller.media.play(np.concatenate([speech, np.zeros(8000, np.int16)]))
-        await asyncio.wait_for(ear.prompt_starts(), 20)  # the date's prompt: the amount was heard
+        if answer == "said":
+            caller.media.play(np.concatenate([speech, np.zeros(8000, np.int16)]))
+        else:
+            caller.media.send_digits("1000#")
+        await asyncio.wait_for(ear.prompt_starts(), 20)  # the date's prompt: the amount was taken
         caller.media.send_digits("20261210#1")  # the date, then "1" to confirm the readback
         await asyncio.wait_for(caller.ended.wait(), 40)
         await asyncio.sleep(0.5)
         with floor.store.session() as session:
             run = session.scalars(select(AuditEntry).where(AuditEntry.action == "ivr.run")).one()
             promises = [(p.account_id, p.amount) for p in session.scalars(select(Promise))]
-        assert "promise_amount_said" in run.details["path"] and "promise_amount_keys" not in run.details["path"], \
-            run.details
-        assert ["promise_amount_given", "1000.00"] in run.details["inputs"], run.details
+        assert node in run.details["path"] and ["promise_amount_given", given] in run.details["inputs"], run.details
         assert promises == [(account_id, PROMISED)]
