@@ -14,8 +14,9 @@ and skipping the silence before a segment that looks like a hallucination. The m
 from `speech.models.find_model` and is never downloaded; an English-only model refuses other languages.
 Mandarin ("zh") gets the multilingual Whisper base, an initial prompt in simplified Chinese in the register
 of a collection call (INITIAL_PROMPTS), and its output turned into simplified characters (OpenCC), so the
-screening lexicons and the CER see one script. Whisper echoes the prompt over short speech; a segment that
-repeats it faster than anyone speaks is heard again without it (`_without_echo`).
+screening lexicons and the CER see one script. Whisper echoes the prompt over short or garbled speech; a segment
+that repeats it faster than anyone speaks, or copies a long stretch of it, is heard again without it
+(`_without_echo`).
 
 Segments are ours, not Whisper's: VAD glues the speech together before decoding, so a Whisper segment can
 span a minute of the other side talking. Word timestamps, mapped back to the recording, regroup the words
@@ -59,7 +60,8 @@ LONG_SEGMENT_S = 15.0  # past this, a segment ends where Whisper's does
 # Per language: a prompt in the register of our calls, which also steers Whisper to simplified characters and
 # punctuation (without it, base writes Mandarin in traditional characters about as often as simplified).
 INITIAL_PROMPTS = {"zh": "您好，这里是催收中心，关于您的欠款和还款日期，我们核对一下。"}
-PROMPT_ECHO_CHARS = 6  # a segment repeating this many characters of the prompt in a row is heard again without it
+PROMPT_ECHO_CHARS = 6  # a fast segment repeating this many characters of the prompt in a row is heard again
+PROMPT_COPY_CHARS = 12  # any segment repeating this many is: no sentence of a call shares so much with it
 ECHO_PAD_S = 0.5  # audio kept around such a segment when it is heard again
 # Faster than this is no speech but the prompt echoed: fast Mandarin is 6-7 syllables (characters) a second
 MAX_CHARS_PER_S = 10.0
@@ -176,9 +178,12 @@ class Transcriber:
         is short or unclear: "嗯" (0.4 s voiced) came back as "请您您您您您的欠款和还款日期，我们核对一下。",
         20 characters in 1.0 s, "好的" as the whole prompt, 27 in 0.7 s. Speech that does say the prompt's
         words keeps them: it is slower (2.6-2.9 characters a second measured on espeak-ng's Mandarin), and
-        without the prompt the base model hears telephone-band Mandarin much worse, so it is not re-heard."""
-        spoken_s = max(segment.end_s - segment.start_s, FRAME_S)
-        if not echoes(segment.text, prompt) or len(_letters(segment.text)) / spoken_s <= MAX_CHARS_PER_S:
+        without the prompt the base model hears telephone-band Mandarin much worse, so it is not re-heard
+        unless it copies PROMPT_COPY_CHARS of the prompt (over 4 s of garbled speech the screening bench got
+        "请您您您您您的欠款和还款日期，我们核对一下。", 14 in a row, at a speaking pace)."""
+        run, spoken_s = echoed(segment.text, prompt), max(segment.end_s - segment.start_s, FRAME_S)
+        fast = len(_letters(segment.text)) / spoken_s > MAX_CHARS_PER_S
+        if not (run >= PROMPT_ECHO_CHARS and fast or run >= PROMPT_COPY_CHARS):
             return segment
         start = max(0, round((segment.start_s - ECHO_PAD_S) * WHISPER_RATE))
         heard = self._decode(audio[start:round((segment.end_s + ECHO_PAD_S) * WHISPER_RATE)], segment.speaker, None)
@@ -221,10 +226,13 @@ class _Turns:
         self.words = []
 
 
-def echoes(text: str, prompt: str, run: int = PROMPT_ECHO_CHARS) -> bool:
-    """Whether `text` repeats `run` or more consecutive characters of `prompt`, punctuation and spaces aside."""
+def echoed(text: str, prompt: str) -> int:
+    """The most consecutive characters of `prompt` that `text` repeats, punctuation and spaces aside."""
     bare, source = _letters(text), _letters(prompt)
-    return any(bare[i:i + run] in source for i in range(len(bare) - run + 1))
+    run = 0
+    while run < len(bare) and any(bare[i:i + run + 1] in source for i in range(len(bare) - run)):
+        run += 1
+    return run
 
 
 def _letters(text: str) -> str:
