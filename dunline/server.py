@@ -53,6 +53,7 @@ from dunline.reminders import serve_reminders
 from dunline.settings import Settings
 from dunline.telephony import build_switchboard, phone_passwords
 from dunline.workers import WorkerSupervisor
+from ivr.listening import spoken_listener
 from ivr.service import IvrService
 from recordings.retention import load_policies
 from speech.tts import PromptRenderer, Prompts
@@ -114,7 +115,7 @@ class Server:
         renderer = PromptRenderer(settings.data_dir / "prompts")
         prompts = Prompts(renderer)
         self.ivr = IvrService(store, lambda prompt, text, language: read_pcm(prompts.prompt(prompt, text, language)),
-                              clock=clock)
+                              clock=clock, listener=spoken_listener if settings.ivr_spoken_answers else None)
         self.board = build_switchboard(settings, store, inbound=self._inbound)
         self.bus = EventBus()
         self.desk = AgentDesk(self.board, bus=self.bus)

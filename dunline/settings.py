@@ -92,6 +92,8 @@ class Settings(BaseSettings):
                                            "a registered phone is refused 403")
     drain_s: float = Field(30.0, ge=0, description="On SIGTERM serve stops dialling and lets calls in progress "
                            "end for at most this long, then hangs up the rest and exits")
+    ivr_spoken_answers: bool = Field(True, description="The IVR hears spoken answers where its flow asks for "
+                                      "one (Mandarin amounts); off: those questions go straight to the keypad")
     company_name: str = Field("Dunline Services", description="Named in the safe-harbour and voicemail messages")
     company_phone: str = Field("four zero zero, eight zero zero, one two three four",
                                description="The call-back number the required messages give, as spoken")

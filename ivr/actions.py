@@ -125,7 +125,7 @@ def collection_actions(store: Store, terms: CampaignTerms = CampaignTerms(), *,
     async def check_promise(state: RunState) -> str:
         _verified(state)
         try:
-            amount = Decimal(str(state.variables.get("promise_amount_digits", "")))
+            amount = Decimal(str(state.variables.get("promise_amount_given", "")))
         except InvalidOperation:
             return "invalid_amount"
         promised = _keyed_date(str(state.variables.get("promise_date_digits", "")), now_date().year)

@@ -3,7 +3,8 @@ SIP INFO or in-band), speech recognised from its frames, messages recorded from 
 
 Prompt audio comes from `prompt_audio(prompt id, text, language)` (TTS with a recorded WAV overriding, in
 `speech.tts`; rendering runs in a thread so the event loop keeps relaying media); a digit pressed during
-a prompt stops it (barge-in) and stays queued for the node that reads digits.
+a prompt, or while a spoken answer is awaited, stops it (barge-in) and stays queued for the node that reads
+digits.
 """
 
 from __future__ import annotations
@@ -64,9 +65,18 @@ class CallChannel:
         return None
 
     async def listen(self, grammar: str, language: str, timeout_s: float) -> Any | None:
-        if self._listener is None:
+        """The spoken answer, or None: not understood, no listener, or a key pressed first (the caller chose the
+        keypad: listening stops at once and the digit stays queued for the node's keypad fallback)."""
+        if self._listener is None or not self.leg.media.digits.empty():
             return None
-        return await self._listener(self.leg, grammar, language, timeout_s)
+        heard = asyncio.ensure_future(self._listener(self.leg, grammar, language, timeout_s))
+        key = asyncio.ensure_future(self._digit_pending())
+        await asyncio.wait({heard, key}, return_when=asyncio.FIRST_COMPLETED)
+        key.cancel()
+        if not heard.done():
+            heard.cancel()
+            return None
+        return heard.result()
 
     async def transfer(self, group: str, context: Mapping[str, Any]) -> None:
         if self._transfer is None:

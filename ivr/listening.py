@@ -1,10 +1,12 @@
 """Spoken answers for the IVR's `recognise` nodes: vosk in grammar mode on the caller's audio, parsed to a
 value; anything not understood (out of grammar, unsure, silence) is None, so the node asks again (and then
 takes its failure link: the keypad). Mandarin, which has no vosk model installable here, is heard by Whisper
-held to the answer's vocabulary (speech/whisper_answers.py)."""
+held to the answer's vocabulary (speech/whisper_answers.py). Models load and decode in threads, never on the
+event loop."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,8 +22,10 @@ async def hear_answer(frames: AsyncIterator[np.ndarray], grammar: str, language:
     kind = grammars.Kind(grammar)
     if language in whisper_answers.LANGUAGES:
         return await whisper_answers.hear_answer(frames, kind, language, timeout_s)
-    recognizer = open_recognizer(language, grammar=grammars.phrases(kind, language), max_silence_s=timeout_s,
-                                 max_duration_s=timeout_s + 10.0)
+    # Off the event loop: the first answer in a language loads its model (seconds), and the loop drives every
+    # call's 20 ms media clock.
+    recognizer = await asyncio.to_thread(open_recognizer, language, grammar=grammars.phrases(kind, language),
+                                         max_silence_s=timeout_s, max_duration_s=timeout_s + 10.0)
     utterance = await recognise(frames, recognizer)
     if not utterance.understood:
         return None

@@ -109,7 +109,8 @@ class FlowRunner:
                 self.state.language = str(node["values"]["language"])
             return node["next"]
         if kind == "branch":
-            return next_for_branch(node, self.state.variables.get(node["on"]))
+            on = node["on"]  # `language`: the language the run speaks, whether set by a node or from the case
+            return next_for_branch(node, self.state.language if on == "language" else self.state.variables.get(on))
         if kind == "action":
             return next_for_action(node, await self.actions[node["name"]](self.state))
         if kind == "hangup":

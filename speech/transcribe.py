@@ -14,7 +14,9 @@ and skipping the silence before a segment that looks like a hallucination. The m
 from `speech.models.find_model` and is never downloaded; an English-only model refuses other languages.
 Mandarin ("zh") gets the multilingual Whisper base, an initial prompt in simplified Chinese in the register
 of a collection call (INITIAL_PROMPTS), and its output turned into simplified characters (OpenCC), so the
-screening lexicons and the CER see one script.
+screening lexicons and the CER see one script. Whisper echoes the prompt over short or garbled speech; a segment
+that repeats it faster than anyone speaks, or copies a long stretch of it, is heard again without it
+(`_without_echo`).
 
 Segments are ours, not Whisper's: VAD glues the speech together before decoding, so a Whisper segment can
 span a minute of the other side talking. Word timestamps, mapped back to the recording, regroup the words
@@ -58,6 +60,12 @@ LONG_SEGMENT_S = 15.0  # past this, a segment ends where Whisper's does
 # Per language: a prompt in the register of our calls, which also steers Whisper to simplified characters and
 # punctuation (without it, base writes Mandarin in traditional characters about as often as simplified).
 INITIAL_PROMPTS = {"zh": "您好，这里是催收中心，关于您的欠款和还款日期，我们核对一下。"}
+PROMPT_ECHO_CHARS = 6  # a fast segment repeating this many characters of the prompt in a row is heard again
+PROMPT_COPY_CHARS = 12  # any segment repeating this many is: no sentence of a call shares so much with it
+ECHO_PAD_S = 0.5  # audio kept around such a segment when it is heard again
+# Faster than this is no speech but the prompt echoed: fast Mandarin is 6-7 syllables (characters) a second
+MAX_CHARS_PER_S = 10.0
+FRAME_S = 0.02  # the shortest span a segment is taken to have
 VAD_PARAMETERS = {"threshold": 0.25, "min_silence_duration_ms": 500, "speech_pad_ms": 300}
 SILENT_PEAK = 100 / 32768  # a channel never louder than this (about -50 dBFS) is not transcribed
 
@@ -138,6 +146,15 @@ class Transcriber:
         audio = to_whisper_rate(samples, rate)
         if not len(audio) or float(np.max(np.abs(audio))) < SILENT_PEAK:
             return []
+        prompt = INITIAL_PROMPTS.get(self.language)
+        segments = self._decode(audio, speaker, prompt, progress)
+        if prompt is None:
+            return segments
+        return [heard for segment in segments if (heard := self._without_echo(audio, segment, prompt)) is not None]
+
+    def _decode(self, audio: np.ndarray, speaker: Speaker, prompt: str | None,
+                progress: Progress | None = None) -> list[Segment]:
+        """Segments of 16 kHz float audio, decoded after `prompt`."""
         duration = len(audio) / WHISPER_RATE
         found, _info = self.model.transcribe(
             audio, language=self.language, task="transcribe", beam_size=self.beam_size,
@@ -146,7 +163,7 @@ class Transcriber:
             condition_on_previous_text=False, no_repeat_ngram_size=NO_REPEAT_NGRAM_SIZE,
             vad_filter=True, vad_parameters=dict(VAD_PARAMETERS), without_timestamps=False,
             word_timestamps=True, hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
-            initial_prompt=INITIAL_PROMPTS.get(self.language),
+            initial_prompt=prompt,
         )
         turns = _Turns(speaker, simplified if self.language == "zh" else None)
         for segment in found:  # a generator: decoding happens as it is read
@@ -154,6 +171,24 @@ class Transcriber:
             if progress is not None:
                 progress(min(1.0, segment.end / duration))
         return turns.close()
+
+    def _without_echo(self, audio: np.ndarray, segment: Segment, prompt: str) -> Segment | None:
+        """`segment`, or, when its text repeats the initial prompt faster than anyone speaks, what its stretch of
+        audio says when heard without the prompt (None: nothing). Whisper continues the prompt where the speech
+        is short or unclear: "嗯" (0.4 s voiced) came back as "请您您您您您的欠款和还款日期，我们核对一下。",
+        20 characters in 1.0 s, "好的" as the whole prompt, 27 in 0.7 s. Speech that does say the prompt's
+        words keeps them: it is slower (2.6-2.9 characters a second measured on espeak-ng's Mandarin), and
+        without the prompt the base model hears telephone-band Mandarin much worse, so it is not re-heard
+        unless it copies PROMPT_COPY_CHARS of the prompt (over 4 s of garbled speech the screening bench got
+        "请您您您您您的欠款和还款日期，我们核对一下。", 14 in a row, at a speaking pace)."""
+        run, spoken_s = echoed(segment.text, prompt), max(segment.end_s - segment.start_s, FRAME_S)
+        fast = len(_letters(segment.text)) / spoken_s > MAX_CHARS_PER_S
+        if not (run >= PROMPT_ECHO_CHARS and fast or run >= PROMPT_COPY_CHARS):
+            return segment
+        start = max(0, round((segment.start_s - ECHO_PAD_S) * WHISPER_RATE))
+        heard = self._decode(audio[start:round((segment.end_s + ECHO_PAD_S) * WHISPER_RATE)], segment.speaker, None)
+        text = "".join(s.text for s in heard)
+        return Segment(segment.speaker, segment.start_s, segment.end_s, text) if text else None
 
 
 class _Turns:
@@ -189,6 +224,19 @@ class _Turns:
             if segment.text:
                 self.segments.append(segment)
         self.words = []
+
+
+def echoed(text: str, prompt: str) -> int:
+    """The most consecutive characters of `prompt` that `text` repeats, punctuation and spaces aside."""
+    bare, source = _letters(text), _letters(prompt)
+    run = 0
+    while run < len(bare) and any(bare[i:i + run + 1] in source for i in range(len(bare) - run)):
+        run += 1
+    return run
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
 
 
 def simplified(text: str) -> str:

@@ -84,6 +84,7 @@ class Floor:
     bots: list[AgentBot]
     restart: Callable[[], subprocess.Popen[str]]
     redis: RedisServer
+    sip: tuple[str, int]  # where serve takes SIP (the trunk's calls in, phones registering)
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -151,7 +152,8 @@ async def live_floor(tmp_path: Path, scripts: dict[str, Script], agents: int = 2
 
     def serve() -> subprocess.Popen[str]:
         return start_serve(tmp_path, pstn.address, sip_port, http_port, log, redis_server.url, drain_s, workers)
-    floor = Floor(store, pstn, serve(), f"http://127.0.0.1:{http_port}", minted, log, bots, serve, redis_server)
+    floor = Floor(store, pstn, serve(), f"http://127.0.0.1:{http_port}", minted, log, bots, serve, redis_server,
+                  ("127.0.0.1", sip_port))
     try:
         await wait_for(lambda: "dunline serving" in floor.output(), 30, "serve to start", floor)
         for bot in bots:

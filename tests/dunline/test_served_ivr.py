@@ -1,0 +1,93 @@
+"""The IVR of `dunline serve` hears spoken answers: a Mandarin debtor calls in over real SIP and RTP (the PSTN
+simulator is the carrier), verifies on the keypad and says the amount of a promise (or types it), which the
+flow takes, reads back and saves. The speech is the project's TTS (espeak-ng Mandarin) through the call's G.711."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from audio.wav import read_pcm
+from cases.models import Account, AuditEntry, Language, Promise
+from dialer import leg as legs
+from dialer.media.session import AudioFrame
+from speech.tts import PromptRenderer
+from speech.vad import Vad
+from tests.dunline.test_server import live_floor
+from tests.ivr.test_runtime import DOB, ID_PREFIX, seed
+
+CALLER = "+14155550100"  # the number tests.ivr.test_runtime.seed gives the debtor
+SAID = "一千元"  # the promised amount, spoken
+PROMISED = Decimal("1000")
+
+
+class Ear:
+    """What the caller hears: serve sends no packets between prompts or while it listens, so a stretch without
+    frames is quiet too."""
+
+    STEP_S = 0.1
+
+    def __init__(self, frames: AsyncIterator[AudioFrame]) -> None:
+        self.frames, self.vad = frames, Vad()
+        self.following: asyncio.Future[AudioFrame] | None = None  # never cancelled: that would end the iterator
+
+    async def voiced(self) -> tuple[bool, float]:
+        """(speech?, seconds) of the next frame, or (False, STEP_S) when none came for that long."""
+        self.following = self.following or asyncio.ensure_future(anext(self.frames))
+        done, _ = await asyncio.wait({self.following}, timeout=self.STEP_S)
+        if not done:
+            return False, self.STEP_S
+        frame, self.following = self.following.result(), None
+        return self.vad.feed(frame.pcm), len(frame.pcm) / 8000
+
+    async def prompt_ends(self, speech_s: float = 1.0, pause_s: float = 0.8) -> None:
+        """Until `speech_s` of speech has been heard and then `pause_s` of quiet."""
+        spoke = quiet = 0.0
+        while not (spoke >= speech_s and quiet >= pause_s):
+            speech, seconds = await self.voiced()
+            spoke, quiet = (spoke + seconds, 0.0) if speech else (spoke, quiet + seconds)
+
+    async def prompt_starts(self) -> None:
+        while not (await self.voiced())[0]:
+            pass
+
+
+@pytest.mark.parametrize("answer, node, given", [("said", "promise_amount_said", "1000.00"),
+                                                 ("typed", "promise_amount_keys", "1000")])
+async def test_a_mandarin_caller_says_or_types_the_amount_and_the_served_ivr_saves_the_promise(
+        tmp_path: Path, answer: str, node: str, given: str) -> None:
+    """Said: the flow takes the spoken amount. Typed: the keys stop the listening and the keypad node takes
+    them, its prompt cut short by them."""
+    async with live_floor(tmp_path, {}, agents=0) as floor:
+        account_id, _ = seed(floor.store, Language.ZH, ref="zh")
+        with floor.store.session() as session:
+            session.get(Account, account_id).balance = Decimal("2400.00")  # type: ignore[union-attr]
+        speech = read_pcm(PromptRenderer(tmp_path / "tts").render(SAID, "zh"))
+        caller = await legs.dial(floor.pstn.ua, floor.pstn.clock, f"sip:dunline@{floor.sip[0]}:{floor.sip[1]}",
+                                 floor.sip, caller_id=CALLER)
+        assert caller.answered
+        # Chinese, both factors and "promise a payment", typed at once (each prompt is cut short by the keys)
+        caller.media.send_digits(f"1{DOB}#{ID_PREFIX}#1")
+        while caller.media.sending:
+            await asyncio.sleep(0.05)
+        ear = Ear(caller.media.frames())
+        await asyncio.wait_for(ear.prompt_ends(), 40)  # "请说出您承诺还款的金额…"
+        if answer == "said":
+            caller.media.play(np.concatenate([speech, np.zeros(8000, np.int16)]))
+        else:
+            caller.media.send_digits("1000#")
+        await asyncio.wait_for(ear.prompt_starts(), 20)  # the date's prompt: the amount was taken
+        caller.media.send_digits("20261210#1")  # the date, then "1" to confirm the readback
+        await asyncio.wait_for(caller.ended.wait(), 40)
+        await asyncio.sleep(0.5)
+        with floor.store.session() as session:
+            run = session.scalars(select(AuditEntry).where(AuditEntry.action == "ivr.run")).one()
+            promises = [(p.account_id, p.amount) for p in session.scalars(select(Promise))]
+        assert node in run.details["path"] and ["promise_amount_given", given] in run.details["inputs"], run.details
+        assert promises == [(account_id, PROMISED)]
