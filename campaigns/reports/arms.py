@@ -26,6 +26,9 @@ COLUMNS = ("campaign", "arm", "cases", "dials", "rpc_per_1000_dials", "collected
 
 
 def strategy(connection: Connection, window: Window) -> ReportTable:
+    if window.by or window.period != "all":
+        raise ValueError("report strategy is already split by campaign and arm, over the whole window: "
+                         "no period or grouping")
     start, end = window.utc_bounds()
     dialled = (select(Attempt.campaign_id, Attempt.arm, Attempt.account_id,
                       func.count().label("dials"),

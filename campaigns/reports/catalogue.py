@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from campaigns.reports import agent_time, agents, contact, money, portfolio, screening
+from campaigns.reports import agent_time, agents, arms, contact, money, portfolio, screening
 from campaigns.reports.grouping import Window
 from campaigns.reports.table import ReportTable
 
@@ -32,6 +32,8 @@ REPORTS: Mapping[str, Report] = {report.name: report for report in (
     Report("cure-rate", "治愈率 Cure rate (back to current)", portfolio.cure_rate, periodic=False),
     Report("recovery-rate", "回收率 Recovery rate of placements", portfolio.recovery_rate, periodic=False),
     Report("liquidation-rate", "清收率 Liquidation rate", portfolio.liquidation_rate, periodic=False),
+    Report("strategy", "策略对比 Champion against challenger: collected per case of each arm", arms.strategy,
+           periodic=False),
 )}
 
 

@@ -13,7 +13,9 @@ Counted over call attempts (`channel = call`) started in the window:
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, exists, func
+from dataclasses import replace
+
+from sqlalchemy import Connection, case, func, select
 from sqlalchemy.sql.expression import ColumnElement
 
 from campaigns.reports import sources
@@ -29,9 +31,14 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 def contact(connection: Connection, window: Window) -> ReportTable:
     live = Attempt.outcome.in_([AttemptOutcome.ANSWERED, AttemptOutcome.ABANDONED])
-    rows = grouped_rows(connection, "contact", sources.attempts(), window, [
+    # joined once rather than an EXISTS per attempt: PostgreSQL runs a correlated EXISTS inside SUM(CASE) as a
+    # subplan probed for every attempt in the window
+    promised = select(Promise.attempt_id).where(Promise.attempt_id.is_not(None)).distinct().subquery()
+    source = sources.attempts()
+    source = replace(source, table=source.table.outerjoin(promised, promised.c.attempt_id == Attempt.id))
+    rows = grouped_rows(connection, "contact", source, window, [
         func.count(), _count(live), _count(Attempt.conversation.is_(True)),
-        _count(exists().where(Promise.attempt_id == Attempt.id)),
+        _count(promised.c.attempt_id.is_not(None)),
         _count(Attempt.outcome == AttemptOutcome.ABANDONED)], where=Attempt.channel == Channel.CALL)
     keys = len(key_columns(window))
     out = []

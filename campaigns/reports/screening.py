@@ -7,6 +7,8 @@ Over call attempts answered by a person (`outcome = answered`) started in the wi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Connection, func, select
 
 from campaigns.reports import sources
@@ -17,10 +19,13 @@ from cases.models import Attempt, AttemptOutcome, Channel, ScreeningFinding
 
 
 def findings_per_call(connection: Connection, window: Window) -> ReportTable:
-    on_attempt = (select(func.count()).where(ScreeningFinding.attempt_id == Attempt.id)
-                  .correlate(Attempt.__table__).scalar_subquery())
-    rows = grouped_rows(connection, "screening", sources.attempts(), window,
-                        [func.count(), func.coalesce(func.sum(on_attempt), 0)],
+    # findings counted per attempt once and joined, not a correlated count probed for every answered call
+    found = (select(ScreeningFinding.attempt_id, func.count().label("findings"))
+             .group_by(ScreeningFinding.attempt_id).subquery())
+    source = sources.attempts()
+    source = replace(source, table=source.table.outerjoin(found, found.c.attempt_id == Attempt.id))
+    rows = grouped_rows(connection, "screening", source, window,
+                        [func.count(), func.coalesce(func.sum(found.c.findings), 0)],
                         where=(Attempt.channel == Channel.CALL) & (Attempt.outcome == AttemptOutcome.ANSWERED))
     keys = len(key_columns(window))
     out = []

@@ -28,6 +28,7 @@ REPORT_TITLES = {
     "cure-rate": "治愈率 Cure rate (back to current)",
     "recovery-rate": "回收率 Recovery rate of placements",
     "liquidation-rate": "清收率 Liquidation rate",
+    "strategy": "策略对比 Champion against challenger: collected per case of each arm",
 }
 report_app = typer.Typer(help="报表 Reports: collection KPIs by period and grouping.", no_args_is_help=True)
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from campaigns.analytics import arms
+from campaigns.reports import run_report
 from campaigns.reports.arms import strategy
 from campaigns.reports.grouping import Window
 from cases import Store
@@ -34,6 +37,9 @@ def test_arms_are_counted_from_the_recorded_arm(store: Store) -> None:
                             started_at=utc(2026, 12, 2, 6)))
     with store.engine.connect() as connection:
         table = strategy(connection, Window(date(2026, 11, 1), date(2026, 11, 30)))
+        assert run_report(connection, "strategy", Window(date(2026, 11, 1), date(2026, 11, 30))) == table
+        with pytest.raises(ValueError, match="no period or grouping"):
+            run_report(connection, "strategy", Window(date(2026, 11, 1), date(2026, 11, 30), by="region"))
     champion, challenger = table.records()
     assert (champion["campaign"], champion["arm"], challenger["arm"]) == (9, arms.CHAMPION, arms.CHALLENGER)
     assert (champion["cases"], champion["dials"], champion["rpc_per_1000_dials"]) == (20, 40, 500.0)
