@@ -111,6 +111,9 @@ class _Hook(AbstractHook):
             await self.events.submitted(Submitted(smpp_message.log_id, None, error.__class__.__name__))
 
 
+STOP_S = 10.0  # how long a stop waits for the SMSC to answer the unbind
+
+
 class SmsChannel:
     """`await start()` binds (raising if the SMSC refuses), `await submit(ref, to, text)` queues one message,
     `await stop()` unbinds. The library reconnects by itself after a lost connection."""
@@ -139,7 +142,12 @@ class SmsChannel:
             log_id=reference))
 
     async def stop(self) -> None:
-        await self.esme.stop()
+        """Unbind, waiting at most `STOP_S`: the library waits for its receive loop to see the unbind answered,
+        and a loop that died (an SMSC that closed the socket while we answered its deliver_sm) never does."""
+        try:
+            await asyncio.wait_for(self.esme.stop(), STOP_S)
+        except TimeoutError:
+            log.warning("SMPP unbind not confirmed within %.0f s; connection dropped", STOP_S)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

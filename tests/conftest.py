@@ -74,6 +74,14 @@ def pg_store(pg_database_url: str, pg_keys: MasterKeys) -> Iterator[Store]:
     store.dispose()
 
 
+def share_keys(store: Store, data_dir: Path) -> Path:
+    """The store's master key file copied into `data_dir`, as `dunline db upgrade` leaves an installation whose
+    database holds a column key wrapped by it: a CLI or server there opens the store's personal columns."""
+    assert store.columns.keys is not None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(store.columns.keys.path, data_dir / KEY_FILE))
+
+
 def _truncate_all(store: Store) -> None:
     from cases.models import Base
 

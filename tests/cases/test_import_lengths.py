@@ -15,6 +15,7 @@ from cases import Store
 from cases.models import Account, Address, Debtor, Phone
 from dunline.cli.main import app
 from tests.cases.test_importer import counts, importer
+from tests.conftest import share_keys
 
 ACCOUNTS, DEBTORS, ADDRESSES, PHONES = (Account.__table__, Debtor.__table__, Address.__table__, Phone.__table__)
 # Every text cell the importer stores as it reads it (trimmed, maybe upper-cased), and the column it goes to.
@@ -116,6 +117,7 @@ def test_probe_14_2_cli_prints_the_overlong_cell_row_error_not_a_traceback(store
     monkeypatch.setenv("DUNLINE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DUNLINE_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("DUNLINE_USER", raising=False)
+    share_keys(store, tmp_path / "var")
     limit = DEBTORS.c.email.type.length
     path = csv_file(tmp_path, [{"email": "wei@example.com"}, {"email": cell("email", limit + 1, "w")}])
     result = CliRunner().invoke(app, ["import", "cases", str(path)])

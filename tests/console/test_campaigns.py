@@ -100,8 +100,8 @@ def test_item_8_the_openapi_document_names_every_campaign_error_id_with_its_stat
 
     document = yaml.safe_load(OPENAPI.read_text())
     responses = document["components"]["responses"]
-    routes = [operation["responses"] for path, item in document["paths"].items() if path.startswith("/api/campaigns")
-              for operation in item.values()]
+    routes = [operation["responses"] for path, item in document["paths"].items()
+              if path.startswith(("/api/campaigns", "/api/tasks")) for operation in item.values()]
     kinds = [kind for kind in vars(errors).values()
              if isinstance(kind, type) and issubclass(kind, errors.CampaignError) and kind is not errors.CampaignError]
     for kind in kinds:

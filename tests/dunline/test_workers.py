@@ -25,7 +25,6 @@ from campaigns.aftercall import AfterCall, aftercall_job_id
 from cases import Store
 from cases.models import AfterCallState, Attempt, AuditEntry, Hold, HoldKind
 from compliance.screening import Category, ScreeningFinding
-from crypto import KEY_FILE, ensure_key_file
 from dunline.installation import master_keys
 from dunline.settings import Settings
 from dunline.workers import WorkerSupervisor
@@ -34,7 +33,7 @@ from recordings.transcripts import TranscriptStore, transcript_file
 from speech.models import find_model
 from tests.campaigns.test_aftercall import seed_call
 from tests.compliance.test_screening_recorded_call import record_call
-from tests.conftest import REDIS_URL, require, server_missing
+from tests.conftest import REDIS_URL, require, server_missing, share_keys
 from tests.recordings.test_worker import long_call
 
 pytestmark = pytest.mark.redis_server
@@ -50,7 +49,7 @@ def prefixes(redis_prefix: str) -> dict[str, str]:
 
 
 def settings_for(store: Store, tmp_path: Path, workers: int = 1) -> Settings:
-    ensure_key_file(tmp_path / "var" / KEY_FILE)  # as `dunline db upgrade` leaves an installation
+    share_keys(store, tmp_path / "var")
     return Settings(data_dir=tmp_path / "var", database_url=store.url, transcription_workers=workers)
 
 
@@ -181,6 +180,7 @@ def test_item_4_dunline_worker_screens_the_backlog_in_the_foreground_until_inter
     client.flushdb()
     recording = threatening_call(tmp_path / "call.wav")
     attempt_id, agent_id = seed_call(sqlite_store, recording=recording)
+    share_keys(sqlite_store, tmp_path / "var")
     env = {**os.environ, "DUNLINE_DATA_DIR": str(tmp_path / "var"), "DUNLINE_DATABASE_URL": sqlite_store.url,
            "DUNLINE_REDIS_URL": url}
     dunline = Path(sys.executable).with_name("dunline")

@@ -29,6 +29,8 @@ from sqlalchemy import select
 
 from cases import Store, migrate
 from cases.models import AuditEntry
+from crypto import MasterKeys
+from crypto.keys import ENVIRONMENT
 from tests.conftest import fresh_pg_database, require
 from tests.integration.peers import Process, free_port
 
@@ -37,6 +39,7 @@ DUNLINE = str(Path(sys.executable).parent / "dunline")
 SIPP = Path(__file__).parent / "sipp"
 REDIS_URL = "redis://127.0.0.1:6379/12"  # this test's own Redis database, shared by the three nodes
 NODES = 3
+CLUSTER_KEY = f"cluster1:{base64.b64encode(secrets.token_bytes(32)).decode()}"  # the nodes' DUNLINE_MASTER_KEY
 PROBE_S = 1  # the dispatcher's OPTIONS interval
 PROBE_TIMEOUT_S = 3  # cluster.cfg's fr_timer: a probe unanswered this long takes a node out
 
@@ -45,7 +48,7 @@ PROBE_TIMEOUT_S = 3  # cluster.cfg's fr_timer: a probe unanswered this long take
 def cluster_database() -> Iterator[str]:
     """A PostgreSQL database of its own, migrated; the nodes share it."""
     for url in fresh_pg_database("dunline_cluster"):
-        store = Store(url)
+        store = Store(url, keys=MasterKeys(Path("unused"), environ={ENVIRONMENT: CLUSTER_KEY}))
         migrate.upgrade(store.engine)
         store.dispose()
         yield url
@@ -123,7 +126,7 @@ def ivr_runs(database: str) -> list[str]:
 async def test_calls_are_spread_over_the_nodes_and_a_killed_node_gets_none(cluster_database: str,
                                                                            tmp_path: Path) -> None:
     require("kamailio", "sipp")
-    key = f"cluster1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+    key = CLUSTER_KEY
     ports = [free_port() for _ in range(NODES)]
     nodes: list[subprocess.Popen[bytes]] = []
     logs = [tmp_path / f"node{n}.log" for n in range(NODES)]
