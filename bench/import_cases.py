@@ -28,8 +28,9 @@ def one_import(url: str, path: str) -> None:
     """Child process: migrate, import, print one JSON line."""
     from cases import Store, migrate
     from cases.importer import CaseImporter
+    from crypto import KEY_FILE, MasterKeys
 
-    store = Store(url)
+    store = Store(url, keys=MasterKeys(Path(path).parent / KEY_FILE))  # the column key's master key, made by migrate
     migrate.upgrade(store.engine)
     started = time.perf_counter()
     report = CaseImporter(store, actor="bench", default_region="CN").run(Path(path))
