@@ -121,7 +121,7 @@ def load_summaries(session: Session, account_ids: list[int], today: date) -> lis
     if not account_ids:
         return []
     primary_phone = (select(Phone.e164).where(Phone.debtor_id == Debtor.id, Phone.owner == PhoneOwner.DEBTOR)
-                     .order_by(Phone.priority).limit(1).scalar_subquery())
+                     .order_by(Phone.priority, Phone.id).limit(1).scalar_subquery())
     region = select(Address.region).where(Address.debtor_id == Debtor.id).limit(1).scalar_subquery()
     last_attempt = select(func.max(Attempt.started_at)).where(Attempt.account_id == Account.id).scalar_subquery()
     rows = session.execute(

@@ -64,7 +64,7 @@ class Debtor(Timestamped, Base):
 
     addresses: Mapped[list[Address]] = relationship(back_populates="debtor", cascade="all, delete-orphan")
     phones: Mapped[list[Phone]] = relationship(
-        back_populates="debtor", cascade="all, delete-orphan", order_by="Phone.priority"
+        back_populates="debtor", cascade="all, delete-orphan", order_by="(Phone.priority, Phone.id)"
     )
     accounts: Mapped[list[Account]] = relationship(back_populates="debtor")
 
