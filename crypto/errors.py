@@ -39,4 +39,4 @@ class SealedFileError(CryptoError):
 
 
 class SealedValueError(CryptoError):
-    pass
+    """A personal column's value is not sealed, or fails its tag (another column key, or altered)."""
