@@ -17,10 +17,18 @@ from cases.models import (Account, Address, AddressKind, Attempt, AttemptOutcome
 from compliance.localtime import local
 
 LABEL_DAYS = 30
+# A promise's kept/broken status is decided after its date plus the pack's grace (a few days), possibly by a
+# payment made after `as_of`: only promises this much older than `as_of` were surely settled by then.
+SETTLED_AFTER_DAYS = 14
 
 
 def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]], list[int]]:
-    """(account ids, feature rows, labels): label 1 when a payment falls in (as_of, as_of + 30 days]."""
+    """(account ids, feature rows, labels): label 1 when a payment falls in (as_of, as_of + 30 days].
+
+    Every feature is what the store knew at `as_of`, never later: the label's own payments must not leak
+    into them. The balance is today's plus what was paid since `as_of` (payments are what lower it): read
+    as it stands, a lower balance would mean "paid in the label window", the model would learn that small
+    balances pay, and the ranking would then chase small debts."""
     start = datetime.combine(as_of, time(), timezone.utc)
     with store.session() as session:
         accounts = session.execute(select(Account.id, Account.debtor_id, Account.balance, Account.due_date,
@@ -35,11 +43,14 @@ def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]],
         contacts = count(select(Attempt.account_id, func.count()).where(*window, Attempt.conversation)
                          .group_by(Attempt.account_id))
         kept, broken = (count(select(Promise.account_id, func.count()).where(
-            Promise.status == status, Promise.promised_for < as_of).group_by(Promise.account_id))
+            Promise.status == status, Promise.promised_for < as_of - timedelta(days=SETTLED_AFTER_DAYS))
+            .group_by(Promise.account_id))
             for status in (PromiseStatus.KEPT, PromiseStatus.BROKEN))
         past = (Payment.paid_on <= as_of, Payment.paid_on > as_of - timedelta(days=90))
         payments = count(select(Payment.account_id, func.count()).where(*past).group_by(Payment.account_id))
         paid = count(select(Payment.account_id, func.sum(Payment.amount)).where(*past).group_by(Payment.account_id))
+        paid_since = count(select(Payment.account_id, func.sum(Payment.amount)).where(Payment.paid_on > as_of)
+                           .group_by(Payment.account_id))
         paid_after = set(session.scalars(select(Payment.account_id).where(
             Payment.paid_on > as_of, Payment.paid_on <= as_of + timedelta(days=LABEL_DAYS))))
     ids, raw, labels = [], [], []
@@ -49,7 +60,7 @@ def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]],
                     "promises_kept": kept.get(a.id, 0), "promises_broken": broken.get(a.id, 0),
                     "payments_90d": payments.get(a.id, 0), "paid_amount_90d": float(paid.get(a.id, 0) or 0),
                     "days_past_due": max((as_of - a.due_date).days, 0) if a.due_date else 0,
-                    "balance": float(a.balance), "product": str(a.product), "region": region.get(a.debtor_id, "")})
+                    "balance": float(a.balance + (paid_since.get(a.id) or 0)), "product": str(a.product), "region": region.get(a.debtor_id, "")})
         labels.append(int(a.id in paid_after))
     return ids, frame(raw), labels
 

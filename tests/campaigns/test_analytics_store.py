@@ -1,4 +1,5 @@
-"""Feature rows read from a real case store: history before the date, the 30-day payment label, and no
+"""Feature rows read from a real case store: history before the date, the 30-day payment label, no feature
+that the label's own payments could reach (the balance as it stood, promises settled by then), and no
 protected attribute (changing a debtor's birth date changes no feature)."""
 
 from __future__ import annotations
@@ -10,24 +11,31 @@ from sqlalchemy import update
 
 from campaigns.analytics import besttime, extract, features, service
 from cases import Store
-from cases.models import Attempt, AttemptOutcome, Debtor, Payment, PaymentChannel, Promise, PromiseStatus, Source
+from cases.models import (Account, Attempt, AttemptOutcome, Debtor, PaymentChannel, Promise, PromiseStatus,
+                          Source)
+from cases.payments import apply_payment
 from tests.campaigns.test_campaigns import TODAY, seed
 
 
 def test_rows_hold_history_and_label_and_no_protected_attribute(store: Store) -> None:
     ids = seed(store)
     with store.session() as session:
-        session.add(Promise(account_id=ids["big"], amount=Decimal("100"), promised_for=TODAY - timedelta(days=5),
-                            source=next(iter(Source)), status=PromiseStatus.BROKEN))
-        session.add(Payment(account_id=ids["small"], amount=Decimal("200"), paid_on=TODAY + timedelta(days=10),
-                            channel=PaymentChannel.ALIPAY, external_ref="p1"))
-        session.add(Payment(account_id=ids["small"], amount=Decimal("50"), paid_on=TODAY - timedelta(days=10),
-                            channel=PaymentChannel.ALIPAY, external_ref="p0"))
+        for days, status in ((20, PromiseStatus.BROKEN), (5, PromiseStatus.KEPT)):  # the second settled after TODAY
+            session.add(Promise(account_id=ids["big"], amount=Decimal("100"), promised_for=TODAY - timedelta(days=days),
+                                source=next(iter(Source)), status=status))
+        small_account = session.get(Account, ids["small"])
+        apply_payment(session, small_account, Decimal("50"), TODAY - timedelta(days=10), PaymentChannel.ALIPAY, "p0",
+                      "test")
+        apply_payment(session, small_account, Decimal("200"), TODAY + timedelta(days=10), PaymentChannel.ALIPAY, "p1",
+                      "test")
+        assert small_account.balance == Decimal("250")
     account_ids, rows, labels = extract.rows(store, TODAY)
     by_id = {i: (r, y) for i, r, y in zip(account_ids, rows, labels)}
     big, small = by_id[ids["big"]], by_id[ids["small"]]
-    assert big[0]["promises_broken"] == 1 and big[0]["days_past_due"] == 120 and big[1] == 0
+    assert big[0]["promises_broken"] == 1 and big[0]["promises_kept"] == 0
+    assert big[0]["days_past_due"] == 120 and big[1] == 0
     assert small[0]["payments_90d"] == 1 and small[0]["paid_amount_90d"] == 50.0 and small[1] == 1
+    assert small[0]["balance"] == 450.0  # 500 less the 50 paid before TODAY; the 200 after it is the label's
     assert all(set(r) == set(features.FEATURES) for r in rows)
     with store.session() as session:
         session.execute(update(Debtor).values(birth_date=date(1950, 1, 1)))
