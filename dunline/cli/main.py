@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from dunline.cli import (admin, campaign, cases, compliance, db, keys, retention, screen, serve, simulate, transcribe,
                          worker)
@@ -14,9 +17,27 @@ from dunline.cli import reports
 from dunline.cli import analytics
 from dunline.cli import payments
 from dunline.cli import reminders
-from dunline.cli.context import CliContext, fail
+from dunline.cli.context import CliContext, errors, fail
 
-app = typer.Typer(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
+
+class DunlineApp(typer.Typer):
+    """The `dunline` command as the console script runs it: a key problem (no master key, a key that is missing
+    or does not open the data, a value failing its seal) is told in one line naming what is wrong and where the
+    key goes, with exit status 1, instead of a traceback: whichever command met it, the operator's fix is the same."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            from crypto.errors import CryptoError
+
+            if not isinstance(error, CryptoError):
+                raise
+            errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True, highlight=False)
+            sys.exit(1)
+
+
+app = DunlineApp(help="Dunline: telephony and voice automation for debt collection.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 app.add_typer(db.app, name="db")
 app.add_typer(cases.cases_app, name="cases")
@@ -71,3 +92,4 @@ def main(
     cli = CliContext(settings)
     ctx.obj = cli
     ctx.call_on_close(cli.close)
+

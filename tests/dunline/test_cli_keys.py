@@ -4,7 +4,10 @@ retention run --dry-run` reports without destroying."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from typer.testing import CliRunner
 
 from crypto import MasterKeys, key_id_of, read_sealed, seal_bytes
 from dunline.cli.main import app
+
+DUNLINE = str(Path(sys.executable).parent / "dunline")
 
 
 def test_upgrade_writes_the_key_once_and_rotation_lets_the_old_key_go(fresh_install: Path,
@@ -53,3 +58,40 @@ def test_upgrade_writes_the_key_once_and_rotation_lets_the_old_key_go(fresh_inst
     assert audit.exit_code == 0, audit.output
     dry = runner.invoke(app, ["retention", "run", "--dry-run"])
     assert dry.exit_code == 0 and "0 record(s) due" in dry.output, dry.output
+
+
+def test_a_command_without_its_master_key_says_so_in_one_line(admin: str, fresh_install: Path, tmp_path: Path) -> None:
+    """The console script itself (a subprocess, as an operator runs it): with the key file gone, or another
+    installation's key in its place, a command that reads sealed columns prints one error line naming the key
+    and where it goes, exits 1, and shows no traceback; with the key back it works again."""
+    runner = CliRunner()
+    data = fresh_install / "var"
+    cases = tmp_path / "cases.csv"
+    assert runner.invoke(app, ["demo-data", str(cases), "-n", "5", "--seed", "3"]).exit_code == 0
+    imported = runner.invoke(app, ["import", "cases", str(cases)])
+    assert imported.exit_code == 0, imported.output
+
+    def dunline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([DUNLINE, *args], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "60"})  # a narrow terminal must not fold the line
+
+    key_file = data / "master.key"
+    kept = key_file.read_bytes()
+    key_file.unlink()
+    missing = dunline("cases", "list")
+    lines = missing.stderr.strip().splitlines()
+    assert missing.returncode == 1 and len(lines) == 1 and "Traceback" not in missing.stderr, missing.stderr
+    assert lines[0].startswith("error: no master key") and str(key_file) in lines[0]
+    assert "DUNLINE_MASTER_KEY" in lines[0] and "CN" not in missing.stdout  # nothing served
+
+    other = tmp_path / "other"
+    MasterKeys(other / "master.key", environ={}).add()
+    key_file.write_bytes((other / "master.key").read_bytes())
+    wrong = dunline("cases", "list")
+    lines = wrong.stderr.strip().splitlines()
+    assert wrong.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), wrong.stderr
+    assert "master key" in lines[0] and "Traceback" not in wrong.stderr
+
+    key_file.write_bytes(kept)
+    listed = dunline("cases", "list")
+    assert listed.returncode == 0 and "5 case(s)" in listed.stdout, listed.stdout + listed.stderr
