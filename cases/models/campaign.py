@@ -41,12 +41,13 @@ class Campaign(Base):
 
 
 class RunnerLease(Base):
-    """Who runs a campaign now: one runner per campaign, renewed while it lives. Its in-flight attempts are
-    that runner's; recovery closes a campaign's in-flight attempts only once its lease has lapsed."""
+    """Who runs a campaign now: one runner per campaign, or one per node in a cluster (campaigns/lease.py),
+    each renewed while it lives. A runner's in-flight attempts are its own; recovery closes them only once its
+    lease has lapsed."""
 
     __tablename__ = "runner_leases"
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(100))  # host:pid:token of the runner process
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:node (or token) of the runner
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

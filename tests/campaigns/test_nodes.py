@@ -1,0 +1,153 @@
+"""One campaign across cluster nodes (issue 22) on the real case store: every node holds a lease of its own
+and claims from the one hopper, and no case is ever handed to two nodes; a node that dies has only its own
+in-flight attempts closed, once its lease lapses; the abandon ledger counts the floor's calls."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from campaigns.hopper import Hopper
+from campaigns.lease import LEASE_S, CampaignLease, is_shared, new_owner
+from campaigns.recovery import close_interrupted
+from cases import Store
+from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phone, PhoneKind, PhoneOwner, Product
+from compliance import CampaignFacts, ComplianceGate
+from dialer.ledger import AbandonLedger
+from tests.campaigns.test_campaigns import NOW, TODAY, spec
+from tests.campaigns.test_lease import ELSEWHERE, Clock, campaigns
+from tests.conftest import _truncate_all
+
+CASES = 40
+NODE_A, NODE_B = ELSEWHERE + "node=a", ELSEWHERE + "node=b"
+
+
+@pytest.fixture
+def pg(pg_store: Store) -> Store:
+    """The session's PostgreSQL store, emptied: row locks are the point, SQLite has none."""
+    _truncate_all(pg_store)
+    return pg_store
+
+
+def many_cases(store: Store) -> None:
+    with store.session() as session:
+        for n in range(CASES):
+            debtor = Debtor(external_ref=f"d{n}", full_name=f"d{n}")
+            debtor.addresses.append(Address(region="广东", country="CN", timezone="Asia/Shanghai"))
+            debtor.phones.append(Phone(e164=f"+86138{n:08d}", kind=PhoneKind.MOBILE, owner=PhoneOwner.DEBTOR,
+                                       consent_automated=True))
+            session.add(debtor)
+            session.flush()
+            session.add(Account(debtor_id=debtor.id, creditor="Acme", account_ref=f"a{n}", product=Product.CREDIT_CARD,
+                                currency="CNY", principal=Decimal(1000 + n), balance=Decimal(1000 + n),
+                                overdue_amount=Decimal(1000 + n), due_date=TODAY - timedelta(days=45),
+                                jurisdiction="CN"))
+
+
+def test_a_node_owner_shares_a_campaign_and_a_lone_one_does_not() -> None:
+    assert is_shared(new_owner("n1")) and new_owner("n1").endswith(":node=n1")
+    assert not is_shared(new_owner())
+
+
+def test_node_leases_share_a_campaign_and_exclude_a_lone_runner(store: Store) -> None:
+    (campaign,) = campaigns(store, "floor")
+    clock = Clock()
+    a, b = (CampaignLease(store, campaign, owner, clock=clock) for owner in (NODE_A, NODE_B))
+    lone = CampaignLease(store, campaign, ELSEWHERE + "lone", clock=clock)
+    assert a.try_acquire() is None and b.try_acquire() is None  # both nodes run it
+    assert lone.try_acquire() in (NODE_A, NODE_B)  # a node without its id does not join the cluster's campaign
+    a.release()
+    b.release()
+    assert lone.try_acquire() is None
+    assert a.try_acquire() == lone.owner
+
+
+@pytest.mark.postgres
+def test_two_nodes_claiming_one_campaign_at_once_never_dial_a_case_twice(pg: Store) -> None:
+    many_cases(pg)
+    (campaign,) = campaigns(pg, "floor")
+    facts = CampaignFacts(campaign_id=campaign)
+    gate = ComplianceGate(pg)
+    hopper = Hopper(pg, gate, spec().segment, facts)
+    leads = hopper.leads(NOW, CASES, today=TODAY)
+    assert len(leads) == CASES
+    start = threading.Barrier(4)
+    claimed: dict[str, list[int]] = {}
+
+    def node(owner: str, order: list) -> None:  # type: ignore[type-arg]
+        mine = Hopper(pg, ComplianceGate(pg), spec().segment, facts)
+        start.wait()
+        claimed[owner] = [i for i in (mine.claim(lead, NOW, owner=owner) for lead in order) if i is not None]
+
+    # four nodes, each with the whole hopper's leads in its buffer, two walking it each way
+    threads = [threading.Thread(target=node, args=(f"{ELSEWHERE}node={n}", leads if n % 2 else leads[::-1]))
+               for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pg.session() as session:
+        rows = session.execute(select(Attempt.account_id, Attempt.owner).where(Attempt.campaign_id == campaign)).all()
+    per_case = Counter(row.account_id for row in rows)
+    assert len(per_case) == CASES and set(per_case.values()) == {1}  # every case dialled, none twice
+    assert sum(len(ids) for ids in claimed.values()) == CASES
+    assert Counter(row.owner for row in rows) == Counter({owner: len(ids) for owner, ids in claimed.items() if ids})
+
+
+@pytest.mark.postgres
+def test_a_case_another_node_is_claiming_is_skipped_not_waited_for(pg: Store) -> None:
+    many_cases(pg)
+    (campaign,) = campaigns(pg, "floor")
+    hopper = Hopper(pg, ComplianceGate(pg), spec().segment, CampaignFacts(campaign_id=campaign))
+    lead = hopper.leads(NOW, 1, today=TODAY)[0]
+    with pg.session() as session:  # node A is inside its claim of the case
+        session.execute(select(Account.id).where(Account.id == lead.account_id).with_for_update())
+        assert hopper.claim(lead, NOW, owner=NODE_B) is None
+    assert hopper.claim(lead, NOW, owner=NODE_B) is not None  # free again: B may have it
+
+
+def test_a_dead_nodes_attempts_are_closed_and_the_live_nodes_are_not(store: Store) -> None:
+    many_cases(store)
+    (campaign,) = campaigns(store, "floor")
+    clock = Clock()
+    a = CampaignLease(store, campaign, NODE_A, lease_s=5, clock=clock)
+    b = CampaignLease(store, campaign, NODE_B, lease_s=5, clock=clock)
+    assert a.try_acquire() is None and b.try_acquire() is None
+    hopper = Hopper(store, ComplianceGate(store), spec().segment, CampaignFacts(campaign_id=campaign))
+    first, second = hopper.leads(NOW, 2, today=TODAY)
+    dead = hopper.claim(first, NOW, owner=NODE_A)
+    live = hopper.claim(second, NOW, owner=NODE_B)
+    clock.now += timedelta(seconds=3)
+    assert close_interrupted(store, NOW, wall_now=clock.now) == []  # both leases live: nothing is closed
+    assert b.renew()  # node B renews; node A was killed and does not
+    clock.now += timedelta(seconds=3)
+    assert close_interrupted(store, NOW + timedelta(minutes=1), wall_now=clock.now) == [dead]
+    with store.session() as session:
+        assert session.get(Attempt, dead).outcome is AttemptOutcome.INTERRUPTED  # type: ignore[union-attr]
+        assert session.get(Attempt, live).outcome is AttemptOutcome.IN_FLIGHT  # type: ignore[union-attr]
+    assert not a.renew()  # its lease is gone with it: had it only stalled, it learns to stop dialling
+    assert b.renew()
+
+
+def test_a_dead_nodes_lease_lapses_within_the_lease_time_and_a_new_node_takes_its_place(store: Store) -> None:
+    (campaign,) = campaigns(store, "floor")
+    clock = Clock()
+    assert CampaignLease(store, campaign, NODE_A, clock=clock).try_acquire() is None
+    lone = CampaignLease(store, campaign, ELSEWHERE + "lone", clock=clock)
+    clock.now += timedelta(seconds=LEASE_S - 1)
+    assert lone.try_acquire() == NODE_A
+    clock.now += timedelta(seconds=2)
+    assert lone.try_acquire() is None
+
+
+def test_the_ledger_counts_the_floors_calls_with_its_own() -> None:
+    ledger = AbandonLedger("1", window_seconds=3600, target=0.03)
+    for at in range(10):
+        ledger.record(float(at), abandoned=False)
+    assert ledger.rate(10.0) == 0.0 and ledger.headroom(10.0) == pytest.approx(0.3)
+    ledger.elsewhere = (3, 90)  # the other nodes abandoned 3 of their 90
+    assert ledger.counts(10.0) == (3, 100) and ledger.rate(10.0) == pytest.approx(0.03)
+    assert ledger.headroom(10.0) == pytest.approx(0.0)  # the floor is at its target: this node may not abandon
