@@ -19,7 +19,7 @@ A message (SMS, e-mail) is an attempt too, with outcome `message` and a delivery
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,11 +65,14 @@ def outcome_of(result: CallResult) -> AttemptOutcome:
 
 
 def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, now: datetime,
-          campaign: CampaignFacts, *, arm: str | None = None, owner: str | None = None) -> tuple[Decision, int | None]:
+          campaign: CampaignFacts, *, arm: str | None = None, owner: str | None = None,
+          due: Callable[[Session], bool] | None = None) -> tuple[Decision, int | None]:
     """Ask the gate and, if it allows the dial, write the in-flight attempt with its receipt in the same locked
     transaction. Returns the decision and the attempt id (None when refused). Anything that goes wrong refuses:
     the dial fails closed. `arm`: the champion/challenger arm whose strategy chose the lead (the hopper's);
-    `owner`: the runner claiming it (its lease's owner), whose death recovery waits for before closing it.
+    `owner`: the runner claiming it (its lease's owner), whose death recovery waits for before closing it;
+    `due`: the campaign's own test that the case is still due, asked under the lock (the hopper's rest after
+    the last call: a lead another node dialled and closed since it was fetched is not dialled again).
 
     Across nodes the case's account row is the claim: taken with SKIP LOCKED, so a node that finds another
     deciding on the same case right now refuses at once instead of queueing behind it, and a node that comes
@@ -80,6 +83,9 @@ def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, no
             if session.execute(select(Account.id).where(Account.id == account_id)
                                .with_for_update(skip_locked=True)).first() is None:
                 return refusal("case being claimed by another runner", now,
+                               {"account_id": account_id, "phone_id": phone_id}), None
+            if due is not None and not due(session):
+                return refusal("case called since it was chosen; resting", now,
                                {"account_id": account_id, "phone_id": phone_id}), None
             decision, fact = gate.decide_locked(session, account_id, phone_id, now, campaign)
             if fact is None:

@@ -139,7 +139,9 @@ class Hopper:
 
     def claim(self, lead: Lead, now: datetime, *, owner: str | None = None) -> int | None:
         """The in-flight attempt id, or None when the gate now refuses or another node holds the case (neither
-        is dialled). `owner`: the claiming runner's lease owner, written on the attempt."""
-        decision, attempt_id = attempts.claim(self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts,
-                                              arm=lead.arm, owner=owner)
+        is dialled), or the case was called since the lead was fetched and rests now (RECYCLE_AFTER: on another
+        node, the lead sat in this one's buffer). `owner`: the claiming runner's lease owner, on the attempt."""
+        decision, attempt_id = attempts.claim(
+            self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts, arm=lead.arm, owner=owner,
+            due=lambda session: not self._resting(session, [lead.account_id], now))
         return attempt_id if decision.allowed else None

@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from campaigns import attempts
+from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper
 from campaigns.lease import LEASE_S, CampaignLease, is_shared, new_owner
 from campaigns.recovery import close_interrupted
@@ -107,6 +109,19 @@ def test_a_case_another_node_is_claiming_is_skipped_not_waited_for(pg: Store) ->
         session.execute(select(Account.id).where(Account.id == lead.account_id).with_for_update())
         assert hopper.claim(lead, NOW, owner=NODE_B) is None
     assert hopper.claim(lead, NOW, owner=NODE_B) is not None  # free again: B may have it
+
+
+def test_a_lead_another_node_called_and_closed_since_it_was_fetched_is_not_dialled(store: Store) -> None:
+    many_cases(store)
+    (campaign,) = campaigns(store, "floor")
+    hopper = Hopper(store, ComplianceGate(store), spec().segment, CampaignFacts(campaign_id=campaign))
+    lead = hopper.leads(NOW, 1, today=TODAY)[0]  # in both nodes' buffers
+    first = hopper.claim(lead, NOW, owner=NODE_A)
+    assert first is not None
+    with store.session() as session:  # node A's call: busy, closed at once
+        attempts.close(session, first, CallEnd(AttemptOutcome.BUSY, NOW + timedelta(seconds=2)))
+    assert hopper.claim(lead, NOW + timedelta(seconds=3), owner=NODE_B) is None  # resting: B does not call again
+    assert hopper.claim(lead, NOW + timedelta(minutes=16), owner=NODE_B) is not None  # its rest is over
 
 
 def test_a_dead_nodes_attempts_are_closed_and_the_live_nodes_are_not(store: Store) -> None:
