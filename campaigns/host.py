@@ -6,7 +6,8 @@ for each running campaign it does not host yet takes the campaign's lease, close
 in flight, and starts a runner. On a cluster node (an owner naming a node id, campaigns/lease.py) every node
 hosts every running campaign, each with a lease of its own, and the host also closes, every lease period, the
 in-flight attempts of peers whose leases lapsed: a node killed mid-campaign has its calls closed as interrupted
-by the nodes left, which go on dialling the campaign. A campaign no longer running (paused, finished) has its runner's stop set:
+by the nodes left, which go on dialling the campaign. A node asked to drain (campaigns/drain.py) sees no
+campaign running: its runners stop as on a pause, and it takes no lease until resumed. A campaign no longer running (paused, finished) has its runner's stop set:
 no new dials from then on, the calls up end as they will, then the lease is released. After a restart the
 running campaigns are simply found running again. A runner that ends by itself (no lead may be dialled
 now) is started again only after `rest_s`.
@@ -27,7 +28,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from campaigns.lease import LEASE_S, CampaignLease, is_shared, new_owner
+from campaigns.drain import draining
+from campaigns.lease import LEASE_S, CampaignLease, new_owner, node_of
 from campaigns.outage import is_outage
 from campaigns.preview import NoPreview
 from campaigns.recovery import close_interrupted
@@ -66,6 +68,8 @@ class CampaignHost:
         self._resting: dict[int, float] = {}  # campaign id -> monotonic time it may start again
         self._nudged = asyncio.Event()
         self._up = True  # the store and Redis answered at the last poll
+        self.node = node_of(self.owner)
+        self.draining = False  # this node was asked to drain (a cluster node only)
 
     def dialling_allowed(self) -> bool:
         return self._up
@@ -101,7 +105,7 @@ class CampaignHost:
         for campaign_id, campaign in running.items():
             if campaign_id not in self.hosted and self._resting.get(campaign_id, 0.0) <= time.monotonic():
                 await self._start(campaign)
-        if is_shared(self.owner) and time.monotonic() - self._swept_at >= self.lease_s:
+        if self.node is not None and time.monotonic() - self._swept_at >= self.lease_s:
             await self._sweep()
 
     async def _sweep(self) -> None:
@@ -125,7 +129,14 @@ class CampaignHost:
         self._up = up
 
     def _running(self) -> dict[int, Campaign]:
+        """The running campaigns this node is to host (none while it drains)."""
         with self.store.reading() as session:
+            if self.node is not None and draining(session, self.node) != self.draining:
+                self.draining = not self.draining
+                log.warning("node %s %s", self.node, "drains: its runners stop, calls up end as they will"
+                            if self.draining else "resumed: it takes campaigns again")
+            if self.draining:
+                return {}
             query = select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
             if self.only is not None:
                 query = query.where(Campaign.id.in_(self.only))

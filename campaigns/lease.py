@@ -43,8 +43,14 @@ def new_owner(node: str | None = None) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{SHARED + node if node else uuid.uuid4().hex[:8]}"
 
 
+def node_of(owner: str) -> str | None:
+    """The node id an owner names; None for a lone runner's."""
+    tail = owner.split(":", 2)[-1]
+    return tail[len(SHARED):] if tail.startswith(SHARED) else None
+
+
 def is_shared(owner: str) -> bool:
-    return owner.split(":", 2)[-1].startswith(SHARED)
+    return node_of(owner) is not None
 
 
 def owner_gone(owner: str, now: datetime, expires_at: datetime) -> bool:

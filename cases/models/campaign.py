@@ -51,3 +51,14 @@ class RunnerLease(Base):
     owner: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:node (or token) of the runner
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class NodeDrain(Base):
+    """A cluster node asked to drain (`dunline node drain`): it takes no campaign lease and dials nobody new
+    until the row is deleted (`dunline node resume`); its calls up end as they will."""
+
+    __tablename__ = "node_drains"
+
+    node_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,23 +2,35 @@
 and claims from the one hopper, and no case is ever handed to two nodes; a node that dies has only its own
 in-flight attempts closed, once its lease lapses; the abandon ledger counts the floor's calls."""
 
+import asyncio
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from campaigns import attempts
 from campaigns.attempts import CallEnd
+from campaigns.drain import campaigns_on, request_drain
 from campaigns.hopper import Hopper
+from campaigns.host import CampaignHost
 from campaigns.lease import LEASE_S, CampaignLease, is_shared, new_owner
 from campaigns.recovery import close_interrupted
+from campaigns.runner import CampaignRunner, RunnerConfig
+from campaigns.service import change_status, create_campaign
 from cases import Store
-from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Phone, PhoneKind, PhoneOwner, Product
+from cases.models import (Account, Address, Attempt, AttemptOutcome, Campaign, Debtor, Phone, PhoneKind, PhoneOwner,
+                          Product, utcnow)
 from compliance import CampaignFacts, ComplianceGate
 from dialer.ledger import AbandonLedger
+from dialer.pacing import DialMode, pacer_for
+from dialer.simulate.pstn import Persona, PstnSimulator, Script
+from dialer.switchboard import Switchboard, Trunk
 from tests.campaigns.test_campaigns import NOW, TODAY, spec
 from tests.campaigns.test_lease import ELSEWHERE, Clock, campaigns
 from tests.conftest import _truncate_all
@@ -166,3 +178,73 @@ def test_the_ledger_counts_the_floors_calls_with_its_own() -> None:
     ledger.elsewhere = (3, 90)  # the other nodes abandoned 3 of their 90
     assert ledger.counts(10.0) == (3, 100) and ledger.rate(10.0) == pytest.approx(0.03)
     assert ledger.headroom(10.0) == pytest.approx(0.0)  # the floor is at its target: this node may not abandon
+
+
+@pytest.mark.postgres
+async def test_two_nodes_run_one_campaign_and_a_drained_node_stops_with_no_call_dropped(pg: Store,
+                                                                                      tmp_path: Path) -> None:
+    """Two campaign hosts as two cluster nodes, each with its own switchboard, run one agentless campaign
+    against one simulated PSTN. Node A is drained once it has calls up: they end as they would (no answer,
+    cancelled at the ring timeout), it takes no lease and dials nobody after, node B dials the rest."""
+    many_cases(pg)
+    with pg.session() as session:
+        campaign = create_campaign(session, spec(name="floor", dial_mode=DialMode.AGENTLESS,
+                                                 agent_group=None, ivr_flow="collections"), actor="m")
+        change_status(session, campaign.id, "start", actor="m")
+        campaign_id = campaign.id
+    pstn = PstnSimulator(scripts={f"+86138{n:08d}": Script(Persona.NO_ANSWER) for n in range(CASES)})
+    await pstn.start()
+    boards = [Switchboard(trunk=Trunk(*pstn.address, min_ring_s=0, keepalive_s=0), recordings=tmp_path / node)
+              for node in "ab"]
+    for board in boards:
+        await board.start()
+
+    def node(owner: str, board: Switchboard) -> CampaignHost:
+        def build(running: Campaign, lease: CampaignLease, allowed: Callable[[], bool]) -> CampaignRunner:
+            hopper = Hopper(pg, ComplianceGate(pg), spec().segment, CampaignFacts(campaign_id=running.id))
+            return CampaignRunner(store=pg, campaign=running, hopper=hopper, switchboard=board,
+                                  policy=pacer_for(DialMode.AGENTLESS, max_concurrent=4),
+                                  config=RunnerConfig(amd=False, ring_timeout_s=1.5), clock=lambda: NOW,
+                                  dialling_allowed=allowed, lease=lease)
+        return CampaignHost(store=pg, build=build, clock=lambda: NOW, poll_s=0.1, owner=owner)
+
+    a, b = node(NODE_A, boards[0]), node(NODE_B, boards[1])
+    stop = asyncio.Event()
+    hosts = [asyncio.ensure_future(host.run(stop)) for host in (a, b)]
+
+    def owned() -> Counter[str | None]:
+        with pg.session() as session:
+            return Counter(session.scalars(select(Attempt.owner).where(Attempt.campaign_id == campaign_id)).all())
+
+    def in_flight() -> int:
+        with pg.session() as session:
+            return len(session.scalars(select(Attempt.id).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT)).all())
+
+    try:
+        await _until(lambda: owned()[NODE_A] >= 2 and owned()[NODE_B] >= 2)
+        with pg.session() as session:
+            request_drain(session, "a", actor="ops", now=NOW)
+        await _until(lambda: not a.hosted)  # its runner stopped once its calls ended
+        with pg.session() as session:
+            assert campaigns_on(session, "a", utcnow()) == [] and campaigns_on(session, "b", utcnow()) == [campaign_id]
+        drained = owned()[NODE_A]
+        await _until(lambda: sum(owned().values()) == CASES and in_flight() == 0, seconds=90)
+    finally:
+        stop.set()
+        await asyncio.wait(hosts, timeout=20)
+        for board in boards:
+            await board.close()
+        pstn.close()
+    assert owned()[NODE_A] == drained and a.draining  # nobody dialled by the drained node after
+    with pg.session() as session:
+        rows = session.execute(select(Attempt.account_id, Attempt.owner, Attempt.outcome)
+                               .where(Attempt.campaign_id == campaign_id)).all()
+    assert Counter(row.account_id for row in rows) == Counter({account: 1 for account in {r.account_id for r in rows}})
+    assert {row.outcome for row in rows} == {AttemptOutcome.NO_ANSWER}  # every call ended as it would: none dropped
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)

@@ -1,5 +1,6 @@
 """one campaign across nodes: a campaign lease per (campaign, runner) instead of per campaign, and the runner
-that claimed each attempt (issue 22; campaigns/lease.py, campaigns/attempts.py)
+that claimed each attempt, the nodes asked to drain (issue 22; campaigns/lease.py, campaigns/attempts.py,
+campaigns/drain.py)
 
 Leases are live state, renewed every few seconds by running nodes: the table is made anew (an upgrade runs with
 the nodes stopped, so there is nothing in it worth keeping).
@@ -37,9 +38,16 @@ def upgrade() -> None:
     _leases('campaign_id', 'owner')
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner', sa.String(length=100), nullable=True))
+    op.create_table(
+        'node_drains',
+        sa.Column('node_id', sa.String(length=40), nullable=False),
+        sa.Column('requested_by', sa.String(length=64), nullable=False),
+        sa.Column('requested_at', cases.models.base.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('node_id', name=op.f('pk_node_drains')))
 
 
 def downgrade() -> None:
+    op.drop_table('node_drains')
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.drop_column('owner')
     op.drop_table('runner_leases')
