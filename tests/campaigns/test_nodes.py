@@ -185,7 +185,7 @@ async def test_two_nodes_run_one_campaign_and_a_drained_node_stops_with_no_call_
                                                                                       tmp_path: Path) -> None:
     """Two campaign hosts as two cluster nodes, each with its own switchboard, run one agentless campaign
     against one simulated PSTN. Node A is drained once it has calls up: they end as they would (no answer,
-    cancelled at the ring timeout), it takes no lease and dials nobody after, node B dials the rest."""
+    cancelled at the ring timeout) before its runner stops, it takes no lease and dials nobody after, node B dials the rest."""
     many_cases(pg)
     with pg.session() as session:
         campaign = create_campaign(session, spec(name="floor", dial_mode=DialMode.AGENTLESS,
@@ -203,8 +203,8 @@ async def test_two_nodes_run_one_campaign_and_a_drained_node_stops_with_no_call_
         def build(running: Campaign, lease: CampaignLease, allowed: Callable[[], bool]) -> CampaignRunner:
             hopper = Hopper(pg, ComplianceGate(pg), spec().segment, CampaignFacts(campaign_id=running.id))
             return CampaignRunner(store=pg, campaign=running, hopper=hopper, switchboard=board,
-                                  policy=pacer_for(DialMode.AGENTLESS, max_concurrent=4),
-                                  config=RunnerConfig(amd=False, ring_timeout_s=1.5), clock=lambda: NOW,
+                                  policy=pacer_for(DialMode.AGENTLESS, max_concurrent=2),
+                                  config=RunnerConfig(amd=False, ring_timeout_s=3), clock=lambda: NOW,
                                   dialling_allowed=allowed, lease=lease)
         return CampaignHost(store=pg, build=build, clock=lambda: NOW, poll_s=0.1, owner=owner)
 
@@ -216,22 +216,25 @@ async def test_two_nodes_run_one_campaign_and_a_drained_node_stops_with_no_call_
         with pg.session() as session:
             return Counter(session.scalars(select(Attempt.owner).where(Attempt.campaign_id == campaign_id)).all())
 
-    def in_flight() -> int:
+    def in_flight(owner: str) -> int:
         with pg.session() as session:
-            return len(session.scalars(select(Attempt.id).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT)).all())
+            return len(session.scalars(select(Attempt.id).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT,
+                                                                Attempt.owner == owner)).all())
 
     try:
-        await _until(lambda: owned()[NODE_A] >= 2 and owned()[NODE_B] >= 2)
-        with pg.session() as session:
+        await _until(lambda: in_flight(NODE_A) >= 1 and owned()[NODE_B] >= 2)
+        with pg.session() as session:  # node A has a call ringing
             request_drain(session, "a", actor="ops", now=NOW)
         await _until(lambda: not a.hosted)  # its runner stopped once its calls ended
+        drained = owned()[NODE_A]
+        assert sum(owned().values()) < CASES  # it stopped for the drain, not for want of cases
         with pg.session() as session:
             assert campaigns_on(session, "a", utcnow()) == [] and campaigns_on(session, "b", utcnow()) == [campaign_id]
-        drained = owned()[NODE_A]
-        await _until(lambda: sum(owned().values()) == CASES and in_flight() == 0, seconds=90)
+        await _until(lambda: sum(owned().values()) == CASES and in_flight(NODE_B) == 0, seconds=120)
     finally:
         stop.set()
         await asyncio.wait(hosts, timeout=20)
+        await asyncio.gather(a.drain(10), b.drain(10))  # the runners and their calls, on a failure too
         for board in boards:
             await board.close()
         pstn.close()
