@@ -3,30 +3,14 @@ drain says which campaigns the node still runs until its runners' leases are gon
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from campaigns.lease import CampaignLease
 from cases import Store
 from cases.models import AuditEntry, Campaign
-from dunline.cli.main import app
+from tests.cases.test_payments_cli import env, run  # noqa: F401  (env: an installation's fixture)
 
-runner = CliRunner()
 NODE_OWNER = "another-host:4242:node=n1"  # a runner of node n1 on another machine: alive while its lease is
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DUNLINE_DATA_DIR", str(tmp_path / "var"))
-    for name in ("DUNLINE_DATABASE_URL", "DUNLINE_USER", "DUNLINE_TOKEN", "DUNLINE_CONFIG", "DUNLINE_NODE_ID"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_drain_status_and_resume_a_node(env: Path) -> None:
