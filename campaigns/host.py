@@ -7,8 +7,9 @@ in flight, and starts a runner. On a cluster node (an owner naming a node id, ca
 hosts every running campaign, each with a lease of its own, and the host also closes, every lease period, the
 in-flight attempts of peers whose leases lapsed: a node killed mid-campaign has its calls closed as interrupted
 by the nodes left, which go on dialling the campaign. A node asked to drain (campaigns/drain.py) sees no
-campaign running: its runners stop as on a pause, and it takes no lease until resumed. A campaign no longer running (paused, finished) has its runner's stop set:
-no new dials from then on, the calls up end as they will, then the lease is released. After a restart the
+campaign running: its runners stop as on a pause, and it takes no lease until resumed. A campaign no longer
+running (paused, finished) has its runner's stop set: no new dials from then on, the calls up end as they
+will, then the lease is released. After a restart the
 running campaigns are simply found running again. A runner that ends by itself (no lead may be dialled
 now) is started again only after `rest_s`.
 

@@ -8,7 +8,8 @@ campaign a person goes to the IVR; else to the longest-idle ready agent of the c
 agent desk (campaigns/desk.py, shared by every runner of the process; the screen-pop goes out on its event
 bus), or, when none frees up within the no-agent timeout, is abandoned: the ledger counts it and the
 router plays the safe-harbour message. The ledger is rebuilt from the attempts table at start, so a
-restart neither forgets abandons nor counts them twice.
+restart neither forgets abandons nor counts them twice; on a cluster node it counts the other nodes' calls
+too, read again at every lease renewal, so the pacing keeps the floor's rate, not the node's.
 
 The attempt rows are written through campaigns/attempts.py, in order, by the store writer
 (campaigns/writer.py). When the case store is away the runner dials nobody, keeps the calls that are up,

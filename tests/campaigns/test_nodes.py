@@ -251,3 +251,27 @@ async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def test_a_node_runners_ledger_reads_the_other_nodes_calls_and_not_its_own(store: Store,
+                                                                                 tmp_path: Path) -> None:
+    many_cases(store)
+    (campaign_id,) = campaigns(store, "floor")
+    with store.session() as session:
+        accounts = session.scalars(select(Account.id)).all()
+        for n, (owner, outcome) in enumerate([(NODE_B, AttemptOutcome.ABANDONED), (NODE_B, AttemptOutcome.ANSWERED),
+                                              (None, AttemptOutcome.ANSWERED), (NODE_A, AttemptOutcome.ABANDONED)]):
+            session.add(Attempt(account_id=accounts[n], number_e164="+8613800000001", campaign_id=campaign_id,
+                                started_at=NOW, answered_at=NOW, outcome=outcome, conversation=True, owner=owner))
+        campaign = session.get(Campaign, campaign_id)
+        session.expunge(campaign)
+    lease = CampaignLease(store, campaign_id, NODE_A)
+    assert lease.try_acquire() is None
+    runner = CampaignRunner(store=store, campaign=campaign, switchboard=Switchboard(trunk=Trunk("127.0.0.1", 9)),
+                            hopper=Hopper(store, ComplianceGate(store), spec().segment,
+                                          CampaignFacts(campaign_id=campaign_id)),
+                            policy=pacer_for(DialMode.PREDICTIVE), clock=lambda: NOW + timedelta(hours=1),
+                            lease=lease)
+    await runner._rebuild_ledger()
+    # node B's two calls and the one of an earlier run count; node A's own come from its ledger as they happen
+    assert runner.ledger.counts(0.0) == (1, 3) and runner.ledger.elsewhere == (1, 3)
