@@ -275,3 +275,25 @@ async def test_a_node_runners_ledger_reads_the_other_nodes_calls_and_not_its_own
     await runner._rebuild_ledger()
     # node B's two calls and the one of an earlier run count; node A's own come from its ledger as they happen
     assert runner.ledger.counts(0.0) == (1, 3) and runner.ledger.elsewhere == (1, 3)
+
+
+async def test_a_cluster_nodes_host_closes_a_dead_peers_calls_within_a_lease_period(store: Store) -> None:
+    many_cases(store)
+    (campaign,) = campaigns(store, "floor")
+    long_ago = utcnow() - timedelta(minutes=5)
+    dead = CampaignLease(store, campaign, NODE_A, lease_s=1, clock=lambda: long_ago)  # killed: never renewed
+    assert dead.try_acquire() is None
+    hopper = Hopper(store, ComplianceGate(store), spec().segment, CampaignFacts(campaign_id=campaign))
+    attempt = hopper.claim(hopper.leads(NOW, 1, today=TODAY)[0], NOW, owner=NODE_A)
+
+    def build(running: Campaign, lease: CampaignLease, allowed: Callable[[], bool]) -> CampaignRunner:
+        raise AssertionError("the campaign is not running: no runner")
+    host = CampaignHost(store=store, build=build, clock=lambda: NOW, owner=NODE_B, lease_s=0.3)
+    await host.poll()
+    with store.session() as session:
+        assert session.get(Attempt, attempt).outcome is AttemptOutcome.IN_FLIGHT  # type: ignore[union-attr]
+    await asyncio.sleep(0.35)
+    await host.poll()  # a lease period on: the sweep
+    with store.session() as session:
+        assert session.get(Attempt, attempt).outcome is AttemptOutcome.INTERRUPTED  # type: ignore[union-attr]
+    assert not dead.renew()
