@@ -4,7 +4,6 @@ in-flight attempts closed, once its lease lapses; the abandon ledger counts the 
 
 import asyncio
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -34,6 +33,7 @@ from dialer.switchboard import Switchboard, Trunk
 from tests.campaigns.test_campaigns import NOW, TODAY, spec
 from tests.campaigns.test_lease import ELSEWHERE, Clock, campaigns
 from tests.conftest import _truncate_all
+from tests.console.test_preview import _until
 
 CASES = 40
 NODE_A, NODE_B = ELSEWHERE + "node=a", ELSEWHERE + "node=b"
@@ -244,13 +244,6 @@ async def test_two_nodes_run_one_campaign_and_a_drained_node_stops_with_no_call_
                                .where(Attempt.campaign_id == campaign_id)).all()
     assert Counter(row.account_id for row in rows) == Counter({account: 1 for account in {r.account_id for r in rows}})
     assert {row.outcome for row in rows} == {AttemptOutcome.NO_ANSWER}  # every call ended as it would: none dropped
-
-
-async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_node_runners_ledger_reads_the_other_nodes_calls_and_not_its_own(store: Store,
