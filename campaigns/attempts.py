@@ -19,7 +19,7 @@ A message (SMS, e-mail) is an attempt too, with outcome `message` and a delivery
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from campaigns.lease import live_campaigns
+from campaigns.lease import forget_gone, live_runners
 from cases import Store
 from cases.audit import AuditDraft, append, record
 from cases.models import (Account, AfterCallState, Attempt, AttemptOutcome, Channel, Debtor, Note, Promise,
@@ -65,18 +65,34 @@ def outcome_of(result: CallResult) -> AttemptOutcome:
 
 
 def claim(store: Store, gate: ComplianceGate, account_id: int, phone_id: int, now: datetime,
-          campaign: CampaignFacts, *, arm: str | None = None) -> tuple[Decision, int | None]:
+          campaign: CampaignFacts, *, arm: str | None = None, owner: str | None = None,
+          due: Callable[[Session], bool] | None = None) -> tuple[Decision, int | None]:
     """Ask the gate and, if it allows the dial, write the in-flight attempt with its receipt in the same locked
     transaction. Returns the decision and the attempt id (None when refused). Anything that goes wrong refuses:
-    the dial fails closed. `arm`: the champion/challenger arm whose strategy chose the lead (the hopper's)."""
+    the dial fails closed. `arm`: the champion/challenger arm whose strategy chose the lead (the hopper's);
+    `owner`: the runner claiming it (its lease's owner), whose death recovery waits for before closing it;
+    `due`: the campaign's own test that the case is still due, asked under the lock (the hopper's rest after
+    the last call: a lead another node dialled and closed since it was fetched is not dialled again).
+
+    Across nodes the case's account row is the claim: taken with SKIP LOCKED, so a node that finds another
+    deciding on the same case right now refuses at once instead of queueing behind it, and a node that comes
+    after sees the in-flight attempt (the gate's `not_in_flight`) and the caps it counts. Either way one case
+    is never handed to two nodes. SQLite has one writer at a time and needs no row lock."""
     try:
         with store.session() as session:
+            if session.execute(select(Account.id).where(Account.id == account_id)
+                               .with_for_update(skip_locked=True)).first() is None:
+                return refusal("case being claimed by another runner", now,
+                               {"account_id": account_id, "phone_id": phone_id}), None
+            if due is not None and not due(session):
+                return refusal("case called since it was chosen; resting", now,
+                               {"account_id": account_id, "phone_id": phone_id}), None
             decision, fact = gate.decide_locked(session, account_id, phone_id, now, campaign)
             if fact is None:
                 return decision, None
             attempt = Attempt(account_id=account_id, phone_id=phone_id, number_e164=fact.e164,
                               campaign_id=campaign.campaign_id, started_at=now, outcome=AttemptOutcome.IN_FLIGHT,
-                              receipt=decision.receipt, arm=arm)
+                              receipt=decision.receipt, arm=arm, owner=owner)
             session.add(attempt)
             session.flush()
             return decision, attempt.id
@@ -149,20 +165,25 @@ def set_disposition(session: Session, attempt: Attempt, code: str, *, actor: str
            details={"disposition": code, "before": before})
 
 
-def interrupt_orphans(session: Session, now: datetime, *, wall_now: datetime, campaign_id: int | None = None,
+def interrupt_orphans(session: Session, now: datetime, *, wall_now: datetime, but: tuple[int, str] | None = None,
                       actor: str = "recovery") -> list[int]:
-    """Close as interrupted the in-flight attempts whose runner is gone: those of campaigns without a live
-    lease at `wall_now` (campaign `campaign_id`'s lease is the caller's, so its attempts are a dead run's).
-    Attempts of campaigns run by a live runner are left alone."""
-    live = live_campaigns(session, wall_now, but=campaign_id)
-    query = select(Attempt).where(Attempt.outcome == AttemptOutcome.IN_FLIGHT)
-    if live:
-        query = query.where(Attempt.campaign_id.is_(None) | Attempt.campaign_id.not_in(live))
-    attempts = session.scalars(query.with_for_update()).all()
+    """Close as interrupted the in-flight attempts whose runner is gone at `wall_now`: an attempt with an owner,
+    once that runner's lease on its campaign is not live; one without (claimed before attempts named their
+    runner), once no runner of its campaign is. `but`: the caller's own lease, just taken, so attempts under it
+    are a dead run's. Then the gone runners' leases are deleted. Attempts of live runners are left alone: one
+    node's crash closes its own calls, not the floor's."""
+    live = live_runners(session, wall_now, but=but)
+    running = {campaign_id for campaign_id, _ in live}
+    attempts = [attempt for attempt in session.scalars(select(Attempt).where(
+        Attempt.outcome == AttemptOutcome.IN_FLIGHT).with_for_update()).all()
+        if (attempt.campaign_id, attempt.owner) not in live
+        and (attempt.owner is not None or attempt.campaign_id not in running)]
+    forget_gone(session, wall_now)
     for attempt in attempts:
         attempt.outcome, attempt.ended_at = AttemptOutcome.INTERRUPTED, now
         record(session, actor=actor, action="attempt.interrupted", entity="attempt", entity_id=attempt.id,
-               details={"campaign_id": attempt.campaign_id, "started_at": attempt.started_at.isoformat()})
+               details={"campaign_id": attempt.campaign_id, "owner": attempt.owner,
+                        "started_at": attempt.started_at.isoformat()})
     return [attempt.id for attempt in attempts]
 
 

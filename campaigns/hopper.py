@@ -7,7 +7,7 @@ in order: the debtor's mobile, home, work, then other numbers of the debtor, and
 (only where the rule pack allows, which the gate decides). The gate is asked for every candidate; the first
 number it allows is the lead. `claim` asks again and writes the in-flight attempt with its receipt (and the
 ranking's arm for the case, so reports can compare strategies) in one locked transaction, so a lead that
-went stale between the two (another process dialled it) is simply not dialled.
+went stale between the two (another process or node dialled it) is simply not dialled.
 """
 
 from __future__ import annotations
@@ -137,8 +137,11 @@ class Hopper:
                                      & (Attempt.started_at == latest.c.at)).where(*calls)).all()
         return {row.account_id for row in rows if now - row.started_at < RECYCLE_AFTER.get(row.outcome, timedelta())}
 
-    def claim(self, lead: Lead, now: datetime) -> int | None:
-        """The in-flight attempt id, or None when the gate now refuses (the refusal is not dialled)."""
-        decision, attempt_id = attempts.claim(self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts,
-                                              arm=lead.arm)
+    def claim(self, lead: Lead, now: datetime, *, owner: str | None = None) -> int | None:
+        """The in-flight attempt id, or None when the gate now refuses or another node holds the case (neither
+        is dialled), or the case was called since the lead was fetched and rests now (RECYCLE_AFTER: on another
+        node, the lead sat in this one's buffer). `owner`: the claiming runner's lease owner, on the attempt."""
+        decision, attempt_id = attempts.claim(
+            self.store, self.gate, lead.account_id, lead.phone_id, now, self.facts, arm=lead.arm, owner=owner,
+            due=lambda session: not self._resting(session, [lead.account_id], now))
         return attempt_id if decision.allowed else None

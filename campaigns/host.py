@@ -3,8 +3,13 @@
 Status changes are made by the CLI or the API and land in the case store, so the host reads the campaigns
 table (off the event loop, every `poll_s`; `nudge()` lets the API in the same process skip the wait) and
 for each running campaign it does not host yet takes the campaign's lease, closes what a dead runner left
-in flight, and starts a runner. A campaign no longer running (paused, finished) has its runner's stop set:
-no new dials from then on, the calls up end as they will, then the lease is released. After a restart the
+in flight, and starts a runner. On a cluster node (an owner naming a node id, campaigns/lease.py) every node
+hosts every running campaign, each with a lease of its own, and the host also closes, every lease period, the
+in-flight attempts of peers whose leases lapsed: a node killed mid-campaign has its calls closed as interrupted
+by the nodes left, which go on dialling the campaign. A node asked to drain (campaigns/drain.py) sees no
+campaign running: its runners stop as on a pause, and it takes no lease until resumed. A campaign no longer
+running (paused, finished) has its runner's stop set: no new dials from then on, the calls up end as they
+will, then the lease is released. After a restart the
 running campaigns are simply found running again. A runner that ends by itself (no lead may be dialled
 now) is started again only after `rest_s`.
 
@@ -24,7 +29,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from campaigns.lease import CampaignLease, new_owner
+from campaigns.drain import draining
+from campaigns.lease import LEASE_S, CampaignLease, new_owner, node_of
 from campaigns.outage import is_outage
 from campaigns.preview import NoPreview
 from campaigns.recovery import close_interrupted
@@ -51,15 +57,20 @@ class Hosted:
 class CampaignHost:
     def __init__(self, *, store: Store, build: RunnerFactory, clock: Callable[[], datetime],
                  healthy: Callable[[], Awaitable[bool]] | None = None, only: frozenset[int] | None = None,
-                 poll_s: float = POLL_S, rest_s: float = REST_S, owner: str | None = None) -> None:
+                 poll_s: float = POLL_S, rest_s: float = REST_S, owner: str | None = None,
+                 lease_s: float = LEASE_S) -> None:
         """`build(campaign, lease, dialling_allowed)` makes a runner; `clock` is the campaigns' clock
-        (recovery stamps with it); `only`: host these campaigns alone (a one-campaign simulated run)."""
+        (recovery stamps with it); `only`: host these campaigns alone (a one-campaign simulated run);
+        `owner`: the leases' owner (`campaigns.lease.new_owner`; one naming a node id shares campaigns)."""
         self.store, self.build, self.clock, self.healthy, self.only = store, build, clock, healthy, only
-        self.poll_s, self.rest_s, self.owner = poll_s, rest_s, owner or new_owner()
+        self.poll_s, self.rest_s, self.owner, self.lease_s = poll_s, rest_s, owner or new_owner(), lease_s
+        self._swept_at = time.monotonic()  # a cluster node's last sweep of its peers' orphans
         self.hosted: dict[int, Hosted] = {}
         self._resting: dict[int, float] = {}  # campaign id -> monotonic time it may start again
         self._nudged = asyncio.Event()
         self._up = True  # the store and Redis answered at the last poll
+        self.node = node_of(self.owner)
+        self.draining = False  # this node was asked to drain (a cluster node only)
 
     def dialling_allowed(self) -> bool:
         return self._up
@@ -95,6 +106,20 @@ class CampaignHost:
         for campaign_id, campaign in running.items():
             if campaign_id not in self.hosted and self._resting.get(campaign_id, 0.0) <= time.monotonic():
                 await self._start(campaign)
+        if self.node is not None and time.monotonic() - self._swept_at >= self.lease_s:
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        """Close the calls that nodes gone since left in flight (this node's own leases are live)."""
+        self._swept_at = time.monotonic()
+        try:
+            interrupted = await asyncio.to_thread(close_interrupted, self.store, self.clock())
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            return
+        if interrupted:
+            log.warning("closed %d attempt(s) a gone node left in flight as interrupted", len(interrupted))
 
     def _set_up(self, up: bool) -> None:
         if up != self._up:
@@ -105,7 +130,14 @@ class CampaignHost:
         self._up = up
 
     def _running(self) -> dict[int, Campaign]:
+        """The running campaigns this node is to host (none while it drains)."""
         with self.store.reading() as session:
+            if self.node is not None and draining(session, self.node) != self.draining:
+                self.draining = not self.draining
+                log.warning("node %s %s", self.node, "drains: its runners stop, calls up end as they will"
+                            if self.draining else "resumed: it takes campaigns again")
+            if self.draining:
+                return {}
             query = select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
             if self.only is not None:
                 query = query.where(Campaign.id.in_(self.only))
@@ -114,13 +146,13 @@ class CampaignHost:
         return {campaign.id: campaign for campaign in campaigns}
 
     async def _start(self, campaign: Campaign) -> None:
-        lease = CampaignLease(self.store, campaign.id, self.owner)
+        lease = CampaignLease(self.store, campaign.id, self.owner, lease_s=self.lease_s)
         try:
             holder = await asyncio.to_thread(lease.try_acquire)
             if holder is not None:
                 return  # another node runs it; its lease will say when it is gone
             interrupted = await asyncio.to_thread(close_interrupted, self.store, self.clock(),
-                                                  campaign_id=campaign.id)
+                                                  lease=(campaign.id, self.owner))
         except Exception as error:
             if not is_outage(error):
                 raise

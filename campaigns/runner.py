@@ -8,7 +8,8 @@ campaign a person goes to the IVR; else to the longest-idle ready agent of the c
 agent desk (campaigns/desk.py, shared by every runner of the process; the screen-pop goes out on its event
 bus), or, when none frees up within the no-agent timeout, is abandoned: the ledger counts it and the
 router plays the safe-harbour message. The ledger is rebuilt from the attempts table at start, so a
-restart neither forgets abandons nor counts them twice.
+restart neither forgets abandons nor counts them twice; on a cluster node it counts the other nodes' calls
+too, read again at every lease renewal, so the pacing keeps the floor's rate, not the node's.
 
 The attempt rows are written through campaigns/attempts.py, in order, by the store writer
 (campaigns/writer.py). When the case store is away the runner dials nobody, keeps the calls that are up,
@@ -36,7 +37,7 @@ from campaigns import attempts, queues
 from campaigns.attempts import CallEnd
 from campaigns.hopper import Hopper, Lead
 from campaigns.lead_buffer import LeadBuffer
-from campaigns.lease import RENEW_S, CampaignLease
+from campaigns.lease import CampaignLease, is_shared
 from campaigns.outage import StoreHealth, is_outage
 from campaigns.preview import AgentNotReady, DialRefused, Offers
 from campaigns.service import schedule_of
@@ -117,6 +118,7 @@ class CampaignRunner:
         self._accounts_in_flight: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}  # attempt id -> its call
         self.lease, self._renewed_at = lease, time.monotonic()  # acquired by whoever built the runner
+        self._shared = lease is not None and is_shared(lease.owner)  # one campaign across cluster nodes
         self.health = StoreHealth()
         self.writer = StoreWriter(store, self.health, live_calls=lambda: len(self._tasks))
 
@@ -137,18 +139,34 @@ class CampaignRunner:
 
     # Set-up ----------------------------------------------------------------------------------------------------
     async def _rebuild_ledger(self) -> None:
+        """One node: the ledger replays the window's calls from the case store. A cluster node: its ledger
+        records its own calls from now on and counts everybody else's (other nodes, earlier runs) from the
+        store, read again at every lease renewal: the pacing sees the floor's abandon rate."""
+        if self._shared:
+            await self._read_floor()
+            return
         since = self.clock() - timedelta(seconds=self.config.ledger_window_s)
         offset = time.monotonic() - self.clock().timestamp()
         for answered_at, outcome in sorted(await asyncio.to_thread(self._answered_since, since)):
             self.ledger.record(answered_at.timestamp() + offset, outcome is AttemptOutcome.ABANDONED)
 
-    def _answered_since(self, since: datetime) -> Sequence[Row[Any]]:
-        """The ledger's rows: calls answered by a person since `since`, and whether each was abandoned."""
+    async def _read_floor(self) -> None:
+        since = self.clock() - timedelta(seconds=self.config.ledger_window_s)
+        rows = await asyncio.to_thread(self._answered_since, since, but=self.lease.owner if self.lease else None)
+        abandoned = sum(outcome is AttemptOutcome.ABANDONED for _, outcome in rows)
+        self.ledger.elsewhere = (abandoned, len(rows))
+
+    def _answered_since(self, since: datetime, *, but: str | None = None) -> Sequence[Row[Any]]:
+        """The ledger's rows: calls answered by a person since `since`, and whether each was abandoned (but
+        those claimed by runner `but`)."""
+        query = select(Attempt.answered_at, Attempt.outcome).where(
+            Attempt.campaign_id == self.campaign_id, Attempt.answered_at >= since,
+            Attempt.outcome.in_([AttemptOutcome.ANSWERED, AttemptOutcome.ABANDONED]),
+            Attempt.conversation | (Attempt.outcome == AttemptOutcome.ABANDONED))
+        if but is not None:
+            query = query.where(Attempt.owner.is_(None) | (Attempt.owner != but))
         with self.store.session() as session:
-            return session.execute(select(Attempt.answered_at, Attempt.outcome).where(
-                Attempt.campaign_id == self.campaign_id, Attempt.answered_at >= since,
-                Attempt.outcome.in_([AttemptOutcome.ANSWERED, AttemptOutcome.ABANDONED]),
-                Attempt.conversation | (Attempt.outcome == AttemptOutcome.ABANDONED))).all()
+            return session.execute(query).all()
 
     # The loop --------------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> RunSummary:
@@ -201,9 +219,14 @@ class CampaignRunner:
             raise error
         self.health.failed(error, time.monotonic(), len(self._tasks))
 
+    def _claim(self, lead: Lead) -> int | None:
+        """The hopper's claim, made in this runner's name (its lease's owner), so that recovery closes the
+        attempt when this runner dies and not while it lives."""
+        return self.hopper.claim(lead, self.clock(), owner=self.lease.owner if self.lease is not None else None)
+
     async def _keep_lease(self, now: float) -> bool:
         """Renew the campaign's lease when due; False once another runner holds it."""
-        if self.lease is None or now - self._renewed_at < RENEW_S:
+        if self.lease is None or now - self._renewed_at < self.lease.renew_s:
             return True
         try:
             ours = await asyncio.to_thread(self.lease.renew)
@@ -211,8 +234,14 @@ class CampaignRunner:
             self._store_failed(error)
             return True
         self._renewed_at = now
+        if ours and self._shared:
+            try:
+                await self._read_floor()
+            except Exception as error:
+                self._store_failed(error)
         if not ours:
-            log.error("campaign %s: another runner holds the lease now; dialling stops", self.campaign_id)
+            log.error("campaign %s: this runner's lease lapsed (another took the campaign or swept it); dialling "
+                      "stops", self.campaign_id)
         return ours
 
     async def _work_aftercall_backlog(self) -> None:
@@ -239,7 +268,7 @@ class CampaignRunner:
         self.health.answered(time.monotonic())
         placed = 0
         for lead in leads:
-            attempt_id = await asyncio.to_thread(self.hopper.claim, lead, self.clock())
+            attempt_id = await asyncio.to_thread(self._claim, lead)
             if attempt_id is None:
                 self.summary.refused_at_claim += 1
                 continue
@@ -297,7 +326,7 @@ class CampaignRunner:
             raise AgentNotReady(f"{agent} must be ready to dial", state=self.desk.state(agent).state.value)
         del self.offers.offered[agent]
         try:
-            attempt_id = await asyncio.to_thread(self.hopper.claim, lead, self.clock())
+            attempt_id = await asyncio.to_thread(self._claim, lead)
         except BaseException:
             self.desk.release(agent)
             raise

@@ -2,6 +2,8 @@
 
 The rate is abandoned / live-answered over a rolling window (720 h for US rules, 24 h for UK; any
 window can be configured). Each abandon calls the hooks (safe-harbour message, number lockout, audit).
+On a cluster node the rate is the floor's: the calls the other nodes answered in the window, as last read
+from the case store by the runner, are set in `elsewhere` and counted with this node's own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class AbandonLedger:
     _abandoned: int = 0
     total_answered: int = 0  # since the ledger started, never expiring
     total_abandoned: int = 0
+    elsewhere: tuple[int, int] = (0, 0)  # (abandoned, live answered) in the window by the floor's other nodes
 
     def record(self, at: float, abandoned: bool, call_id: str = "") -> None:
         """Record one live-answered call and whether it was abandoned."""
@@ -49,9 +52,9 @@ class AbandonLedger:
             self._abandoned -= abandoned
 
     def counts(self, now: float) -> tuple[int, int]:
-        """(abandoned, live answered) inside the window ending at `now`."""
+        """(abandoned, live answered) inside the window ending at `now`, the other nodes' included."""
         self._expire(now)
-        return self._abandoned, self._answered
+        return self._abandoned + self.elsewhere[0], self._answered + self.elsewhere[1]
 
     def rate(self, now: float) -> float:
         abandoned, answered = self.counts(now)

@@ -33,6 +33,7 @@ CLI_ACCESS: Mapping[str, frozenset[Role]] = {
     "cases unmask": ROLES_SEEING_PERSONAL_DATA,
     "campaign create": access.ACCESS[("POST", "/api/campaigns")],
     "campaign move": access.ACCESS[("POST", "/api/campaigns/{campaign}/{action}")],  # start, pause, finish
+    "node drain": access.ADMINS,  # drain, resume: a cluster node out of the campaigns and back
     "holds": access.ACCESS[("POST", "/api/holds")],  # add, release
     "dnc import": access.HOLD_KEEPERS,
     "screen call": access.REVIEWERS,  # saves findings and places holds

@@ -30,7 +30,7 @@ from campaigns.destruction import Destruction, run_daily
 from campaigns.events import EventBus
 from campaigns.hopper import Hopper
 from campaigns.host import CampaignHost
-from campaigns.lease import CampaignLease
+from campaigns.lease import CampaignLease, new_owner
 from campaigns.recovery import sweep_aftercalls
 from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
@@ -124,7 +124,8 @@ class Server:
                                          "person": settings.company_person}, company=settings.company_name)
         self.router = CallRouter(board=self.board, store=store, messages=self.messages, ivr=self.ivr)
         self.host = CampaignHost(store=store, build=self.runner_for, clock=clock, healthy=self._redis_answers,
-                                 only=only, owner=owner)
+                                 only=only, owner=owner or new_owner(settings.node_id),
+                                 lease_s=settings.campaign_lease_s)
         self.http, self.settle_gc = http, settle_gc
         self._web: web.AppRunner | None = None
         self._watch: asyncio.Task[None] | None = None

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
                              "believed alone (dunline.identity)")
     token: SecretStr | None = Field(None, description="API token the CLI acts with (DUNLINE_TOKEN): its owner is "
                                     "the actor")
+    node_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,40}$",
+                                description="This node's id in a cluster sharing one PostgreSQL case store: a "
+                                "running campaign then runs on every node at once, each for its own agents "
+                                "(campaigns/lease.py); unset: one node, one runner per campaign")
+    campaign_lease_s: float = Field(30.0, gt=0, description="Seconds a dead node's campaign leases outlive it; "
+                                    "then the other nodes close its calls as interrupted")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_tls_cert: Path | None = Field(None, description="PEM certificate (chain) the console and API serve HTTPS "

@@ -41,12 +41,24 @@ class Campaign(Base):
 
 
 class RunnerLease(Base):
-    """Who runs a campaign now: one runner per campaign, renewed while it lives. Its in-flight attempts are
-    that runner's; recovery closes a campaign's in-flight attempts only once its lease has lapsed."""
+    """Who runs a campaign now: one runner per campaign, or one per node in a cluster (campaigns/lease.py),
+    each renewed while it lives. A runner's in-flight attempts are its own; recovery closes them only once its
+    lease has lapsed."""
 
     __tablename__ = "runner_leases"
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(100))  # host:pid:token of the runner process
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:node (or token) of the runner
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class NodeDrain(Base):
+    """A cluster node asked to drain (`dunline node drain`): it takes no campaign lease and dials nobody new
+    until the row is deleted (`dunline node resume`); its calls up end as they will."""
+
+    __tablename__ = "node_drains"
+
+    node_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

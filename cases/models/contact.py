@@ -83,6 +83,9 @@ class Attempt(Base):
     message_text: Mapped[str | None] = mapped_column(Text)
     # The champion/challenger arm (campaigns.analytics) whose strategy ranked this call; None outside a test.
     arm: Mapped[str | None] = mapped_column(String(32))
+    # The runner that claimed the call (its campaign lease's owner, host:pid:node): recovery closes an in-flight
+    # attempt once that runner's lease is gone, not before, so one node's crash leaves the others' calls alone.
+    owner: Mapped[str | None] = mapped_column(String(100))
 
 
 class Note(Base):

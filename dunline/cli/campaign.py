@@ -220,7 +220,7 @@ def run(ctx: typer.Context, campaign: str,
     except LeaseHeld as error:
         raise fail(f"{error}; one runner per campaign") from None
     try:
-        interrupted = close_interrupted(store, clock(), campaign_id=found.id)
+        interrupted = close_interrupted(store, clock(), lease=(found.id, lease.owner))
         if interrupted:
             console.print(f"closed {len(interrupted)} attempt(s) left in flight by an earlier run as interrupted")
         dashboard = Dashboard(console, found.name, seconds)

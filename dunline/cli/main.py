@@ -17,6 +17,7 @@ from dunline.cli import reports
 from dunline.cli import analytics
 from dunline.cli import payments
 from dunline.cli import reminders
+from dunline.cli import node
 from dunline.cli.context import CliContext, errors, fail
 
 
@@ -53,6 +54,7 @@ app.add_typer(compliance.dnc_app, name="dnc")
 app.add_typer(compliance.gate_app, name="gate")
 app.add_typer(simulate.simulate_app, name="simulate")
 app.add_typer(campaign.campaign_app, name="campaign")
+app.add_typer(node.node_app, name="node")
 app.command("why")(compliance.why)
 app.command("demo-data")(admin.demo_data)
 app.command("serve")(serve.serve)

@@ -68,7 +68,8 @@ def test_probe_4_recovery_closes_only_the_attempts_of_runners_that_are_gone(stor
     CampaignLease(store, lapsed, ELSEWHERE + "lapsed", lease_s=5, clock=clock).acquire()
     clock.now += timedelta(seconds=10)
     CampaignLease(store, mine, ELSEWHERE + "me", clock=clock).acquire()  # this run's, a dead run's attempts
-    closed = close_interrupted(store, NOW + timedelta(minutes=1), campaign_id=mine, wall_now=clock.now)
+    closed = close_interrupted(store, NOW + timedelta(minutes=1), lease=(mine, ELSEWHERE + "me"),
+                               wall_now=clock.now)
     assert sorted(closed) == sorted([claimed[lapsed], claimed[mine]])
     with store.session() as session:
         assert session.get(Attempt, claimed[live]).outcome is AttemptOutcome.IN_FLIGHT  # type: ignore[union-attr]
