@@ -321,6 +321,18 @@ def email_bounced(session: Session, attempt_ids: list[int], at: datetime) -> Non
                         .values(email_bounced_at=at))
 
 
+def clear_email_bounce(session: Session, account_id: int, *, actor: str, note: str | None = None) -> bool:
+    """The account's debtor's e-mail address is working again (the debtor confirmed it, the mailbox was fixed):
+    the gate sends to it again. Audited; returns False when the address was not marked bounced."""
+    debtor = session.get_one(Debtor, session.get_one(Account, account_id).debtor_id)
+    if debtor.email_bounced_at is None:
+        return False
+    record(session, actor=actor, action="email.bounce_cleared", entity="debtor", entity_id=debtor.id,
+           details={"account_id": account_id, "bounced_at": debtor.email_bounced_at.isoformat(), "note": note})
+    debtor.email_bounced_at = None
+    return True
+
+
 def message_receipts(session: Session, channel: Channel, receipts: list[tuple[str, str]], at: datetime) -> list[int]:
     """Delivery receipts, (provider message id, stat), matched to their attempts; returns the attempts updated.
     A receipt may name any part of a message sent in parts (`message_parts`); the first receipt of a message
