@@ -116,6 +116,7 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/templates"): CAMPAIGN_WRITERS,
     ("POST", "/api/templates/render"): CAMPAIGN_READERS,
     ("GET", "/queue"): AGENT_DESKS,
+    ("GET", "/tasks"): AGENT_DESKS,
     ("GET", "/templates"): CAMPAIGN_READERS | REVIEWERS,
     # reports (console/reports.py): aggregates only
     ("GET", "/reports"): CAMPAIGN_READERS,
