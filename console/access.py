@@ -90,6 +90,7 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/attempts/{attempt}/receipt"): REVIEWERS,
     ("GET", "/api/holds"): HOLD_KEEPERS,
     ("POST", "/api/holds"): HOLD_KEEPERS,
+    ("POST", "/api/accounts/{account}/email-ok"): HOLD_KEEPERS,  # a bounced e-mail address cleared (audited)
     ("POST", "/api/holds/{hold}/release"): HOLD_KEEPERS,
     ("GET", "/review"): REVIEWERS,
     ("GET", "/review/calls/{attempt}"): REVIEWERS,
