@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from campaigns.messages import MessageService
 from campaigns.reminders import HOUR_S, ReminderService, run_periodically
 from cases import Store
 from cases.models import Channel
@@ -29,8 +30,7 @@ async def serve_reminders(settings: Settings, store: Store, stop: asyncio.Event,
         return
     try:
         async with message_service(settings, store, channels, clock) as service:
-            inbox = await open_bounce_inbox(settings.bounce_host, settings.bounce_port, service.on_bounce_report) \
-                if settings.bounce_port and Channel.EMAIL in channels else None
+            inbox = await _bounce_inbox(settings, service) if Channel.EMAIL in channels else None
             try:
                 await run_periodically(ReminderService(store=store, messages=service), stop, clock=clock,
                                        every_s=every_s)
@@ -40,3 +40,15 @@ async def serve_reminders(settings: Settings, store: Store, stop: asyncio.Event,
                     await inbox.wait_closed()
     except Exception as error:  # no SMSC (OSError), a refused bind (aiosmpplib's SmppError): serve goes on
         log.warning("reminders are not sent: the SMS channel is unavailable (%s)", error.__class__.__name__)
+
+
+async def _bounce_inbox(settings: Settings, service: MessageService) -> asyncio.Server | None:
+    """The bounce listener where `bounce_port` is set; a port already taken leaves reminders running without it."""
+    if not settings.bounce_port:
+        return None
+    try:
+        return await open_bounce_inbox(settings.bounce_host, settings.bounce_port, service.on_bounce_report)
+    except OSError as error:
+        log.warning("bounce reports are not received: %s:%s unavailable (%s)", settings.bounce_host,
+                    settings.bounce_port, error.__class__.__name__)
+        return None
