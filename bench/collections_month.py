@@ -14,7 +14,8 @@ An injected clock steps hourly through the month (UTC). Each hour:
 A promise's payer is drawn when it is made: in full by its date, within the grace, partly, late, or never;
 some lines carry no usable reference (a relative paying, a blank memo) and belong in the unmatched queue.
 Cases are generated (`cases.demo_data`, CN, US and UK) and imported through the case import. Afterwards
-bench/month_checks.py recomputes windows, caps, holds, promise states and payment matches from the rows.
+bench/month_checks.py recomputes windows, caps, holds, promise states, payment matches and each SMS's delivery
+(settled by its receipt) from the rows.
 """
 
 from __future__ import annotations
@@ -279,11 +280,23 @@ async def simulate(store: Store, smsc_port: int, work: Path, config: MonthConfig
                       f"{sim.counts['promises']} promises", file=sys.stderr, flush=True)
         end = (START + timedelta(days=config.days - 1)).date()
         await asyncio.to_thread(_close_day, store, sim, work, end)  # the last day's statement, as if next morning
-        await messages.flush()
+        await _receipts_in(store, messages)
     finally:
         await channel.stop()
     elapsed = time.perf_counter() - started
     return _checked(store, sim, debtors, places, config, elapsed, end)
+
+
+async def _receipts_in(store: Store, messages: MessageService, timeout_s: float = 30.0) -> None:
+    """Wait for the receipts of the last messages sent (the SMSC peer answers each at once)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        await messages.flush()
+        with store.reading() as session:
+            if not session.scalar(select(Attempt.id).where(Attempt.channel == Channel.SMS,
+                                                           Attempt.delivery.in_(("queued", "submitted"))).limit(1)):
+                return
+        await asyncio.sleep(0.2)
 
 
 def _zones(home: str | None, number: str | None) -> tuple[str, ...]:
@@ -307,7 +320,9 @@ def _checked(store: Store, sim: _Sim, debtors: dict[int, int], places: dict[int,
         rows = [checks.AttemptRow(a.id, a.account_id, debtors[a.account_id], places[a.account_id],
                                   _zones(sim.zones.get(a.account_id), a.number_e164), a.channel.value, a.number_e164, _aware(a.started_at),
                                   bool(a.conversation))
-                for a in session.scalars(select(Attempt).order_by(Attempt.id))]
+                for a in session.execute(select(  # the columns checked: not each attempt's receipt and text
+                    Attempt.id, Attempt.account_id, Attempt.number_e164, Attempt.channel, Attempt.started_at,
+                    Attempt.conversation).order_by(Attempt.id))]
         holds = [checks.HoldRow(h.account_id, h.debtor_id, h.kind.value, h.starts_at and _aware(h.starts_at),
                                 h.ends_at and _aware(h.ends_at)) for h in session.scalars(select(Hold))]
         promises = [checks.PromiseRow(p.id, p.account_id, p.amount,
@@ -316,11 +331,13 @@ def _checked(store: Store, sim: _Sim, debtors: dict[int, int], places: dict[int,
         outcomes = [checks.LineOutcome(r.txn_id, r.status.value, r.account_id)
                     for r in session.scalars(select(StatementLineRow))]
         reminder_states = Counter(r.status.value for r in session.scalars(select(ReminderSent)))
-        delivered = Counter(a.delivery for a in session.scalars(select(Attempt).where(Attempt.channel == Channel.SMS)))
+        states = dict(session.execute(select(Attempt.id, Attempt.delivery).where(Attempt.channel == Channel.SMS))
+                      .all())
+    delivered = Counter(states.values())
     violations = (checks.windows(rows, limits) + checks.daily_caps(rows, limits) + checks.rolling_caps(rows, limits)
                   + checks.held(rows, holds) + checks.promises(promises, sim.lines, GRACE_DAYS, end)
-                  + checks.payments(sim.lines, outcomes))
-    states = Counter(p.state for p in promises)
+                  + checks.payments(sim.lines, outcomes) + checks.deliveries(rows, states))
+    promise_states = Counter(p.state for p in promises)
     figures = {
         "accounts": config.accounts, "days": config.days, "seed": config.seed, "backend": store.backend,
         "seconds": round(elapsed, 1), "attempts": len(rows),
@@ -328,7 +345,7 @@ def _checked(store: Store, sim: _Sim, debtors: dict[int, int], places: dict[int,
         "conversations": sum(1 for r in rows if r.channel == "call" and r.conversation),
         "sms_delivery": {str(k): v for k, v in delivered.items()},
         "jurisdictions": dict(Counter(places.values())),
-        "reminders": dict(reminder_states), "promises": dict(states),
+        "reminders": dict(reminder_states), "promises": dict(promise_states),
         "payment_lines": len(sim.lines), "payments_matched": sum(1 for o in outcomes if o.status == "matched"),
         "payments_unmatched": sum(1 for o in outcomes if o.status == "unmatched"),
         "holds": len(holds), "model": {k: v for k, v in sim.counts.items() if v},
@@ -336,7 +353,7 @@ def _checked(store: Store, sim: _Sim, debtors: dict[int, int], places: dict[int,
         "unchecked_rules": checks.unchecked_rules(limits),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    return MonthResult(figures, violations, dict(states))
+    return MonthResult(figures, violations, dict(promise_states))
 
 
 def start_smsc(spool: Path) -> tuple[subprocess.Popen[bytes], int]:

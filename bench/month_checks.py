@@ -23,6 +23,7 @@ PACKS = Path(__file__).resolve().parents[1] / "compliance" / "packs"
 CHECKED_RULES = frozenset({"calling_window", "sms", "email", "conversations_per_debtor_day",
                            "unanswered_per_number_day", "contacts_per_debtor_day", "attempts_per_debt_7d",
                            "attempts_per_debt_24h", "conversation_cooldown_days"})
+CHECKED_CHANNEL_RULES = frozenset({"window", "per_debtor_day", "counts_as_contact"})  # of `sms` and `email`
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,10 @@ def load_limits(directory: Path = PACKS) -> dict[str, dict]:  # type: ignore[typ
 
 
 def unchecked_rules(limits: dict[str, dict]) -> dict[str, list[str]]:  # type: ignore[type-arg]
-    return {name: sorted(set(rules) - CHECKED_RULES) for name, rules in limits.items()}
+    return {name: sorted((set(rules) - CHECKED_RULES)
+                         | {f"{channel}.{key}" for channel in ("sms", "email")
+                            for key in set(rules.get(channel) or ()) - CHECKED_CHANNEL_RULES})
+            for name, rules in limits.items()}
 
 
 def _clock(text: str) -> time:
@@ -217,6 +221,20 @@ def promises(rows: Iterable[PromiseRow], lines: Sequence[PaymentLine], grace_day
         want = expected_state(promise, by_account.get(promise.account_id, ()), grace_days, as_of)
         if promise.state != want:
             found.append(Violation("promise", f"promise {promise.id}", f"state {promise.state}, payments imply {want}"))
+    return found
+
+
+def deliveries(rows: Iterable[AttemptRow], states: dict[int, str | None]) -> list[Violation]:
+    """Each SMS settled by its receipt: delivered, or failed where the SMSC peer fails the number
+    (tests/peers/smsc.pl: a destination ending in 99); an attempt left queued or submitted lost its receipt."""
+    found = []
+    for row in rows:
+        if row.channel != "sms":
+            continue
+        want = "failed" if (row.number or "").endswith("99") else "delivered"
+        if states.get(row.id) != want:
+            found.append(Violation("delivery", f"attempt {row.id}", f"{states.get(row.id)}, the SMSC's receipt "
+                                   f"says {want}"))
     return found
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from campaigns.lease import forget_gone, live_runners
 from cases import Store
 from cases.audit import AuditDraft, append, record
-from cases.models import (Account, AfterCallState, Attempt, AttemptOutcome, Channel, Debtor, Note, Promise,
+from cases.models import (Account, AfterCallState, Attempt, AttemptOutcome, Channel, Debtor, MessagePart, Note, Promise,
                           ReminderSent, ScreeningFinding, ScreeningReview, User)
 from compliance.decision import Decision, refusal
 from compliance.facts import CampaignFacts, MessageFacts
@@ -247,6 +247,7 @@ def destroy(session: Session, attempt_ids: Sequence[int]) -> None:
         session.execute(delete(ScreeningReview).where(ScreeningReview.finding_id.in_(findings)))
         session.execute(delete(ScreeningFinding).where(ScreeningFinding.attempt_id.in_(ids)))
         session.execute(delete(Note).where(Note.attempt_id.in_(ids)))
+        session.execute(delete(MessagePart).where(MessagePart.attempt_id.in_(ids)))
         session.execute(update(Promise).where(Promise.attempt_id.in_(ids)).values(attempt_id=None))
         session.execute(update(ReminderSent).where(ReminderSent.attempt_id.in_(ids)).values(attempt_id=None))
         session.execute(delete(Attempt).where(Attempt.id.in_(ids)))
@@ -321,6 +322,14 @@ def messages_submitted(session: Session, results: list[tuple[int, str | None]], 
         _move(attempt, DeliveryEvent.ACCEPTED if provider_id is not None else DeliveryEvent.REJECTED, at)
 
 
+def message_parts(session: Session, parts: list[tuple[int, tuple[str, ...]]]) -> None:
+    """Each part's provider id of a message sent in parts, (attempt id, ids): a receipt naming any part finds
+    the attempt (`message_receipts`), also after a restart."""
+    rows = [{"attempt_id": attempt_id, "provider_message_id": part} for attempt_id, ids in parts for part in ids]
+    if rows:
+        session.execute(insert(MessagePart), rows)
+
+
 def email_bounced(session: Session, attempt_ids: list[int], at: datetime) -> None:
     """Mark bounced the address each of these e-mail attempts went to, if it is still the debtor's: the gate
     then refuses the next e-mail to it (`compliance.checks.message_recipient`)."""
@@ -333,13 +342,31 @@ def email_bounced(session: Session, attempt_ids: list[int], at: datetime) -> Non
                         .values(email_bounced_at=at))
 
 
+def clear_email_bounce(session: Session, account_id: int, *, actor: str, note: str | None = None) -> bool:
+    """The account's debtor's e-mail address is working again (the debtor confirmed it, the mailbox was fixed):
+    the gate sends to it again. Audited; returns False when the address was not marked bounced."""
+    debtor = session.get_one(Debtor, session.get_one(Account, account_id).debtor_id)
+    if debtor.email_bounced_at is None:
+        return False
+    record(session, actor=actor, action="email.bounce_cleared", entity="debtor", entity_id=debtor.id,
+           details={"account_id": account_id, "bounced_at": debtor.email_bounced_at.isoformat(), "note": note})
+    debtor.email_bounced_at = None
+    return True
+
+
 def message_receipts(session: Session, channel: Channel, receipts: list[tuple[str, str]], at: datetime) -> list[int]:
     """Delivery receipts, (provider message id, stat), matched to their attempts; returns the attempts updated.
-    A receipt matching no attempt (another system's, or a part's of a message sent before a restart) is logged."""
+    A receipt may name any part of a message sent in parts (`message_parts`); the first receipt of a message
+    settles it. A receipt matching no attempt (another system's) is logged."""
     if not receipts:
         return []
+    named = [pid for pid, _ in receipts]
     attempts = {a.provider_message_id: a for a in session.scalars(select(Attempt).where(
-        Attempt.channel == channel, Attempt.provider_message_id.in_([pid for pid, _ in receipts]))).all()}
+        Attempt.channel == channel, Attempt.provider_message_id.in_(named))).all()}
+    for part, attempt in session.execute(select(MessagePart.provider_message_id, Attempt).join(
+            Attempt, Attempt.id == MessagePart.attempt_id).where(
+            Attempt.channel == channel, MessagePart.provider_message_id.in_(named))):
+        attempts.setdefault(part, attempt)
     updated = []
     for provider_id, stat in receipts:
         attempt = attempts.get(provider_id)

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from campaigns.attempts import MessageClaim, claim_messages, email_bounced, message_receipts, messages_submitted
+from campaigns.attempts import (MessageClaim, claim_messages, email_bounced, message_parts, message_receipts,
+                                messages_submitted)
 from campaigns.templates import case_values
 from cases import Store
 from cases.models import (Account, Attempt, Channel, Debtor, HoldKind, Note, Phone, PhoneKind, PhoneOwner,
@@ -190,6 +191,8 @@ class MessageService:
     async def on_submitted(self, result: Submitted) -> None:
         if result.reference.isdigit():
             await self._updates.put(("submitted", (int(result.reference), result.message_id)))
+            if len(result.parts) > 1:
+                await self._updates.put(("parts", (int(result.reference), result.parts)))
 
     async def on_receipt(self, receipt: Receipt) -> None:
         await self._updates.put(("receipt", (receipt.message_id, receipt.stat)))
@@ -260,11 +263,12 @@ class MessageService:
         await self._updates.flush()
 
     def _write_updates(self, items: list[tuple[str, Any]]) -> None:
-        """One transaction per batch: the submit results first, then the receipts (each after its submit), then
+        """One transaction per batch: the submit results (and a long SMS's parts) first, then the receipts (each after its submit), then
         the bounced addresses (a refusal at submission, or a bounce report that failed its attempt)."""
         at = self.clock()
         with self.store.session() as session:
             messages_submitted(session, [item for kind, item in items if kind == "submitted"], at)
+            message_parts(session, [item for kind, item in items if kind == "parts"])
             session.flush()
             message_receipts(session, Channel.SMS, [item for kind, item in items if kind == "receipt"], at)
             reported = message_receipts(session, Channel.EMAIL, [(item, "UNDELIV") for kind, item in items

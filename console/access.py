@@ -90,6 +90,7 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("GET", "/api/attempts/{attempt}/receipt"): REVIEWERS,
     ("GET", "/api/holds"): HOLD_KEEPERS,
     ("POST", "/api/holds"): HOLD_KEEPERS,
+    ("POST", "/api/accounts/{account}/email-ok"): HOLD_KEEPERS,  # a bounced e-mail address cleared (audited)
     ("POST", "/api/holds/{hold}/release"): HOLD_KEEPERS,
     ("GET", "/review"): REVIEWERS,
     ("GET", "/review/calls/{attempt}"): REVIEWERS,
@@ -116,6 +117,7 @@ ACCESS: Mapping[Route, frozenset[Role]] = {
     ("POST", "/api/templates"): CAMPAIGN_WRITERS,
     ("POST", "/api/templates/render"): CAMPAIGN_READERS,
     ("GET", "/queue"): AGENT_DESKS,
+    ("GET", "/tasks"): AGENT_DESKS,
     ("GET", "/templates"): CAMPAIGN_READERS | REVIEWERS,
     # reports (console/reports.py): aggregates only
     ("GET", "/reports"): CAMPAIGN_READERS,

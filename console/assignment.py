@@ -224,6 +224,13 @@ async def queue_page(request: web.Request) -> web.Response:
     return await render(request, "queue.html", agent=agent, items=items, progress_names=PROGRESS_NAMES)
 
 
+async def tasks_page(request: web.Request) -> web.Response:
+    agent = acting_user(request).username
+    found = await asyncio.to_thread(tasks.tasks, request.app[StoreKey], agent=agent, status=TaskStatus.OPEN,
+                                    limit=500)
+    return await render(request, "tasks.html", agent=agent, tasks=found)
+
+
 async def templates_page(request: web.Request) -> web.Response:
     store = request.app[StoreKey]
 
@@ -235,6 +242,7 @@ async def templates_page(request: web.Request) -> web.Response:
 
 def add_assignment_routes(app: web.Application) -> None:
     app.router.add_get("/queue", queue_page)
+    app.router.add_get("/tasks", tasks_page)
     app.router.add_get("/templates", templates_page)
     app.router.add_get("/api/queue", queue_mine)
     app.router.add_get("/api/tasks", tasks_mine)

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from campaigns.attempts import clear_email_bounce
 from cases import Store
 from cases.masking import mask_phone
 from cases.models import Account, Debtor, Hold, HoldKind, Phone
@@ -46,6 +47,13 @@ def reason_of(body: dict[str, Any]) -> str:
     if not reason:
         raise BadParameter("reason", "is required: say why")
     return reason
+
+
+class NotBounced(ApiError):
+    """An e-mail address cleared that was not marked bounced."""
+
+    status = 409
+    error_id = "not_bounced"
 
 
 class HoldRefused(ApiError):
@@ -174,7 +182,29 @@ async def holds_release(request: web.Request) -> web.Response:
     return web.json_response(released)
 
 
+async def email_ok(request: web.Request) -> web.Response:
+    """Clear the bounce mark on the account's debtor's e-mail address (like a hold released, a channel reopens)."""
+    reference = text(request.match_info["account"], "account", min_length=1, max_length=64)
+    body = json_object(await json_body(request), "", fields=("note",))
+    note = optional_text(body.get("note"), "note", max_length=MAX_REASON)
+    store, actor = request.app[StoreKey], acting_user(request).username
+
+    def clear() -> dict[str, Any] | None:
+        with store.session() as session:
+            account_id = session.scalar(select(Account.id).where(Account.account_ref == reference))
+            if account_id is None:
+                return None
+            if not clear_email_bounce(session, account_id, actor=actor, note=note):
+                raise NotBounced(f"account {reference}: its debtor's e-mail address is not marked bounced")
+            return {"account": reference, "email_bounced": False}
+    cleared = await asyncio.to_thread(clear)
+    if cleared is None:
+        raise web.HTTPNotFound(reason=f"no account {reference}")
+    return web.json_response(cleared)
+
+
 def add_hold_routes(app: web.Application) -> None:
+    app.router.add_post("/api/accounts/{account}/email-ok", email_ok)
     app.router.add_get("/api/holds", holds_index)
     app.router.add_post("/api/holds", holds_place)
     app.router.add_post("/api/holds/{hold}/release", holds_release)

@@ -39,7 +39,7 @@ STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg
 STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 # (path, Chinese, English): each shown to the roles `ACCESS` lets GET it, once the route exists.
 NAV = (("/campaigns", "活动", "Campaigns"), ("/wallboard", "实时看板", "Wallboard"), ("/desk", "坐席工作台", "Desk"),
-       ("/queue", "工作队列", "Work queue"), ("/templates", "话术模板", "Templates"),
+       ("/queue", "工作队列", "Work queue"), ("/tasks", "催收任务", "Tasks"), ("/templates", "话术模板", "Templates"),
        ("/reports", "报表", "Reports"),
        ("/review", "质检", "Review"), ("/holds", "暂停催收", "Holds"), ("/admin", "管理", "Admin"),
        ("/library", "法律法规库", "Legal library"), ("/account", "我的账户", "Account"))

@@ -46,6 +46,7 @@ CLI_ACCESS: Mapping[str, frozenset[Role]] = {
     "assign agent": access.ACCESS[("POST", "/api/agents/{name}/profile")],
     "templates add": access.ACCESS[("POST", "/api/templates")],
     "message send": access.AGENT_DESKS | access.CAMPAIGN_WRITERS,  # an SMS or e-mail to a debtor, through the gate
+    "message email-ok": access.HOLD_KEEPERS,  # a bounced address cleared: like releasing a hold, it reopens a channel
     "report": access.CAMPAIGN_READERS,  # aggregate figures, no personal data
     "analytics": access.CAMPAIGN_WRITERS,  # train, evaluate, explain the propensity model
     "payments": access.CAMPAIGN_WRITERS,  # import statements, resolve unmatched lines, settle promises

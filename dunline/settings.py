@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, description="SMTP AUTH user, if the server wants one")
     smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    bounce_port: int | None = Field(None, description="Port serve receives bounce reports (DSNs) on by SMTP, "
+                                    "forwarded by the mail server for smtp_from; none: bounces are only seen "
+                                    "as refusals at submission")
+    bounce_host: str = Field("127.0.0.1", description="Address the bounce listener binds to (loopback: the "
+                             "mail server forwards from this machine)")
     report_daily_at: time | None = Field(None, description="Local time (default_timezone, HH:MM) from which "
                                          "serve mails yesterday's summary to report_daily_to, once a day")
     report_daily_to: list[str] = Field([], description="Managers' e-mail addresses for the daily summary")

@@ -7,6 +7,10 @@ a thread beside the event loop, segmentation by hand, receipts left to the calle
 GSM 03.38 when the text fits it and UCS-2 otherwise (Chinese), and correlates each part's submit_sm_resp and
 receipt back to the one message, calling our hook once per message.
 
+That correlation is in memory, and the id it reports for a long message (the first part's submit response) need
+not be the id of the receipt it passes on (the first part's receipt to arrive), so `Submitted` carries every
+part's id (`_PartsCorrelator` collects them) and the case store keeps them all.
+
 What comes back is handed to three callbacks as plain values: `Submitted` (accepted with the SMSC's message id,
 or refused), `Receipt` (a delivery receipt: its message id and stat) and `Reply` (a mobile-originated
 message). Receipts are matched to attempts by the SMSC's message id in the case store, not by the library's
@@ -33,6 +37,7 @@ from aiosmpplib import (
     SubmitSm,
     SubmitSmResp,
 )
+from aiosmpplib.correlator import SimpleCorrelator
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class Submitted:
     reference: str  # ours: the attempt id
     message_id: str | None  # the SMSC's, None when refused
     error: str | None = None
+    parts: tuple[str, ...] = ()  # the SMSC's id of each part accepted (one for a short message)
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,26 @@ class SmppEvents:
         self.submitted, self.receipt, self.reply = submitted, receipt, reply
 
 
+class _PartsCorrelator(SimpleCorrelator):
+    """The library's correlator, also noting the SMSC's id of each part accepted, by our reference."""
+
+    def __init__(self) -> None:
+        super().__init__("dunline")
+        self.parts: dict[str, list[str]] = {}
+
+    async def put_delivery(self, smsc_message_id: str, submit_sm: SubmitSm) -> None:
+        await super().put_delivery(smsc_message_id, submit_sm)
+        self.parts.setdefault(submit_sm.log_id, []).append(smsc_message_id)
+
+    def take(self, reference: str) -> tuple[str, ...]:
+        return tuple(self.parts.pop(reference, ()))
+
+
 class _Hook(AbstractHook):
     """aiosmpplib's callbacks, turned into ours; never logs a number or a text (personal data)."""
 
-    def __init__(self, events: SmppEvents) -> None:
-        self.events = events
+    def __init__(self, events: SmppEvents, correlator: _PartsCorrelator) -> None:
+        self.events, self.correlator = events, correlator
 
     async def sending(self, smpp_message: SmppMessage, pdu: bytes, client_id: str) -> None:
         return None
@@ -91,9 +112,12 @@ class _Hook(AbstractHook):
     async def received(self, smpp_message: SmppMessage | None, pdu: bytes, client_id: str) -> None:
         if isinstance(smpp_message, SubmitSmResp):
             ok = smpp_message.command_status == SmppCommandStatus.ESME_ROK
+            parts = self.correlator.take(smpp_message.log_id)
             await self.events.submitted(Submitted(smpp_message.log_id, smpp_message.message_id if ok else None,
-                                                  None if ok else smpp_message.command_status.name))
+                                                  None if ok else smpp_message.command_status.name,
+                                                  parts if ok else ()))
         elif isinstance(smpp_message, GenericNack) and smpp_message.log_id:
+            self.correlator.take(smpp_message.log_id)
             await self.events.submitted(Submitted(smpp_message.log_id, None, "generic_nack"))
         elif isinstance(smpp_message, DeliverSm):
             if smpp_message.is_receipt():
@@ -108,6 +132,7 @@ class _Hook(AbstractHook):
         log.warning("SMS %s could not be submitted: %s", getattr(smpp_message, "log_id", "?"),
                     error.__class__.__name__)
         if isinstance(smpp_message, SubmitSm):
+            self.correlator.take(smpp_message.log_id)
             await self.events.submitted(Submitted(smpp_message.log_id, None, error.__class__.__name__))
 
 
@@ -122,10 +147,12 @@ class SmsChannel:
         from aiosmpplib.broker import SimpleBroker
 
         self.config = config
+        correlator = _PartsCorrelator()
         # The library logs whole PDUs (numbers, texts) at info and above: only its errors, and those without
         # the message, are ours to log (the hook above).
         self.esme = ESME(smsc_host=config.host, smsc_port=config.port, system_id=config.system_id,
-                         password=config.password, hook=_Hook(events), broker=SimpleBroker(maxsize=config.window),
+                         password=config.password, hook=_Hook(events, correlator), correlator=correlator,
+                         broker=SimpleBroker(maxsize=config.window),
                          log_level=logging.CRITICAL, enquire_link_interval=30.0)
         self._task: asyncio.Task[None] | None = None
 

@@ -7,7 +7,7 @@ from cases.models.audit import AuditEntry, ImportRun
 from cases.models.base import Base, utcnow
 from cases.models.campaign import Campaign, CampaignStatus, NodeDrain, RunnerLease
 from cases.models.column_key import ColumnKey
-from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Channel, Note
+from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Channel, MessagePart, Note
 from cases.models.daily_jobs import DailyJobRun
 from cases.models.holds import Hold, HoldKind
 from cases.models.money import (
@@ -50,7 +50,7 @@ __all__ = [
     "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "ColumnKey", "NodeDrain", "RunnerLease",
     "Decision", "DestructionLog", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
-    "Base", "Channel", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "Note", "Payment",
+    "Base", "Channel", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "MessagePart", "Note", "Payment",
     "PaymentChannel", "Phone", "PhoneKind", "PhoneOwner", "PhoneStatus", "PlanStatus", "Product",
     "Promise", "PromiseStatus", "ROLES_SEEING_PERSONAL_DATA", "RepaymentPlan", "Role", "Source", "User",
     "VerificationFailure", "VerificationSubject", "utcnow",

@@ -88,6 +88,18 @@ class Attempt(Base):
     owner: Mapped[str | None] = mapped_column(String(100))
 
 
+class MessagePart(Base):
+    """The provider's id of each part of a message (an SMS sent in UDH parts): a delivery receipt names one part,
+    and one that arrives after a restart (the client library's in-memory correlation gone) still finds its
+    attempt through the part's row."""
+
+    __tablename__ = "message_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100), index=True)
+
+
 class Note(Base):
     __tablename__ = "notes"
 

@@ -1,4 +1,5 @@
-"""`dunline message send|list`: an SMS or e-mail to a case through the compliance gate, and the messages sent."""
+"""`dunline message send|list|email-ok`: an SMS or e-mail to a case through the compliance gate, the messages sent,
+and a bounced e-mail address cleared."""
 
 from __future__ import annotations
 
@@ -55,6 +56,22 @@ def send(ctx: typer.Context, account: str = typer.Argument(..., help="account id
             console.print(line, markup=False, highlight=False)
         raise typer.Exit(1)
     console.print(f"message {sent.attempt_id} {state}")  # type: ignore[attr-defined]
+
+
+@message_app.command("email-ok")
+def email_ok(ctx: typer.Context, account: str = typer.Argument(..., help="account id or reference"),
+             note: str | None = typer.Option(None, help="why the address works again (audited)")) -> None:
+    """Clear the bounce mark on the account's debtor's e-mail address, so the gate sends to it again."""
+    from campaigns.attempts import clear_email_bounce
+    from dunline.cli.compliance import _account_id
+
+    cli: CliContext = ctx.obj
+    actor = cli.act("message email-ok")
+    with cli.migrated_store().session() as session:
+        account_id = _account_id(session, account)
+        if not clear_email_bounce(session, account_id, actor=actor, note=note):
+            raise fail(f"account {account}: its debtor's e-mail address is not marked bounced")
+    console.print(f"account {account}: e-mail address cleared")
 
 
 @message_app.command("list")

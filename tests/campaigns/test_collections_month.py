@@ -122,6 +122,18 @@ def test_every_rule_a_pack_states_is_either_checked_or_listed_as_unchecked() -> 
     unchecked = checks.unchecked_rules(LIMITS)
     assert set(unchecked) >= {"CN", "US"}
     assert "calling_window" not in unchecked["CN"] and "third_party_calls" in unchecked["CN"]
+    assert "sms.opt_out_notice" in unchecked["US"] and "sms.window" not in unchecked["US"]
+
+
+def test_each_sms_is_settled_by_its_receipt() -> None:
+    noon = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    sms = [call(1, noon, channel="sms", number="+8613800000001"), call(2, noon, channel="sms", number="+8613800000099"),
+           call(3, noon)]
+    assert checks.deliveries(sms, {1: "delivered", 2: "failed"}) == []
+    found = checks.deliveries(sms, {1: "submitted", 2: "delivered"})
+    assert [(v.subject, v.detail) for v in found] == [
+        ("attempt 1", "submitted, the SMSC's receipt says delivered"),
+        ("attempt 2", "delivered, the SMSC's receipt says failed")]
 
 
 def test_a_simulated_month_has_no_violation_and_each_promise_and_payment_right(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import email
 import email.policy
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,7 +16,6 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from campaigns.messages import MessageService
@@ -25,6 +25,7 @@ from cases import Store
 from cases.models import Attempt, Channel, Debtor, ReminderStatus
 from dunline.reminders import serve_reminders
 from dunline.settings import Settings
+from messaging.inbox import open_bounce_inbox
 from messaging.email import EmailChannel, SmtpConfig
 from tests.campaigns.test_reminders import overdue_case, records
 from tests.compliance.factories import utc
@@ -172,21 +173,22 @@ def dsn(message_id: str, action: str = "failed", status: str = "5.1.1") -> bytes
             f"Message-ID: {message_id}\r\nSubject: =?utf-8?b?5YKs5qy+?=\r\n\r\n--b1--\r\n").encode()
 
 
+@dataclass
 class BounceInbox:
-    """Our sender address's mailbox, served in the test's loop: each message it receives goes to the service."""
+    """serve's bounce listener (messaging/inbox.py) in the test's loop, noting what the service made of each."""
 
-    def __init__(self, messages: MessageService) -> None:
-        self.messages, self.results = messages, []
+    messages: MessageService
+    results: list[bool] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # aiosmtpd's hook
-        self.results.append(await self.messages.on_bounce_report(envelope.original_content))
-        return "250 OK"
+    async def report(self, raw: bytes) -> bool:
+        self.results.append(await self.messages.on_bounce_report(raw))
+        return self.results[-1]
 
 
 @pytest.fixture
 async def bounce_inbox(both: MessageService) -> AsyncIterator[tuple[BounceInbox, int]]:
     inbox, port = BounceInbox(both), free_port()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", port)
+    server = await open_bounce_inbox("127.0.0.1", port, inbox.report)
     yield inbox, port
     server.close()
     await server.wait_closed()
@@ -230,3 +232,32 @@ async def test_serve_sends_the_email_reminders_with_only_a_mail_server_configure
     rows = {row.channel: row for row in records(store)}
     assert rows["email"].status is ReminderStatus.SENT and len(mailbox.messages) == 1
     assert (rows["sms"].status, rows["sms"].reason) == (ReminderStatus.DEFERRED, "no sms channel is configured")
+
+
+async def test_serve_receives_a_bounce_report_on_its_bounce_port_and_the_address_is_marked(
+        store: Store, mailbox: Mailbox, tmp_path: Path) -> None:
+    overdue_case(store)
+    port = free_port()
+    settings = Settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_from=SENDER,  # type: ignore[attr-defined]
+                        bounce_port=port)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_reminders(settings, store, stop, lambda: WEEK, every_s=0.05))
+    try:
+        await wait_for(lambda: len(mailbox.messages) == 1, timeout=30)
+        [(_, _, raw)] = mailbox.messages
+        await wait_for(lambda: _delivery(store) == "submitted", timeout=10)
+        await aiosmtplib.send(dsn(parsed(raw)["Message-ID"]), sender="MAILER-DAEMON@mx.example.cn",
+                              recipients=[SENDER], hostname="127.0.0.1", port=port)
+        await wait_for(lambda: bounced(store), timeout=10)
+        assert _delivery(store) == "failed"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    with pytest.raises(OSError):  # the listener closed with serve's reminders
+        await aiosmtplib.send(dsn("<x@y>"), sender="a@b.c", recipients=[SENDER], hostname="127.0.0.1", port=port,
+                              timeout=2)
+
+
+def _delivery(store: Store) -> str | None:
+    with store.session() as session:
+        return session.scalar(select(Attempt.delivery).where(Attempt.channel == Channel.EMAIL))

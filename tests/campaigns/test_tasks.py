@@ -98,6 +98,11 @@ async def test_an_agent_lists_and_closes_their_own_tasks_over_the_api(
     await call(client, amy, "GET", "/api/tasks", status=403, agent="bob")
     assert (await call(client, boss, "GET", "/api/tasks", agent="amy"))["tasks"] == [task]
     assert (await call(client, bob, "GET", "/api/tasks"))["tasks"] == []
+    page = await client.get("/tasks", headers=bearer(amy), params={"lang": "en"})
+    html = await page.text()
+    assert page.status == 200 and "Tasks" in html and f'data-task="{task["id"]}"' in html and "dpd-30" in html
+    bobs = await (await client.get("/tasks", headers=bearer(bob), params={"lang": "zh"})).text()
+    assert "没有待办任务" in bobs and "data-task=" not in bobs
     refused = await call(client, bob, "POST", f"/api/tasks/{task['id']}/close", {}, status=404)
     assert refused["error_id"] == "no_task"
     done = await call(client, amy, "POST", f"/api/tasks/{task['id']}/close", {"note": "plan agreed"})

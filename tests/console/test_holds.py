@@ -128,3 +128,23 @@ async def test_supervisors_reviewers_and_admins_keep_holds_others_may_not(store:
     for role in (Role.ADMIN, Role.SUPERVISOR, Role.COMPLIANCE_REVIEWER):
         await call(client, mint_token(store, role), "GET", "/api/holds")
     assert (await client.get("/api/holds")).status == 401
+
+
+async def test_a_bounced_email_address_is_cleared_by_a_hold_keeper_audited(store: Store, client: TestClient) -> None:
+    from datetime import datetime, timezone
+
+    _, debtor_id = seed(store)
+    with store.session() as session:
+        session.get_one(Debtor, debtor_id).email_bounced_at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    agent = mint_token(store, Role.AGENT, username="amy")
+    await call(client, agent, "POST", "/api/accounts/A1/email-ok", {}, status=403)
+    rita = mint_token(store, Role.COMPLIANCE_REVIEWER, username="rita")
+    assert (await call(client, rita, "POST", "/api/accounts/NOPE/email-ok", {}, status=404)) is not None
+    cleared = await call(client, rita, "POST", "/api/accounts/A1/email-ok", {"note": "debtor confirmed"})
+    assert cleared == {"account": "A1", "email_bounced": False}
+    with store.session() as session:
+        assert session.get_one(Debtor, debtor_id).email_bounced_at is None
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "email.bounce_cleared")).one()
+        assert (entry.actor, entry.entity_id, entry.details["note"]) == ("rita", str(debtor_id), "debtor confirmed")
+    again = await call(client, rita, "POST", "/api/accounts/A1/email-ok", {}, status=409)
+    assert again["error_id"] == "not_bounced"

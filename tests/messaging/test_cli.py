@@ -54,3 +54,33 @@ def test_send_then_list_and_a_refusal_prints_the_receipt(install: Path, smsc: Sm
     reviewer = {"DUNLINE_TOKEN": (install / "rita.token").read_text().strip()}
     refused = runner.invoke(app, ["message", "send", str(account), "--channel", "sms", "--text", "x"], env=reviewer)
     assert refused.exit_code == 1 and "may not" in refused.output
+
+
+def test_email_ok_clears_a_bounced_address_audited_and_only_for_a_hold_keeper(install: Path) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from cases.models import Account, AuditEntry, Debtor
+
+    store = Store(f"sqlite:///{install / 'var' / 'dunline.db'}")
+    account, _ = seed_case(store)
+    with store.session() as session:
+        session.get_one(Debtor, session.get_one(Account, account).debtor_id).email_bounced_at = \
+            datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
+    runner.invoke(app, ["users", "add", "amy", "--role", "agent", "--token-file", str(install / "amy.token")],
+                  env={"DUNLINE_TOKEN": (install / "root.token").read_text().strip()})
+    agent = {"DUNLINE_TOKEN": (install / "amy.token").read_text().strip()}
+    refused = runner.invoke(app, ["message", "email-ok", str(account)], env=agent)
+    assert refused.exit_code == 1 and "may not" in refused.output
+
+    reviewer = {"DUNLINE_TOKEN": (install / "rita.token").read_text().strip()}
+    cleared = runner.invoke(app, ["message", "email-ok", str(account), "--note", "debtor confirmed"], env=reviewer)
+    assert cleared.exit_code == 0, cleared.output
+    with store.session() as session:
+        assert session.get_one(Debtor, session.get_one(Account, account).debtor_id).email_bounced_at is None
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "email.bounce_cleared")).one()
+        assert entry.actor == "rita" and entry.details["note"] == "debtor confirmed"
+    again = runner.invoke(app, ["message", "email-ok", str(account)], env=reviewer)
+    assert again.exit_code == 1 and "not marked bounced" in again.output
+    store.dispose()

@@ -14,7 +14,7 @@ from campaigns.casepop import case_pop
 from campaigns.messages import MessageService
 from campaigns.scripts import load_scripts
 from cases import Store
-from cases.models import Attempt, AttemptOutcome, Channel, Hold, HoldKind, Note
+from cases.models import Attempt, AttemptOutcome, Channel, Hold, HoldKind, MessagePart, Note
 from compliance.gate import ComplianceGate
 from compliance.receipt import explain
 from compliance.screening import Screener
@@ -52,6 +52,13 @@ async def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no
 
 @pytest.fixture
 async def service(store: Store, smsc: Smsc) -> AsyncIterator[MessageService]:
+    service, channel = await connect(store, smsc)
+    yield service
+    await channel.stop()
+
+
+async def connect(store: Store, smsc: Smsc) -> tuple[MessageService, SmsChannel]:
+    """A message service bound to the SMSC, as `dunline serve` starts one."""
     holder: list[MessageService] = []
 
     async def submitted(x):  # type: ignore[no-untyped-def]
@@ -68,8 +75,7 @@ async def service(store: Store, smsc: Smsc) -> AsyncIterator[MessageService]:
     holder.append(MessageService(store=store, gate=ComplianceGate(store), screener=SCREENER, sms=channel,
                                  clock=lambda: NOON + timedelta(minutes=1)))
     await channel.start()
-    yield holder[0]
-    await channel.stop()
+    return holder[0], channel
 
 
 def attempt(store: Store, attempt_id: int) -> Attempt:
@@ -100,6 +106,35 @@ async def test_chinese_long_sms_arrives_in_parts_and_its_receipt_delivers_the_at
     row = attempt(store, sent.attempt_id)  # type: ignore[arg-type]
     assert row.provider_message_id in {p["id"] for p in parts}
     assert row.ended_at == NOON + timedelta(minutes=1)
+
+
+async def test_a_long_sms_receipt_arriving_after_a_restart_still_delivers_the_attempt(
+        store: Store, smsc: Smsc) -> None:
+    account, _ = seed_case(store)
+    text = "王伟您好：请于三日内登录App或拨打客服热线还款，以免影响您的信用记录。" * 5
+    (smsc.spool / "hold-receipts").touch()  # the carrier sends the receipts later
+    before, channel = await connect(store, smsc)
+    sent = await before.send(account, Channel.SMS, text=text, now=NOON)
+    assert sent.allowed, sent.decision.reasons
+    await wait_for(lambda: attempt(store, sent.attempt_id).delivery == "submitted")  # type: ignore[arg-type]
+    await channel.stop()  # serve stops: the library's in-memory correlation is gone
+
+    held = smsc.spool / "held-receipts.txt"
+    lines = held.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) == len(smsc.submitted()) > 1
+    held.write_text(lines[-1], encoding="utf-8")  # only the last part's receipt comes: it names that part alone
+    after, channel = await connect(store, smsc)
+    try:
+        (smsc.spool / "hold-receipts").unlink()  # the receipt reaches the restarted client
+        await wait_for(lambda: attempt(store, sent.attempt_id).delivery == "delivered")  # type: ignore[arg-type]
+    finally:
+        await channel.stop()
+    parts = smsc.submitted()
+    assert not held.exists()
+    with store.session() as session:
+        stored = set(session.scalars(select(MessagePart.provider_message_id)
+                                     .where(MessagePart.attempt_id == sent.attempt_id)))
+    assert stored == {p["id"] for p in parts}
 
 
 async def test_latin_text_goes_gsm7_and_an_undeliverable_receipt_fails_the_attempt(

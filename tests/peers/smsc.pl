@@ -10,6 +10,8 @@
 #   delivery receipt follows: stat DELIVRD, or UNDELIV for a destination ending in 99;
 # - a file SPOOL_DIR/mo-*.txt ("FROM\tTO\tTEXT", UTF-8) becomes a mobile-originated deliver_sm (UCS-2 when the
 #   text is not ASCII), then the file is removed;
+# - while a file SPOOL_DIR/hold-receipts exists, receipts are kept in SPOOL_DIR/held-receipts.txt instead; once it
+#   is gone, whichever connection is bound then sends them (a carrier's receipts reaching a restarted client);
 # - --quiet: no JSON lines (the bench), only a count in SPOOL_DIR/count on unbind.
 use strict;
 use warnings;
@@ -51,8 +53,31 @@ sub receipt_for {
     my $now = strftime('%y%m%d%H%M', gmtime);
     my $text = sprintf('id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:',
                        $id, $stat eq 'DELIVRD' ? '001' : '000', $now, $now, $stat, $stat eq 'DELIVRD' ? '000' : '001');
-    $conn->deliver_sm(source_addr => $pdu->{destination_addr}, destination_addr => $pdu->{source_addr},
-                      esm_class => 0x04, data_coding => 0, short_message => $text, async => 1);
+    if (-e "$spool/hold-receipts") {
+        open(my $held, '>>', "$spool/held-receipts.txt") or die "cannot write $spool: $!";
+        print $held join("\t", $pdu->{destination_addr}, $pdu->{source_addr}, $text), "\n";
+        close $held;
+        return;
+    }
+    send_receipt($pdu->{destination_addr}, $pdu->{source_addr}, $text);
+}
+
+sub send_receipt {
+    my ($from, $to, $text) = @_;
+    $conn->deliver_sm(source_addr => $from, destination_addr => $to, esm_class => 0x04, data_coding => 0,
+                      short_message => $text, async => 1);
+}
+
+sub send_held {
+    my $file = "$spool/held-receipts.txt";
+    open(my $in, '<', $file) or return;
+    my @lines = <$in>;
+    close $in;
+    unlink $file;
+    for my $line (@lines) {
+        chomp $line;
+        send_receipt(split /\t/, $line, 3);
+    }
 }
 
 sub send_mo {
@@ -71,6 +96,7 @@ sub send_mo {
 while (1) {
     if ($bound) {
         for my $file (glob("$spool/mo-*.txt")) { send_mo($file); }
+        send_held() if -e "$spool/held-receipts.txt" && !-e "$spool/hold-receipts";
     }
     next unless $select->can_read(0.05);
     my $pdu = $conn->read_pdu() or exit 0;
