@@ -78,6 +78,8 @@ class PstnSimulator:
     time_scale: float = 1.0
     record_heard: Path | None = None  # per call: left what the debtor heard, right what they said
     greeting_voice: Path = VOICES / "debtor-greeting.wav"  # what a person says on answering
+    reply_voice: Path | None = None  # what a person then says to the agent, `reply_after_s` after the greeting
+    reply_after_s: float = 2.0
     ring_s: tuple[float, float] = (0.5, 3.0)  # how long a drawn person or machine lets it ring
     calls: list[SimulatedCall] = field(default_factory=list)
 
@@ -87,6 +89,8 @@ class PstnSimulator:
                             time_scale=self.time_scale)
         self.clock = MediaClock()
         self.greeting = read_pcm(self.greeting_voice)
+        self.reply = np.zeros(0, np.int16) if self.reply_voice is None else np.concatenate(
+            [np.zeros(int(8000 * self.reply_after_s), np.int16), read_pcm(self.reply_voice)])
         # A machine's line carries its silence while it records (the beep's end is heard by what follows it).
         self.machine = np.concatenate([read_pcm(VOICES / "machine-greeting.wav"), np.zeros(2400, np.int16),
                                        tone(1000.0, 0.5), np.zeros(8000 * 60, np.int16)])
@@ -140,7 +144,7 @@ class PstnSimulator:
     async def _behave(self, leg: CallLeg, script: Script) -> None:
         if script.persona is Persona.PERSON:
             # A phone sends its line's (near) silence while its owner listens, as real phones do.
-            leg.media.play(np.concatenate([self.greeting, np.zeros(int(8000 * script.talk_s), np.int16)]))
+            leg.media.play(np.concatenate([self.greeting, self.reply, np.zeros(int(8000 * script.talk_s), np.int16)]))
             if script.answers:
                 await self._answer_prompts(leg, script)
             if script.digits:

@@ -29,6 +29,7 @@ class Lines:
     greeting: str | None  # None: the recorded hello of `voices/` (real speech, short enough to pass for a person)
     polite: str
     rude: str
+    reply: str | None = None  # what the person says to the agent after the greeting (None: nothing)
 
 
 LINES = {
@@ -39,7 +40,11 @@ LINES = {
                 "Listen, if you do not pay today the police will come to your house and arrest you."),
     "zh": Lines("喂，你好。",
                 "您好，我是催收中心的小王，本次通话会被录音。我们能商量一个还款计划吗？",
-                "我会打电话给你的领导和同事，让他们都知道你欠钱不还。你给我等着，有你好看的。"),
+                "我会打电话给你的领导和同事，让他们都知道你欠钱不还。你给我等着，有你好看的。",
+                # The greeting alone (1.5 s, as short as a person's, or AMD takes it for a machine) is too little
+                # for Whisper base: the same audio came back as "各位,你好", "我以为你好" or nothing. This
+                # sentence came back as Chinese 3 times in 3 after it, through G.711.
+                "我知道了，我下个月还钱。"),
 }
 
 
@@ -54,6 +59,12 @@ def greeting(renderer: PromptRenderer, language: str) -> Path:
     """The WAV a simulated person answers with."""
     text = lines_of(language).greeting
     return VOICES / "debtor-hello.wav" if text is None else renderer.render(text, language)
+
+
+def reply(renderer: PromptRenderer, language: str) -> Path | None:
+    """The WAV a simulated person says to the agent after the greeting (None: they only listen)."""
+    text = lines_of(language).reply
+    return None if text is None else renderer.render(text, language)
 
 
 def agent_speeches(renderer: PromptRenderer, language: str, agents: int, rude: int) -> list[np.ndarray]:

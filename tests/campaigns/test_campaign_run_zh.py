@@ -1,6 +1,6 @@
 """Issue 20's acceptance: a Mandarin campaign on the simulated floor. Real SIP and RTP, the PSTN simulator's
 people answering in Mandarin and two agent bots speaking it (dialer/simulate/speakers.py: espeak-ng's
-Mandarin, synthetic), one of them threatening; the after-call jobs carry the campaign's language, so the
+Mandarin, synthetic; each person greets, then answers the agent with a sentence), one of them threatening; the after-call jobs carry the campaign's language, so the
 worker transcribes them with the multilingual Whisper base and the transcripts are screened with the Chinese
 lexicon. Asserted: every job is in Mandarin, every answered call's transcript is Chinese, and the rude
 agent's call is flagged for its threat from the Chinese transcript, on the agent's side. The English
@@ -29,7 +29,7 @@ from dialer.pacing.modes import DialMode
 from dialer.pacing.view import ProgressivePacer
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import Persona, PstnSimulator, Script
-from dialer.simulate.speakers import agent_speeches, greeting
+from dialer.simulate.speakers import agent_speeches, greeting, reply
 from dialer.switchboard import Switchboard, Trunk
 from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore
@@ -64,7 +64,7 @@ async def test_issue20_a_mandarin_campaign_is_transcribed_in_chinese_and_its_thr
     polite, rude = agent_speeches(renderer, "zh", agents=2, rude=1)[::-1]
     scripts = {number: Script(Persona.PERSON, ring_s=0.5, talk_s=11.0) for number in NUMBERS[:3]}
     scripts[NUMBERS[3]] = Script(Persona.BUSY)
-    pstn = PstnSimulator(scripts=scripts, greeting_voice=greeting(renderer, "zh"))
+    pstn = PstnSimulator(scripts=scripts, greeting_voice=greeting(renderer, "zh"), reply_voice=reply(renderer, "zh"))
     await pstn.start()
     client = redis.Redis.from_url(REDIS_URL)
     transcripts = TranscriptStore(client, f"{redis_prefix}:transcripts")
