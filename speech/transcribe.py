@@ -62,6 +62,7 @@ LONG_SEGMENT_S = 15.0  # past this, a segment ends where Whisper's does
 INITIAL_PROMPTS = {"zh": "您好，这里是催收中心，关于您的欠款和还款日期，我们核对一下。"}
 PROMPT_ECHO_CHARS = 6  # a fast segment repeating this many characters of the prompt in a row is heard again
 PROMPT_COPY_CHARS = 12  # any segment repeating this many is: no sentence of a call shares so much with it
+PROMPT_SHARE = 2 / 3  # so is one that is mostly the prompt's words (at least PROMPT_ECHO_CHARS of them), at any pace
 ECHO_PAD_S = 0.5  # audio kept around such a segment when it is heard again
 # Faster than this is no speech but the prompt echoed: fast Mandarin is 6-7 syllables (characters) a second
 MAX_CHARS_PER_S = 10.0
@@ -173,17 +174,9 @@ class Transcriber:
         return turns.close()
 
     def _without_echo(self, audio: np.ndarray, segment: Segment, prompt: str) -> Segment | None:
-        """`segment`, or, when its text repeats the initial prompt faster than anyone speaks, what its stretch of
-        audio says when heard without the prompt (None: nothing). Whisper continues the prompt where the speech
-        is short or unclear: "嗯" (0.4 s voiced) came back as "请您您您您您的欠款和还款日期，我们核对一下。",
-        20 characters in 1.0 s, "好的" as the whole prompt, 27 in 0.7 s. Speech that does say the prompt's
-        words keeps them: it is slower (2.6-2.9 characters a second measured on espeak-ng's Mandarin), and
-        without the prompt the base model hears telephone-band Mandarin much worse, so it is not re-heard
-        unless it copies PROMPT_COPY_CHARS of the prompt (over 4 s of garbled speech the screening bench got
-        "请您您您您您的欠款和还款日期，我们核对一下。", 14 in a row, at a speaking pace)."""
-        run, spoken_s = echoed(segment.text, prompt), max(segment.end_s - segment.start_s, FRAME_S)
-        fast = len(_letters(segment.text)) / spoken_s > MAX_CHARS_PER_S
-        if not (run >= PROMPT_ECHO_CHARS and fast or run >= PROMPT_COPY_CHARS):
+        """`segment`, or, when it `echoes` the initial prompt, what its stretch of audio says when heard without
+        the prompt (None: nothing)."""
+        if not echoes(segment.text, max(segment.end_s - segment.start_s, FRAME_S), prompt):
             return segment
         start = max(0, round((segment.start_s - ECHO_PAD_S) * WHISPER_RATE))
         heard = self._decode(audio[start:round((segment.end_s + ECHO_PAD_S) * WHISPER_RATE)], segment.speaker, None)
@@ -224,6 +217,22 @@ class _Turns:
             if segment.text:
                 self.segments.append(segment)
         self.words = []
+
+
+def echoes(text: str, spoken_s: float, prompt: str) -> bool:
+    """Whether a segment's `text`, heard over `spoken_s` seconds, is Whisper continuing its initial prompt rather
+    than speech. Whisper does so where the speech is short or unclear: "嗯" (0.4 s voiced) came back as
+    "请您您您您您的欠款和还款日期，我们核对一下。", 20 characters in 1.0 s; "好的" as the whole prompt, 27 in 0.7 s,
+    and as its last clause alone, "我们核对一下。", at a speaking pace. Speech that does say the prompt's words
+    keeps them ("这里是催收中心，请您今天还款。" shares 7 of its 14): it is slower (2.6-2.9 characters a second
+    measured on espeak-ng's Mandarin) and says more than the prompt, and without the prompt the base model hears
+    telephone-band Mandarin much worse, so it is not re-heard unless it copies PROMPT_COPY_CHARS of the prompt
+    (over 4 s of garbled speech the screening bench got "请您您您您您的欠款和还款日期，我们核对一下。", 14 in a
+    row, at a speaking pace)."""
+    run, letters = echoed(text, prompt), len(_letters(text))
+    if run < PROMPT_ECHO_CHARS:
+        return False
+    return letters / spoken_s > MAX_CHARS_PER_S or run >= PROMPT_COPY_CHARS or run >= PROMPT_SHARE * letters
 
 
 def echoed(text: str, prompt: str) -> int:

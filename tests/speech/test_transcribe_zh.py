@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from audio.wav import read_pcm
-from speech.transcribe import INITIAL_PROMPTS, Transcriber, telephone_band
+from speech.transcribe import INITIAL_PROMPTS, Transcriber, echoes, telephone_band
 from speech.tts import PromptRenderer
 from speech.wer import cer, to_simplified
 
@@ -61,6 +61,19 @@ def test_short_speech_does_not_come_back_as_the_initial_prompt(zh: Transcriber, 
     quiet = np.zeros(4000, np.int16)
     segments = zh.transcribe_channel(np.concatenate([quiet, speech, quiet, quiet]), 8000, "debtor")
     assert not any(_repeats_the_prompt(s.text) for s in segments), [s.text for s in segments]
+
+
+@pytest.mark.parametrize(("text", "spoken_s", "echo"), [
+    ("请您您您您您的欠款和还款日期，我们核对一下。", 1.0, True),  # what a spoken "嗯" came back as: too fast to be speech
+    ("请您您您您您的欠款和还款日期，我们核对一下。", 4.5, True),  # at a speaking pace, but 14 of the prompt in a row
+    ("我们核对一下。", 1.2, True),  # what a spoken "好的" came back as once in CI: the prompt's last clause alone
+    ("这里是催收中心，请您今天还款。", 5.0, False),  # an agent saying the prompt's words, and more
+    ("关于您的欠款，我们核对一下。", 4.0, False),
+    ("好的", 0.6, False),
+])
+def test_a_segment_echoes_the_prompt_when_it_is_too_fast_too_long_or_mostly_the_prompt(
+        text: str, spoken_s: float, echo: bool) -> None:
+    assert echoes(text, spoken_s, INITIAL_PROMPTS["zh"]) is echo
 
 
 def test_a_sentence_with_the_prompts_words_keeps_them(zh: Transcriber, tmp_path: Path) -> None:
