@@ -9,6 +9,10 @@ ready again when it is back, since they never said otherwise. Every change goes 
 A log-out (a supervisor's, from the wallboard) takes the agent out of the pool and hangs up their phone's leg,
 so the switchboard stops calling it; a call in progress is not cut: the agent is offered no new call and
 leaves when it ends. Saying "ready" again logs them back in.
+
+In a cluster (`seats`), an agent's wishes go through their seat in the case store (campaigns/seats.py): the
+desk of the node holding the seat follows them, takes the seats its node is given, and lets go of the agents
+whose seat another node now holds.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from campaigns.events import EventBus
+from campaigns.seats import AgentSeats, Wanted
 from dialer.agent_leg import LegState
 from dialer.agents import (
     DEFAULT_WRAP_SECONDS,
@@ -33,6 +40,7 @@ from dialer.agents import (
 )
 from dialer.switchboard import Switchboard
 
+log = logging.getLogger(__name__)
 DEFAULT_GROUP = "collectors"
 LEG_DOWN = "softphone leg down"
 NOT_READY = "not ready yet"
@@ -40,6 +48,7 @@ NOT_READY = "not ready yet"
 # log-out from these states, and a supervisor's log-out must not cut a debtor off).
 IN_A_CALL = frozenset({AgentState.RESERVED, AgentState.ON_CALL})
 TICK_S = 0.25  # the desk's own tick (`AgentDesk.run`): how soon a leg that came up makes a "ready" agent ready
+SEAT_MOVED = "seat taken by another node"
 
 
 class Wish(enum.StrEnum):
@@ -60,9 +69,10 @@ class DeskState:
 class AgentDesk:
     def __init__(self, board: Switchboard, *, bus: EventBus | None = None, wrap_s: float = DEFAULT_WRAP_SECONDS,
                  groups_of: Callable[[str], frozenset[str]] = lambda agent_id: frozenset({DEFAULT_GROUP}),
-                 ready_on_login: bool = False) -> None:
+                 ready_on_login: bool = False, seats: AgentSeats | None = None) -> None:
         """`ready_on_login`: a phone whose leg comes up is ready at once (a runner built without a desk, as
-        tests and one-off runs do, has no API for its agents to say so)."""
+        tests and one-off runs do, has no API for its agents to say so); `seats`: this node's seats in a
+        cluster (None: one node, the agents are all its own)."""
         self.board, self.bus, self.wrap_s, self.groups_of = board, bus or EventBus(), wrap_s, groups_of
         self.pool = AgentPool()
         self.pool.subscribe(self.bus.publish)
@@ -70,6 +80,8 @@ class AgentDesk:
         self._leaving: dict[str, str] = {}  # agent id -> the log-out's reason, until their call ends
         self._hanging_up: set[asyncio.Task[None]] = set()  # legs of agents logged out, being hung up
         self.ready_on_login = ready_on_login
+        self.seats = seats
+        self._left: set[str] = set()  # agents logged out here since the last seat sync
 
     def state(self, agent_id: str) -> DeskState:
         agent = self.pool.agents.get(agent_id)
@@ -87,6 +99,38 @@ class AgentDesk:
         self.follow()
         return self.state(agent_id)
 
+    async def ask(self, agent_id: str, wish: Wish, reason: str | None = None) -> DeskState:
+        """What the agent-state API does: `set_state` on one node; in a cluster, the wish goes to the agent's
+        seat and is followed here when this node holds it (or takes it, free), else by its holder."""
+        if self.seats is None or await asyncio.to_thread(self.seats.ask, agent_id, Wanted(wish.value, reason)):
+            return self.set_state(agent_id, wish, reason)
+        return self.state(agent_id)
+
+    async def sync_seats(self) -> None:
+        """Renew this node's seats and follow them: the wishes of the agents it holds (a seat just taken
+        calls the phone), and let go of the agents whose seat it no longer holds."""
+        assert self.seats is not None
+        left, self._left = self._left, set()
+        busy = frozenset(agent.agent_id for agent in self.pool.agents.values() if agent.state in IN_A_CALL)
+        try:
+            held = await asyncio.to_thread(self.seats.sync, left, busy)
+        except Exception:
+            self._left |= left
+            raise
+        for agent_id, wanted in held.items():
+            wish = Wish(wanted.wish)
+            if wanted.leaving:
+                if agent_id not in self._leaving:
+                    self.log_out(agent_id, wanted.reason or "logged out")
+                continue
+            if agent_id not in self.board.agents:
+                self.board.login(agent_id)  # a seat just taken: call the phone, whatever the agent's wish
+            if self._wishes.get(agent_id) != (wish, wanted.reason):
+                self.set_state(agent_id, wish, wanted.reason)
+        for agent_id in tuple(self.board.agents):
+            if agent_id not in held and agent_id not in self._leaving:
+                self.log_out(agent_id, SEAT_MOVED)
+
     def log_out(self, agent_id: str, reason: str) -> DeskState:
         """Log the agent out now, or when their call ends (paused with `reason` until then)."""
         self._wishes[agent_id] = (Wish.PAUSED, reason)
@@ -103,6 +147,7 @@ class AgentDesk:
                 continue
             del self._leaving[agent_id]
             self._wishes.pop(agent_id, None)
+            self._left.add(agent_id)
             if agent is not None and agent.state is not AgentState.LOGGED_OUT:
                 self.pool.apply(agent_id, AgentEvent.LOGOUT, now, reason)
             leg = self.board.agents.pop(agent_id, None)
@@ -144,8 +189,15 @@ class AgentDesk:
         """Tick until `stop` is set. The serving process runs this: runners tick the desk too, but with no
         campaign running nothing else would, and an agent who said "ready" would wait, paused, for a campaign
         to notice that their phone's leg had come up (or a wrap-up had run out)."""
+        synced = -math.inf
         while not stop.is_set():
             self.tick()
+            if self.seats is not None and time.monotonic() - synced >= self.seats.sync_s:
+                synced = time.monotonic()
+                try:
+                    await self.sync_seats()
+                except Exception:  # the case store away: the seats lapse, and the legs stay up meanwhile
+                    log.exception("agent seats not synced")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), period_s)
 

@@ -62,7 +62,7 @@ async def set_state(request: web.Request) -> web.Response:
     if wish is Wish.PAUSED and not reason:
         reason = "paused"
     desk, _ = _desk(request)
-    return web.json_response(_state_json(desk.set_state(name, wish, reason)))
+    return web.json_response(_state_json(await desk.ask(name, wish, reason)))
 
 
 async def events(request: web.Request) -> web.WebSocketResponse:

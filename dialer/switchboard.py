@@ -78,13 +78,15 @@ class Switchboard:
                  inbound: Callable[[CallLeg, str], Awaitable[None]] | None = None,
                  auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
                  inbound_sources: frozenset[Address] = frozenset(), tls: ssl.SSLContext | None = None,
-                 tls_port: int = 5061, connection_limit: ConnectionLimit | None = None) -> None:
+                 tls_port: int = 5061, connection_limit: ConnectionLimit | None = None,
+                 agent_proxy: Address | None = None) -> None:
         """`rate_limit`: per source host, on the SIP sockets (UDP, TCP, TLS); `connection_limit`: per source
         host, on the TCP and TLS listeners; `inbound_sources`: where a carrier's INVITEs may
         come from besides the trunk's address (see `admits`); `tls`: the server certificate of a SIP-over-TLS
         listener on `tls_port` for agents' phones (RFC 3261 §26), whose legs are then called back on the
-        phone's own connection and keyed for SRTP."""
-        self.trunk = trunk
+        phone's own connection and keyed for SRTP; `agent_proxy`: the SIP front agents' phones register with
+        in a cluster (kamailio), where an agent not registered here is called as sip:<agent>@front."""
+        self.trunk, self.agent_proxy = trunk, agent_proxy
         self.rate_limit, self.connection_limit = rate_limit, connection_limit
         self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
         self.registrar = Registrar(realm, password_of, limits=auth_limits)
@@ -156,9 +158,13 @@ class Switchboard:
 
     # Agents ----------------------------------------------------------------------------------------------------
     def registered(self, user: str) -> AgentTarget | None:
+        """Where `user`'s phone is: registered here, else at the cluster's SIP front (None: nowhere known)."""
         bindings = self.registrar.lookup(user)
         if not bindings:
-            return None
+            if self.agent_proxy is None:
+                return None
+            host, port = self.agent_proxy
+            return AgentTarget(f"sip:{user}@{host}:{port}", self.agent_proxy)
         newest = max(bindings, key=lambda binding: binding.expires_at)
         return AgentTarget(newest.contact, newest.source, newest.transport)
 

@@ -13,6 +13,7 @@ differ only in which peers answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from campaigns.lease import CampaignLease, new_owner
 from campaigns.recovery import sweep_aftercalls
 from campaigns.routing import CallRouter, Messages
 from campaigns.runner import CampaignRunner, RunnerConfig
+from campaigns.seats import AgentSeats
 from campaigns.service import segment_from_json
 from cases import Store
 from cases.models import Campaign, utcnow
@@ -118,13 +120,15 @@ class Server:
                               clock=clock, listener=spoken_listener if settings.ivr_spoken_answers else None)
         self.board = build_switchboard(settings, store, inbound=self._inbound)
         self.bus = EventBus()
-        self.desk = AgentDesk(self.board, bus=self.bus)
+        owner = owner or new_owner(settings.node_id)
+        seats = AgentSeats(store, owner, settings.campaign_lease_s) if settings.node_id else None
+        self.desk = AgentDesk(self.board, bus=self.bus, seats=seats)
         self.messages = Messages(render=lambda prompt, text, language: read_pcm(renderer.render(text, language)),
                                  values={"company": settings.company_name, "phone": settings.company_phone,
                                          "person": settings.company_person}, company=settings.company_name)
         self.router = CallRouter(board=self.board, store=store, messages=self.messages, ivr=self.ivr)
         self.host = CampaignHost(store=store, build=self.runner_for, clock=clock, healthy=self._redis_answers,
-                                 only=only, owner=owner or new_owner(settings.node_id),
+                                 only=only, owner=owner,
                                  lease_s=settings.campaign_lease_s)
         self.http, self.settle_gc = http, settle_gc
         self._web: web.AppRunner | None = None
@@ -217,6 +221,9 @@ class Server:
         if self._agent_log is not None:
             await self._agent_log
         await self.host.drain(drain_s)
+        if self.desk.seats is not None:
+            with contextlib.suppress(Exception):  # the case store away: the seats lapse instead
+                await asyncio.to_thread(self.desk.seats.release)
 
     async def stop(self, drain_s: float) -> None:
         """Stop dialling, let the calls up end (at most `drain_s`), close everything."""

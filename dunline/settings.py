@@ -41,8 +41,9 @@ class Settings(BaseSettings):
                                 description="This node's id in a cluster sharing one PostgreSQL case store: a "
                                 "running campaign then runs on every node at once, each for its own agents "
                                 "(campaigns/lease.py); unset: one node, one runner per campaign")
-    campaign_lease_s: float = Field(30.0, gt=0, description="Seconds a dead node's campaign leases outlive it; "
-                                    "then the other nodes close its calls as interrupted")
+    campaign_lease_s: float = Field(30.0, gt=0, description="Seconds a dead node's campaign leases and agent "
+                                    "seats outlive it; then the other nodes close its calls as interrupted and "
+                                    "call its agents' phones")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_tls_cert: Path | None = Field(None, description="PEM certificate (chain) the console and API serve HTTPS "
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     trunk_password: SecretStr | None = None
     trunk_outbound_proxy: str | None = Field(None, description="host:port every trunk request goes through")
     trunk_caller_id: str | None = Field(None, description="Default caller ID; campaigns may set their own")
+    sip_agent_proxy: str | None = Field(None, description="host:port of the SIP front agents' phones register "
+                                        "with in a cluster (kamailio, deploy/kamailio/cluster.cfg): a node calls "
+                                        "an agent's phone there as sip:<agent>@host:port")
     ring_timeout_s: float = Field(25.0, description="Never below the rule pack's minimum ring time")
     sip_auth_max_failures: int = Field(10, ge=1, description="Wrong digest answers from one address before the "
                                        "registrar blocks it")

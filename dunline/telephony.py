@@ -76,7 +76,8 @@ def build_switchboard(settings: Settings, store: Store, *,
                                                         settings.sip_connects_per_source,
                                                         settings.sip_connections_per_source,
                                                         exempt=frozenset(host for host, _ in carrier)),
-                       inbound_sources=carrier, tls=sip_tls_context(settings), tls_port=settings.sip_tls_port)
+                       inbound_sources=carrier, tls=sip_tls_context(settings), tls_port=settings.sip_tls_port,
+                       agent_proxy=_address(settings.sip_agent_proxy) if settings.sip_agent_proxy else None)
 
 
 def sip_tls_context(settings: Settings) -> ssl.SSLContext | None:

@@ -5,7 +5,7 @@ from cases.models.agent_log import AgentStateHour, AgentStateSpan
 from cases.models.assignment import AgentProfile, CaseAssignment, Team
 from cases.models.audit import AuditEntry, ImportRun
 from cases.models.base import Base, utcnow
-from cases.models.campaign import Campaign, CampaignStatus, NodeDrain, RunnerLease
+from cases.models.campaign import AgentSeat, Campaign, CampaignStatus, NodeDrain, RunnerLease
 from cases.models.column_key import ColumnKey
 from cases.models.contact import AfterCallState, Attempt, AttemptOutcome, Channel, MessagePart, Note
 from cases.models.daily_jobs import DailyJobRun
@@ -47,7 +47,7 @@ __all__ = [
     "ReminderSent", "ReminderStatus", "AgentTask", "TaskStatus",
     "AgentStateHour", "AgentStateSpan", "DailyJobRun", "DpdSnapshot",
     "AgentProfile", "CaseAssignment", "MessageTemplate", "Team",
-    "AfterCallState", "ApiToken", "Campaign", "CampaignStatus", "ColumnKey", "NodeDrain", "RunnerLease",
+    "AfterCallState", "AgentSeat", "ApiToken", "Campaign", "CampaignStatus", "ColumnKey", "NodeDrain", "RunnerLease",
     "Decision", "DestructionLog", "FindingStatus", "ScreeningFinding", "ScreeningReview",
     "Account", "AccountStatus", "Address", "AddressKind", "Attempt", "AttemptOutcome", "AuditEntry",
     "Base", "Channel", "Debtor", "Hold", "HoldKind", "ImportRun", "Installment", "InstallmentStatus", "Language", "MessagePart", "Note", "Payment",

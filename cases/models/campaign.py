@@ -62,3 +62,18 @@ class NodeDrain(Base):
     node_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentSeat(Base):
+    """An agent signed in to a cluster: what they asked for, and the node (its runner owner id) holding their
+    phone's nailed-up leg, renewed while that node lives (campaigns/seats.py). A seat whose node stopped
+    renewing is taken by another node, which calls the phone again."""
+
+    __tablename__ = "agent_seats"
+
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wish: Mapped[str] = mapped_column(String(16))  # campaigns.desk.Wish
+    reason: Mapped[str | None] = mapped_column(String(200))
+    leaving: Mapped[bool] = mapped_column(default=False)  # logged out: the holder hangs up once their call ends
+    owner: Mapped[str | None] = mapped_column(String(100))  # None: free, for any node to take
+    expires_at: Mapped[datetime]  # the holder's lease; a free seat's: when it was freed
