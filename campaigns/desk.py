@@ -82,6 +82,7 @@ class AgentDesk:
         self.ready_on_login = ready_on_login
         self.seats = seats
         self._left: set[str] = set()  # agents logged out here since the last seat sync
+        self._seating = asyncio.Lock()  # a wish taken here and a sync never interleave: the later one wins
 
     def state(self, agent_id: str) -> DeskState:
         agent = self.pool.agents.get(agent_id)
@@ -102,18 +103,25 @@ class AgentDesk:
     async def ask(self, agent_id: str, wish: Wish, reason: str | None = None) -> DeskState:
         """What the agent-state API does: `set_state` on one node; in a cluster, the wish goes to the agent's
         seat and is followed here when this node holds it (or takes it, free), else by its holder."""
-        if self.seats is None or await asyncio.to_thread(self.seats.ask, agent_id, Wanted(wish.value, reason)):
+        if self.seats is None:
             return self.set_state(agent_id, wish, reason)
+        async with self._seating:
+            if await asyncio.to_thread(self.seats.ask, agent_id, Wanted(wish.value, reason)):
+                return self.set_state(agent_id, wish, reason)
         return self.state(agent_id)
 
     async def sync_seats(self) -> None:
         """Renew this node's seats and follow them: the wishes of the agents it holds (a seat just taken
         calls the phone), and let go of the agents whose seat it no longer holds."""
         assert self.seats is not None
+        async with self._seating:
+            await self._follow_seats(self.seats)
+
+    async def _follow_seats(self, seats: AgentSeats) -> None:
         left, self._left = self._left, set()
         busy = frozenset(agent.agent_id for agent in self.pool.agents.values() if agent.state in IN_A_CALL)
         try:
-            held = await asyncio.to_thread(self.seats.sync, left, busy)
+            held = await asyncio.to_thread(seats.sync, left, busy)
         except Exception:
             self._left |= left
             raise

@@ -27,12 +27,12 @@ from tests.integration.test_cluster import ClusterProxy
 LEASE_S = 3.0  # short, so the test waits seconds; a node syncs its seats every LEASE_S / 6
 
 
-async def until(condition: Callable[[], bool], seconds: float, what: str) -> float:
+async def until(condition: Callable[[], bool], seconds: float, what: Callable[[], str]) -> float:
     """Wait for `condition`; how long it took."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     while not condition():
-        assert loop.time() - start < seconds, what
+        assert loop.time() - start < seconds, what()
         await asyncio.sleep(0.05)
     return loop.time() - start
 
@@ -79,22 +79,27 @@ async def test_a_dead_nodes_agents_are_called_again_through_kamailio_by_another_
             phones[agent] = phone
         a, b = desks
 
+        def said(what: str) -> Callable[[], str]:
+            return lambda: "\n".join([what, *(f"{desk.state(agent)} leg {leg.state if leg else None}"
+                                                for desk in desks for agent in ("ana", "bo")
+                                                for leg in [desk.board.agents.get(agent)]), proxy.output()[-3000:]])
+
         await a.ask("ana", Wish.READY)
         await b.ask("bo", Wish.READY)
-        await until(ready_with_phone(a, "ana"), 10, "ana's phone called by node A through the front")
-        await until(ready_with_phone(b, "bo"), 10, "bo's phone called by node B through the front")
+        await until(ready_with_phone(a, "ana"), 10, said("ana's phone called by node A through the front"))
+        await until(ready_with_phone(b, "bo"), 10, said("bo's phone called by node B through the front"))
         assert len(phones["ana"].legs) == len(phones["bo"].legs) == 1
 
         await b.ask("ana", Wish.PAUSED, "coaching")  # said on B: A holds ana, and follows
-        await until(lambda: a.state("ana").state is AgentState.PAUSED, 3, "A to follow ana's wish said on B")
+        await until(lambda: a.state("ana").state is AgentState.PAUSED, 3, said("A to follow ana's wish said on B"))
         assert a.state("ana").reason == "coaching" and "ana" not in boards[1].agents
         await b.ask("ana", Wish.READY)
-        await until(ready_with_phone(a, "ana"), 3, "ana ready again on A")
+        await until(ready_with_phone(a, "ana"), 3, said("ana ready again on A"))
 
         stops[0].set()  # node A dies: its desk stops syncing, its sockets go silent
         await loops[0]
         die(boards[0])
-        taken = await until(ready_with_phone(b, "ana"), LEASE_S + 3, "B to take ana's seat and call her phone")
+        taken = await until(ready_with_phone(b, "ana"), LEASE_S + 3, said("B to take ana's seat and call her phone"))
         assert taken >= LEASE_S - 2 * LEASE_S / 6, f"taken after {taken:.1f} s, before A's lease lapsed"
         assert len(phones["ana"].legs) == 2  # called again, through the front
         assert {b.reserve(DEFAULT_GROUP, "call-1"), b.reserve(DEFAULT_GROUP, "call-2")} == {"ana", "bo"}
