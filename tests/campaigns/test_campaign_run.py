@@ -49,9 +49,10 @@ def floor_settings(store: Store, tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, database_url=store.url, transcription_workers=0, drain_s=10)
 
 
-def seed(store: Store) -> None:
+def seed(store: Store, numbers: list[str] = NUMBERS) -> None:
+    """A debtor in California with one account per number."""
     with store.session() as session:
-        for n, number in enumerate(NUMBERS):
+        for n, number in enumerate(numbers):
             debtor = Debtor(external_ref=f"D{n}", full_name=f"Debtor {n}", language="en")
             debtor.addresses.append(Address(region="CA", country="US", timezone="America/Los_Angeles"))
             debtor.phones.append(Phone(e164=number, kind=PhoneKind.MOBILE, consent_automated=True))
