@@ -165,7 +165,11 @@ class SealedWriter:
         self._cipher, self._index = AESGCM(data_key), 0
         self.path = path
         self._descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._write(self._fixed + _slot(keyring, data_key, self._fixed))
+        try:
+            self._write(self._fixed + _slot(keyring, data_key, self._fixed))
+        except BaseException:
+            os.close(self._descriptor)
+            raise
 
     @property
     def closed(self) -> bool:

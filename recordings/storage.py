@@ -15,7 +15,9 @@ are those of what was sealed (its header went out before they were known), also 
 whole sealed file; a plain WAV (a recording not yet sealed, or a file given to `dunline transcribe`).
 
 What this does not cover: a plain WAV's blocks, once removed, are not scrubbed (the file system and the disk
-decide); a streamed recording is handed to the OS at each flush, not synced to the disk, as the plain one was.
+decide), and a plain one sealed while its recorder still writes (a call the runner gave up on without hanging
+up) loses what is written after the seal; a streamed recording is handed to the OS at each flush, not synced to
+the disk, as the plain one was.
 """
 
 from __future__ import annotations

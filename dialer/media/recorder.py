@@ -110,7 +110,7 @@ class StereoRecorder:
             self._wave.setnchannels(2)
             self._wave.setsampwidth(2)
             self._wave.setframerate(self.rate)
-            self._wave.writeframes(b"")
+            self._wave.writeframes(b"")  # the header now, as above
             self._file.flush()
         self._last_flush = self.clock()
         self.started = self._last_flush - first / self.rate  # the first packet's audio began a packet ago

@@ -42,8 +42,9 @@ class FakeClock:
 def speech(packets: int) -> tuple[np.ndarray, np.ndarray]:
     """Real speech each way, as many 20 ms packets of it as asked: the agent's recorded words on the left, the
     debtor's greeting on the right (looped)."""
-    return tuple(np.resize(read_pcm(VOICES / name), packets * PACKET).reshape(packets, PACKET)  # type: ignore[return-value]
-                 for name in ("agent-speech.wav", "debtor-hello.wav"))
+    left, right = (np.resize(read_pcm(VOICES / name), packets * PACKET).reshape(packets, PACKET)
+                   for name in ("agent-speech.wav", "debtor-hello.wav"))
+    return left, right
 
 
 def feed(recorder: StereoRecorder, clock: FakeClock, left: np.ndarray, right: np.ndarray, first: int = 0) -> None:
