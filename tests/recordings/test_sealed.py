@@ -40,7 +40,7 @@ from cases import Store
 from cases.models import Attempt, Role
 from compliance.screening import Screener
 from console import build_app
-from console.review import MasterKeysKey, RecordingsKey, TranscriptPrefixKey
+from console.review import MasterKeysKey, RecordingsKey, TranscriptPrefixKey, recording_file
 from dialer.media.recorder import StereoRecorder
 from recordings.jobs import JobQueue
 from recordings.storage import keys_in_use, open_recording, rewrap_all, seal_recording, sealed_path
@@ -296,6 +296,7 @@ def test_a_recording_sealed_as_written_is_swept_up_after_a_crash_and_left_as_it_
         recorder.tick(now[0])
     sealed = sealed_path(named)
     written = sealed.read_bytes()
+    assert recording_file(recordings, str(named)) == sealed  # the reviewer plays it by the row's name meanwhile
     with store.session() as session:  # the crash: closed by the next start's recovery, no after-call job yet
         row = session.get(Attempt, attempt)
         assert row is not None and row.recording_path == str(named)
