@@ -3,8 +3,9 @@
 agent who took the call for the review queue, the holds placed that a category demands (a cease request),
 the transcript kept beside the recording.
 
-One path. The runner's `AfterCall` seals the recording (recordings/storage.py: encrypted at rest, the plain
-file removed, the attempt row naming the sealed file) and puts it on the durable transcription stream
+One path. The runner's `AfterCall` makes sure the recording is sealed (recordings/storage.py: encrypted at
+rest, the attempt row naming the sealed file; one its recorder sealed as it was written is left as it is, a
+plain one is sealed and removed) and puts it on the durable transcription stream
 (recordings/jobs.py), as a job named for the attempt, so queueing it again (the runner's backlog, the start-up
 `enqueue_backlog`) makes no second job. Transcription workers, processes of their own (dunline/workers.py),
 transcribe it and run `ScreenTranscripts`, which saves the screening and marks the attempt's after-call job
@@ -127,8 +128,9 @@ class AfterCall:
         return self.jobs.enqueue(self._seal(attempt_id, recording), language, recording_id=aftercall_job_id(attempt_id))
 
     def _seal(self, attempt_id: int, recording: Path) -> Path:
-        """The recording sealed and its attempt row naming the sealed file. Without a master key it stays
-        plain, loudly: a call's recording is evidence, and the next start (the backlog) seals it."""
+        """The recording sealed (already, when its recorder sealed it as written) and its attempt row naming
+        the sealed file. Without a master key it stays plain, loudly: a call's recording is evidence, and the
+        next start (the backlog) seals it."""
         if self.keys is None:
             return recording
         try:

@@ -38,6 +38,7 @@ from compliance.facts import CampaignFacts, MessageFacts
 from compliance.gate import ComplianceGate
 from dialer.sip.outcome import CallResult
 from messaging.delivery import DeliveryEvent, DeliveryState, IllegalTransition, receipt_event, step
+from recordings.storage import recording_exists
 
 log = logging.getLogger(__name__)
 DESTROY_BATCH = 1000  # ids in one IN list: far below SQLite's and PostgreSQL's bound parameter limits
@@ -188,15 +189,16 @@ def interrupt_orphans(session: Session, now: datetime, *, wall_now: datetime, bu
 
 
 def queue_aftercalls(session: Session) -> list[int]:
-    """The start-up sweep: every closed or interrupted attempt with a recording on disk and no after-call
-    job gets one (a recording path whose file never came to be, no audio before the crash, is cleared).
+    """The start-up sweep: every closed or interrupted attempt with a recording on disk (plain, or sealed as it
+    was written) and no after-call job gets one (a recording path whose file never came to be, no audio before
+    the crash, is cleared).
     Idempotent: the job is the attempt row's own state, so a second sweep finds nothing to queue."""
     attempts = session.scalars(select(Attempt).where(
         Attempt.outcome != AttemptOutcome.IN_FLIGHT, Attempt.recording_path.is_not(None),
         Attempt.aftercall.is_(None)).with_for_update()).all()
     queued = []
     for attempt in attempts:
-        if attempt.recording_path and Path(attempt.recording_path).exists():
+        if attempt.recording_path and recording_exists(Path(attempt.recording_path)):
             attempt.aftercall = AfterCallState.QUEUED
             queued.append(attempt.id)
         else:

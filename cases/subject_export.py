@@ -38,9 +38,9 @@ from cases.models import (
     ScreeningFinding,
     ScreeningReview,
 )
+from crypto.sealed import SEALED_SUFFIX  # a recording at rest: its plain name goes in the zip
 
 EXPORT_VERSION = 1
-SEALED_SUFFIX = ".sealed"  # a recording at rest (recordings.storage): its plain name goes in the zip
 
 
 class SubjectNotFound(LookupError):

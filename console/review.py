@@ -51,7 +51,7 @@ from console.holds import MAX_OFFSET, MAX_PAGE, MAX_ROW_ID, reason_of, row_id
 from console.validation import choice, integer, required, text
 from crypto import CryptoError, MasterKeys
 from crypto.sealed import CHUNK_BYTES
-from recordings.storage import open_recording
+from recordings.storage import open_recording, sealed_path
 from recordings.transcripts import (
     TRANSCRIPT_PREFIX,
     RecordingTranscript,
@@ -69,11 +69,15 @@ DECISIONS = {"confirm": Decision.CONFIRMED, "dismiss": Decision.FALSE_POSITIVE}
 
 
 def recording_file(recordings: Path, stored: str | None) -> Path | None:
-    """`stored` when it is a regular file inside `recordings`, links resolved first (a link out is refused)."""
+    """`stored`, or its sealed name (a recording sealed as written, whose row still names the plain file while
+    its call is up or after a crash), when it is a regular file inside `recordings`, links resolved first (a
+    link out is refused)."""
     if not stored:
         return None
-    path = Path(stored).resolve()
-    return path if path.is_relative_to(recordings.resolve()) and path.is_file() else None
+    for path in (Path(stored).resolve(), sealed_path(Path(stored)).resolve()):
+        if path.is_relative_to(recordings.resolve()) and path.is_file():
+            return path
+    return None
 
 
 def _viewed(session: Session, actor: str, attempt_id: int, what: str, **details: Any) -> None:

@@ -20,7 +20,7 @@ from console.common import ClockKey, StoreKey
 from console.review import MasterKeysKey, RecordingsKey, recording_file
 from console.validation import choice, text
 from crypto import CryptoError, MasterKeys
-from recordings.storage import open_recording, sealed_path
+from recordings.storage import open_recording
 
 
 def _export(store: Store, ref: str, actor: str, now: datetime, via: str) -> SubjectExport:
@@ -37,7 +37,7 @@ def recording_reader(recordings: Path | None, keys: MasterKeys | None) -> Callab
     def read(stored: str) -> bytes | None:
         if recordings is None:
             return None
-        path = recording_file(recordings, stored) or recording_file(recordings, str(sealed_path(Path(stored))))
+        path = recording_file(recordings, stored)
         if path is None:
             return None
         try:

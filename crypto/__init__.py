@@ -6,6 +6,7 @@ from crypto.errors import CryptoError, KeyMissing, NoMasterKey, SealedFileError,
 from crypto.keys import KEY_FILE, Keyring, MasterKey, MasterKeys, ensure_key_file
 from crypto.sealed import (
     SealedReader,
+    SealedWriter,
     is_sealed,
     is_sealed_bytes,
     key_id_of,
@@ -18,6 +19,7 @@ from crypto.sealed import (
 )
 
 __all__ = ["KEY_FILE", "ColumnCipher", "CryptoError", "KeyMissing", "Keyring", "MasterKey", "MasterKeys",
-           "NoMasterKey", "SealedFileError", "SealedReader", "SealedValueError", "WrappedColumnKey", "WrongKey",
+           "NoMasterKey", "SealedFileError", "SealedReader", "SealedValueError", "SealedWriter", "WrappedColumnKey",
+           "WrongKey",
            "ensure_key_file", "is_sealed", "is_sealed_bytes", "key_id_of", "new_column_key", "read_sealed", "rewrap",
            "seal_bytes", "seal_file", "seal_to_bytes", "shred", "unwrap_column_key", "wrap_column_key"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crypto import MasterKeys, NoMasterKey
 from dialer import leg as legs
 from dialer.agent_leg import AgentLeg, AgentTarget, LegState
 from dialer.latency import LatencyHistogram
@@ -79,13 +80,14 @@ class Switchboard:
                  auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
                  inbound_sources: frozenset[Address] = frozenset(), tls: ssl.SSLContext | None = None,
                  tls_port: int = 5061, connection_limit: ConnectionLimit | None = None,
-                 agent_proxy: Address | None = None) -> None:
+                 agent_proxy: Address | None = None, keys: MasterKeys | None = None) -> None:
         """`rate_limit`: per source host, on the SIP sockets (UDP, TCP, TLS); `connection_limit`: per source
         host, on the TCP and TLS listeners; `inbound_sources`: where a carrier's INVITEs may
         come from besides the trunk's address (see `admits`); `tls`: the server certificate of a SIP-over-TLS
         listener on `tls_port` for agents' phones (RFC 3261 §26), whose legs are then called back on the
         phone's own connection and keyed for SRTP; `agent_proxy`: the SIP front agents' phones register with
-        in a cluster (kamailio), where an agent not registered here is called as sip:<agent>@front."""
+        in a cluster (kamailio), where an agent not registered here is called as sip:<agent>@front; `keys`: the
+        master keys the recordings are sealed with as they are written (none: plain WAVs)."""
         self.trunk, self.agent_proxy = trunk, agent_proxy
         self.rate_limit, self.connection_limit = rate_limit, connection_limit
         self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
@@ -105,7 +107,7 @@ class Switchboard:
             self.tls_ua = UserAgent(host=host, port=tls_port, display="dunline", time_scale=time_scale,
                                     registrar=self.registrar)
         self.clock = MediaClock()
-        self.recordings = recordings
+        self.recordings, self.keys = recordings, keys
         self.agents: dict[str, AgentLeg] = {}
         self.connections: set[Connection] = set()
         self.bridge_latency = LatencyHistogram()  # answer-to-bridge of every connection (GET /api/metrics)
@@ -204,7 +206,7 @@ class Switchboard:
         if leg is None:
             return
         if self.recordings is not None:
-            leg.media.record(StereoRecorder(self.recordings / f"{uuid.uuid4().hex}.wav"))
+            leg.media.record(self._recorder(self.recordings / f"{uuid.uuid4().hex}.wav"))
         caller = parse_name_addr(call.invite.get("From") or "").user
         await self.inbound(leg, caller)
 
@@ -217,9 +219,21 @@ class Switchboard:
         timeout = max(ring_timeout or self.trunk.ring_timeout_s, self.trunk.min_ring_s)
         recorder = None
         if record and self.recordings is not None:
-            recorder = StereoRecorder(recording or self.recordings / f"{uuid.uuid4().hex}.wav")
+            recorder = self._recorder(recording or self.recordings / f"{uuid.uuid4().hex}.wav")
         return await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
                                caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder)
+
+    def _recorder(self, path: Path) -> StereoRecorder:
+        """A recorder sealing as it writes, at `path`'s sealed name, with the current master key (read at each
+        call: a rotation reaches the next one). Keys configured but unreadable: recorded plain, loudly, for the
+        after-call step to seal (a call's recording is evidence; failing the call would lose it)."""
+        if self.keys is None:
+            return StereoRecorder(path)
+        try:
+            return StereoRecorder(path, keyring=self.keys.keyring())
+        except (NoMasterKey, OSError, ValueError) as error:
+            log.error("recording %s written unencrypted until its call is over: %s", path.name, error)
+            return StereoRecorder(path)
 
     def connect(self, debtor: CallLeg, agent: AgentLeg, context: Mapping[str, Any] | None = None) -> Connection:
         """Bridge an answered debtor into an idle agent's leg; undone when either side hangs up."""

@@ -26,6 +26,7 @@ from dialer.sip.ratelimit import ConnectionLimit, SourceRateLimit
 from dialer.sip.transport import Address
 from dialer.switchboard import Switchboard, Trunk
 from dunline.exposure import server_tls_context
+from dunline.installation import master_keys
 from dunline.settings import Settings
 
 ROLES_WITH_PHONES = frozenset({Role.AGENT, Role.SUPERVISOR})
@@ -66,7 +67,7 @@ def build_switchboard(settings: Settings, store: Store, *,
         {trunk.address} if trunk is not None else set())
     return Switchboard(trunk=trunk, host=settings.sip_host, port=settings.sip_port,
                        realm=settings.sip_realm, password_of=phone_passwords(settings, store), inbound=inbound,
-                       recordings=settings.data_dir / "recordings",
+                       recordings=settings.data_dir / "recordings", keys=master_keys(settings.data_dir),
                        auth_limits=AuthLimits(max_failures_per_source=settings.sip_auth_max_failures,
                                               max_failures_per_user=settings.sip_auth_max_user_failures,
                                               block_s=settings.sip_auth_block_s),

@@ -4,10 +4,13 @@ Each packet's audio is placed on the recording's timeline by its RTP timestamp, 
 clock when its stream starts (or when timestamp and clock disagree by more than `REANCHOR_S`), so jitter
 does not tear a talkspurt apart and a pause stays a pause; what is missing on one side (silence
 suppression, loss) is silence, and the two channels stay in step. Every flush (twice a second) writes what
-is due, holding back a little for late packets; the WAV header is patched each time and the file flushed
-to the OS, so the file is a valid WAV of everything up to the last flush: a crash of the process loses at
-most the last half second.
+is due, holding back a little for late packets, and hands it to the OS: a crash of the process loses at most
+the last half second.
 
+Given a keyring, the recording is sealed as it is written (`<name>.wav.sealed`, crypto.sealed's stream): the
+WAV header (its sizes unknown yet) and each flush go out as sealed records, so no sample lies on disk in clear,
+even mid-call or after a crash, and the reader (recordings.storage.open_recording) derives the sizes. Without
+one it is a plain WAV whose header is patched at each flush, valid up to the last flush as it stands.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from audio.g711 import decode
-from audio.wav import RATE
+from audio.wav import RATE, header
+from crypto import Keyring, SealedWriter
+from crypto.sealed import sealed_path
 
 FLUSH_S = 0.5
 HOLD_BACK_S = 0.2
@@ -82,9 +87,12 @@ def _place(out: np.ndarray, at: int, run: list[bytes], law: str) -> None:
 
 class StereoRecorder:
     def __init__(self, path: Path | str, *, rate: int = RATE, flush_s: float = FLUSH_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.path = Path(path)
+                 clock: Callable[[], float] = time.monotonic, keyring: Keyring | None = None) -> None:
+        """`keyring`: seal as written, at `path`'s sealed name (`path` is then where the file would be plain)."""
+        self.keyring = keyring
+        self.path = Path(path) if keyring is None else sealed_path(Path(path))
         self.rate, self.flush_s, self.clock = rate, flush_s, clock
+        self._sealed: SealedWriter | None = None
         self.started: float | None = None
         self.written = 0  # frames (sample pairs) in the file
         self._left, self._right = _Channel(), _Channel()
@@ -92,14 +100,18 @@ class StereoRecorder:
         self.closed = False
 
     def _open(self, first: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "wb")  # noqa: SIM115 - kept open for the whole call
-        self._wave = wave.open(self._file, "wb")
-        self._wave.setnchannels(2)
-        self._wave.setsampwidth(2)
-        self._wave.setframerate(self.rate)
-        self._wave.writeframes(b"")  # the header now: a valid (empty) WAV from the first moment
-        self._file.flush()
+        if self.keyring is not None:
+            self._sealed = SealedWriter(self.path, self.keyring)
+            self._sealed.append(header(2, self.rate))  # the header now: a valid (empty) WAV from the first moment
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "wb")  # noqa: SIM115 - kept open for the whole call
+            self._wave = wave.open(self._file, "wb")
+            self._wave.setnchannels(2)
+            self._wave.setsampwidth(2)
+            self._wave.setframerate(self.rate)
+            self._wave.writeframes(b"")  # the header now, as above
+            self._file.flush()
         self._last_flush = self.clock()
         self.started = self._last_flush - first / self.rate  # the first packet's audio began a packet ago
 
@@ -144,8 +156,11 @@ class StereoRecorder:
         frames = np.empty((count, 2), dtype=np.int16)
         frames[:, 0] = self._left.take(self.written, count)
         frames[:, 1] = self._right.take(self.written, count)
-        self._wave.writeframes(frames.tobytes())  # patches the header's sizes too
-        self._file.flush()
+        if self._sealed is not None:
+            self._sealed.append(frames.tobytes())
+        else:
+            self._wave.writeframes(frames.tobytes())  # patches the header's sizes too
+            self._file.flush()
         self.written += count
 
     def close(self) -> None:
@@ -153,6 +168,8 @@ class StereoRecorder:
             return
         self.flush()
         self.closed = True
-        if self.started is not None:
+        if self._sealed is not None:
+            self._sealed.close()
+        elif self.started is not None:
             self._wave.close()
             self._file.close()

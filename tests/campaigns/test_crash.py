@@ -17,8 +17,9 @@ from campaigns.service import CampaignSpec, change_status, create_campaign
 from cases import Store, migrate
 from cases.models import AfterCallState, Attempt, AttemptOutcome, AuditEntry
 from cases.segments import Segment
-from crypto import KEY_FILE, ensure_key_file
+from crypto import KEY_FILE, ensure_key_file, is_sealed
 from dialer.pacing.modes import DialMode
+from recordings.storage import plain_path, recording_exists
 from tests.campaigns.test_campaign_run import NUMBERS, seed
 from tests.conftest import REDIS_URL
 
@@ -115,13 +116,16 @@ def test_probe_3_a_killed_campaigns_recordings_are_linked_and_get_their_after_ca
     def a_live_call_is_recording() -> bool:
         closed = {a.recording_path for a in attempts(store) if a.outcome is not AttemptOutcome.IN_FLIGHT}
         live = [a for a in attempts(store) if a.outcome is AttemptOutcome.IN_FLIGHT]
-        return bool(live) and any(str(wav) not in closed for wav in recordings.rglob("*.wav"))
+        return bool(live) and any(str(wav) not in closed and str(plain_path(wav)) not in closed
+                                  for wav in recordings.rglob("*.wav*"))
     try:
         _wait_for(a_live_call_is_recording, 60, "a call in progress with its recording on disk", first)
     finally:
         _kill(first)
-    linked = {a.recording_path for a in attempts(store)}
-    orphans = [wav for wav in recordings.rglob("*.wav") if str(wav) not in linked]
+    on_disk = list(recordings.rglob("*.wav*"))
+    assert on_disk and all(wav.name.endswith(".wav.sealed") and is_sealed(wav) for wav in on_disk), on_disk
+    linked = {a.recording_path for a in attempts(store)}  # before the call: the plain name
+    orphans = [wav for wav in on_disk if str(wav) not in linked and str(plain_path(wav)) not in linked]
     assert not orphans, f"recordings linked to no attempt: {orphans}"
 
     second = dunline(tmp_path, *run, "--seconds", "3")
@@ -133,7 +137,8 @@ def test_probe_3_a_killed_campaigns_recordings_are_linked_and_get_their_after_ca
     assert recorded and any(a.outcome is AttemptOutcome.INTERRUPTED for a in recorded), \
         [(a.id, a.outcome, a.recording_path) for a in after]
     for attempt in recorded:  # every recording of a closed or interrupted attempt has its after-call job
-        assert Path(attempt.recording_path).exists() and attempt.aftercall is AfterCallState.QUEUED, attempt.id
+        assert recording_exists(Path(attempt.recording_path)), attempt.id
+        assert attempt.aftercall is AfterCallState.QUEUED, attempt.id
     with store.session() as session:
         assert queue_aftercalls(session) == []  # a second sweep queues nothing twice
 

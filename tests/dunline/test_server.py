@@ -27,7 +27,8 @@ from sqlalchemy import select
 from cases import Store, migrate
 from cases.models import AfterCallState, Attempt, AttemptOutcome, Role, User
 from console import tokens
-from crypto import KEY_FILE, ensure_key_file
+from crypto import KEY_FILE, MasterKeys, SealedReader, ensure_key_file
+from crypto.sealed import STREAM_VERSION
 from dialer.simulate.agent_bot import AgentBot
 from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dunline.settings import Settings
@@ -345,6 +346,8 @@ async def test_issue15_a_served_calls_recording_is_transcribed_and_screened_by_a
         await wait_for(lambda: bool(screened()), 90, "a call transcribed and screened by a worker", floor)
         attempt = screened()[0]
         assert attempt.recording_path and attempt.recording_path.endswith(".wav.sealed")  # sealed at rest
+        with SealedReader(Path(attempt.recording_path), MasterKeys(tmp_path / KEY_FILE).keyring()) as reader:
+            assert reader.version == STREAM_VERSION and reader.complete  # as it was written, then closed
         assert transcript_file(attempt.recording_path) == Path(attempt.recording_path).with_name(
             f"{attempt.id}.transcript.json.sealed")
 

@@ -40,7 +40,8 @@ from cases import Store
 from cases.models import Attempt, Role
 from compliance.screening import Screener
 from console import build_app
-from console.review import MasterKeysKey, RecordingsKey, TranscriptPrefixKey
+from console.review import MasterKeysKey, RecordingsKey, TranscriptPrefixKey, recording_file
+from dialer.media.recorder import StereoRecorder
 from recordings.jobs import JobQueue
 from recordings.storage import keys_in_use, open_recording, rewrap_all, seal_recording, sealed_path
 from recordings.transcripts import RecordingTranscript, TranscriptStore, read_transcript_file, transcript_file
@@ -279,6 +280,36 @@ def test_the_start_up_backlog_seals_a_plain_recording_a_crash_left_behind(
         sealed_done = session.get(Attempt, done).recording_path  # type: ignore[union-attr]
     assert sealed_done is not None and sealed_done.endswith(".wav.sealed") and Path(sealed_done).exists()
     assert jobs.status(f"attempt-{done}") == {}  # sealed, not transcribed again
+
+
+def test_a_recording_sealed_as_written_is_swept_up_after_a_crash_and_left_as_it_is_by_the_after_call(
+        store: Store, tmp_path: Path, keys: MasterKeys, jobs: JobQueue, screener: Screener) -> None:
+    recordings = tmp_path / "recordings"
+    attempt = seed_flagged_call(store, screener, recordings, ref="A1")
+    named = recording_path(recordings, attempt, CALL_AT)  # what the row names from before the call
+    named.unlink()
+    now = [0.0]
+    recorder = StereoRecorder(named, clock=lambda: now[0], keyring=keys.keyring())
+    for n in range(100):  # 2 s, then the server is killed: the recorder never closed
+        now[0] += 0.02
+        recorder.left(bytes(range(160)), "ulaw", 160 * n, 1)
+        recorder.tick(now[0])
+    sealed = sealed_path(named)
+    written = sealed.read_bytes()
+    assert recording_file(recordings, str(named)) == sealed  # the reviewer plays it by the row's name meanwhile
+    with store.session() as session:  # the crash: closed by the next start's recovery, no after-call job yet
+        row = session.get(Attempt, attempt)
+        assert row is not None and row.recording_path == str(named)
+        row.aftercall = None
+    assert sweep_aftercalls(store) == [attempt]  # found under its sealed name, not cleared as missing
+    assert AfterCall(store, jobs, keys=keys).enqueue_backlog() == [attempt]
+    assert sealed.read_bytes() == written and not named.exists()  # already sealed: left as it is
+    with store.reading() as session:
+        assert session.get(Attempt, attempt).recording_path == str(sealed)  # type: ignore[union-attr]
+    assert jobs.client.hget(f"{jobs.prefix}:job:attempt-{attempt}", "recording") == str(sealed).encode()
+    with open_recording(sealed, keys) as source:
+        (left, _), _ = read_stereo(source)
+    assert len(left) >= (2.0 - 0.5 - 0.2) * RATE  # what was flushed before the crash
 
 
 def test_the_transcripts_copy_of_record_in_redis_is_sealed(keys: MasterKeys, redis_prefix: str) -> None:
