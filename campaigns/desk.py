@@ -106,9 +106,26 @@ class AgentDesk:
         if self.seats is None:
             return self.set_state(agent_id, wish, reason)
         async with self._seating:
-            if await asyncio.to_thread(self.seats.ask, agent_id, Wanted(wish.value, reason)):
+            if await asyncio.to_thread(self.seats.ask, agent_id, Wanted(wish.value, reason)) == self.seats.owner:
                 return self.set_state(agent_id, wish, reason)
         return self.state(agent_id)
+
+    async def ask_out(self, agent_id: str, reason: str) -> DeskState:
+        """A supervisor's log-out: `log_out` on one node; in a cluster, through the agent's seat, so the node
+        holding it logs them out (at once when it is this one)."""
+        if self.seats is None:
+            return self.log_out(agent_id, reason)
+        async with self._seating:
+            holder = await asyncio.to_thread(self.seats.ask, agent_id, Wanted(Wish.PAUSED.value, reason, True))
+            if holder == self.seats.owner or agent_id in self.board.agents:
+                return self.log_out(agent_id, reason)
+        return self.state(agent_id)
+
+    async def knows(self, agent_id: str) -> bool:
+        """Whether the agent is logged in here, or (in a cluster) on a live node."""
+        if agent_id in self.pool.agents or agent_id in self.board.agents:
+            return True
+        return self.seats is not None and await asyncio.to_thread(self.seats.holder, agent_id) is not None
 
     async def sync_seats(self) -> None:
         """Renew this node's seats and follow them: the wishes of the agents it holds (a seat just taken

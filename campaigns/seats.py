@@ -55,10 +55,11 @@ class AgentSeats:
         """How often the holder renews and looks for orphans: six times a lease period, as campaign leases."""
         return self.lease_s / 6
 
-    def ask(self, agent_id: str, wanted: Wanted) -> bool:
-        """Record what `agent_id` asks for; True when this node holds their seat now (it held it, or took it
-        free or lapsed) and is to apply the wish itself; False when a live node holds it, and follows it at its
-        next sync, or when a leaving agent has no live holder (their seat is gone: nobody is to call them)."""
+    def ask(self, agent_id: str, wanted: Wanted) -> str | None:
+        """Record what `agent_id` asks for; the owner id of the node holding their seat after: this node's when
+        it held it or took it (free or lapsed) and is to apply the wish itself, another live node's, which
+        follows it at its next sync, or None when a leaving agent has no live holder (their seat is gone:
+        nobody is to call them)."""
         now = self.clock()
         with self.store.session() as session:
             seat = session.get(AgentSeat, agent_id, with_for_update=True)
@@ -66,17 +67,24 @@ class AgentSeats:
                 and not owner_gone(seat.owner, now, seat.expires_at)
             if seat is None:
                 if wanted.leaving:
-                    return False
+                    return None
                 seat = AgentSeat(agent_id=agent_id, wish=wanted.wish, owner=None, expires_at=now)
                 session.add(seat)
             elif wanted.leaving and not held_elsewhere and seat.owner != self.owner:
                 session.delete(seat)
-                return False
+                return None
             seat.wish, seat.reason, seat.leaving = wanted.wish, wanted.reason, wanted.leaving
-            if held_elsewhere:
-                return False
-            seat.owner, seat.expires_at = self.owner, now + timedelta(seconds=self.lease_s)
-            return True
+            if not held_elsewhere:
+                seat.owner, seat.expires_at = self.owner, now + timedelta(seconds=self.lease_s)
+            return seat.owner
+
+    def holder(self, agent_id: str) -> str | None:
+        """The owner id of the live node holding `agent_id`'s seat; None when no live node does."""
+        now = self.clock()
+        with self.store.reading() as session:
+            seat = session.get(AgentSeat, agent_id)
+            return None if seat is None or seat.owner is None or owner_gone(seat.owner, now, seat.expires_at) \
+                else seat.owner
 
     def sync(self, left: Iterable[str] = (), busy: frozenset[str] = frozenset()) -> dict[str, Wanted]:
         """Renew this node's seats and take its share of the orphans; the seats it holds after, with what each

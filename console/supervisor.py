@@ -38,8 +38,8 @@ async def force(request: web.Request) -> web.Response:
     if DeskKey not in request.app:
         raise Unavailable("this process runs no agent desk (no switchboard); ask the `dunline serve` node")
     desk = request.app[DeskKey]
-    if name not in desk.pool.agents and name not in desk.board.agents:
-        raise NoSuchAgent(f"no agent {name[:64]!r} has logged in to this desk", agent=name[:64])
+    if not await desk.knows(name):
+        raise NoSuchAgent(f"no agent {name[:64]!r} is logged in", agent=name[:64])
     actor, store = acting_user(request).username, request.app[StoreKey]
     before = desk.state(name)
 
@@ -48,7 +48,7 @@ async def force(request: web.Request) -> web.Response:
             record(session, actor=actor, action=f"agent.force_{action}", entity="agent", entity_id=name,
                    details={"reason": reason, "state": before.state.value})
     await asyncio.to_thread(audit)
-    after = desk.set_state(name, Wish.PAUSED, reason) if action == "pause" else desk.log_out(name, reason)
+    after = await (desk.ask(name, Wish.PAUSED, reason) if action == "pause" else desk.ask_out(name, reason))
     result: dict[str, Any] = {**event_json(after), "action": action}
     return web.json_response(result)
 

@@ -32,7 +32,8 @@ def test_the_node_asked_takes_a_free_seat_and_another_nodes_api_only_records_the
     clock = Clock()
     a, b = seats(store, clock, NODE_A, NODE_B)
     assert a.ask("ana", READY)
-    assert not b.ask("ana", Wanted("paused", "lunch"))  # ana's phone is A's: B does not call it
+    assert b.ask("ana", Wanted("paused", "lunch")) == NODE_A  # ana's phone is A's: B does not call it
+    assert b.holder("ana") == NODE_A and b.holder("bo") is None
     assert holders(store) == {"ana": NODE_A}
     assert a.sync() == {"ana": Wanted("paused", "lunch")}  # A follows what ana said through B
     assert b.sync() == {}
@@ -102,12 +103,12 @@ def test_an_agent_who_leaves_loses_their_seat(store: Store) -> None:
     clock = Clock()
     a, b = seats(store, clock, NODE_A, NODE_B)
     assert a.ask("ana", READY) and a.ask("bo", READY)
-    assert not b.ask("ana", Wanted("paused", "shift over", leaving=True))
+    assert b.ask("ana", Wanted("paused", "shift over", leaving=True)) == NODE_A
     assert a.sync()["ana"].leaving  # A hangs up ana's phone once her call ends ...
     a.sync(left=["ana"])  # ... and says so
     assert holders(store) == {"bo": NODE_A}
     a.release()
-    assert not b.ask("bo", Wanted("paused", "shift over", leaving=True))  # nobody holds bo: the seat just goes
+    assert b.ask("bo", Wanted("paused", "shift over", leaving=True)) is None  # nobody holds bo: the seat just goes
     assert holders(store) == {}
 
 
@@ -152,5 +153,5 @@ def test_a_seat_of_a_lapsed_node_is_taken_by_the_node_its_agent_asks(store: Stor
     a, b = seats(store, clock, NODE_A, NODE_B)
     assert a.ask("ana", READY)
     clock.now += timedelta(seconds=LEASE_S + 1)
-    assert b.ask("ana", Wanted("paused", "x", leaving=leaving)) is not leaving
+    assert b.ask("ana", Wanted("paused", "x", leaving=leaving)) == (None if leaving else NODE_B)
     assert holders(store) == ({} if leaving else {"ana": NODE_B})
