@@ -131,6 +131,9 @@ class ClearCipher:
     def token(self, value: str) -> str:
         return value
 
+    def seal_with_token(self, value: str) -> tuple[str, str]:
+        return value, value
+
 
 class ClearColumns:
     def cipher(self) -> ClearCipher:

@@ -14,7 +14,6 @@ Stored text: `s1:` + URL-safe base64, unpadded, of the 16-byte SIV and the ciphe
 
 from __future__ import annotations
 
-import base64
 import binascii
 import secrets
 from dataclasses import dataclass
@@ -27,11 +26,21 @@ from crypto.keys import Keyring
 
 PREFIX = "s1:"
 DATA_KEY_BYTES = 64  # AES-256-SIV: a MAC key and an encryption key
+SIV_BYTES = 16
 _WRAP_CONTEXT = b"dunline column data key v1"
+# URL-safe base64 by binascii and a byte translation: base64.urlsafe_b64* do the same through several layers of
+# Python calls, which cost a third of an open (the AES-SIV call itself is about 1 us).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"===", b"==", b"=")  # by the unpadded text's length modulo 4
 
 
 def is_sealed_value(text: str) -> bool:
     return text.startswith(PREFIX)
+
+
+def _text(raw: bytes) -> str:
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 class ColumnCipher:
@@ -40,27 +49,33 @@ class ColumnCipher:
     def __init__(self, data_key: bytes) -> None:
         if len(data_key) != DATA_KEY_BYTES:
             raise ValueError(f"a column data key is {DATA_KEY_BYTES} bytes, not {len(data_key)}")
-        self._siv = AESSIV(data_key)
+        siv = AESSIV(data_key)
+        self._encrypt, self._decrypt = siv.encrypt, siv.decrypt
 
     def __repr__(self) -> str:  # never the key
         return "ColumnCipher()"
 
     def seal(self, value: str) -> str:
-        sealed = self._siv.encrypt(value.encode(), None)
-        return PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+        return PREFIX + _text(self._encrypt(value.encode(), None))
 
     def token(self, value: str) -> str:
         """The value's keyed PRF alone (the SIV its sealing starts with): a short stable reference made from
         personal data that reveals none of it (a debtor filed under a national ID)."""
-        return base64.urlsafe_b64encode(self._siv.encrypt(value.encode(), None)[:16]).rstrip(b"=").decode("ascii")
+        return _text(self._encrypt(value.encode(), None)[:SIV_BYTES])
+
+    def seal_with_token(self, value: str) -> tuple[str, str]:
+        """`(seal(value), token(value))` from one AES-SIV pass: the token is the sealed value's own SIV."""
+        sealed = self._encrypt(value.encode(), None)
+        return PREFIX + _text(sealed), _text(sealed[:SIV_BYTES])
 
     def open(self, stored: str) -> str:
-        if not is_sealed_value(stored):
+        if not stored.startswith(PREFIX):
             raise SealedValueError("a personal column holds a value that is not sealed (written without the "
                                    "column key, or altered)")
-        body = stored[len(PREFIX):]
         try:
-            return self._siv.decrypt(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), None).decode()
+            body = stored[len(PREFIX):].encode("ascii")
+            return self._decrypt(binascii.a2b_base64(body.translate(_FROM_URLSAFE) + _PADDING[len(body) % 4]),
+                                 None).decode()
         except (InvalidTag, binascii.Error, ValueError):
             raise SealedValueError("a sealed column value fails its tag: another column key, or altered") from None
 

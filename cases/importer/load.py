@@ -56,7 +56,9 @@ NEW_ACCOUNT = (*ACCOUNT_FIELDS, "creditor", "account_ref", "debtor_id", "import_
                "updated_at")
 NEW_DEBTOR = ("external_ref", "created_at", "updated_at", *DEBTOR_FIELDS)
 NEW_ADDRESS = ("debtor_id", "kind", *ADDRESS_FIELDS)
-ACCOUNT_VALUES, DEBTOR_VALUES = attrgetter(*ACCOUNT_FIELDS), attrgetter(*DEBTOR_FIELDS)
+ACCOUNT_VALUES = attrgetter(*ACCOUNT_FIELDS)
+# A new debtor's national ID goes in as sealed by `_flush` (with its token), not through the column's processor.
+NEW_DEBTOR_VALUES = attrgetter(*("sealed_national_id" if name == "national_id" else name for name in DEBTOR_FIELDS))
 ADDRESS_VALUES = attrgetter(*ADDRESS_FIELDS.values())
 NEW_PHONE = ("debtor_id", "e164", "kind", "owner", "owner_name", "relation", "priority", "consent_automated",
              "consent_at", "source", "status", "dnc")
@@ -101,7 +103,7 @@ class CaseImporter:
         self.store, self.actor, self.default_region = store, actor, default_region
         self.today = today or date.today()
         self.batch_size = batch_size
-        self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
+        self._writers: dict[tuple[str, tuple[str, ...], frozenset[str]], TableWriter] = {}
 
     def run(self, path: Path, mapping: ColumnMapping | None = None, *, dry_run: bool = False,
             skip_invalid: bool = False, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
@@ -172,8 +174,10 @@ class CaseImporter:
         conn = session.connection()
         cipher = cipher_of(conn.dialect)
         for record in batch:
-            if record.debtor_ref.startswith(NATIONAL_ID_REF) and record.national_id:
-                record.debtor_ref = NATIONAL_ID_REF + cipher.token(record.national_id)
+            if record.national_id:
+                record.sealed_national_id, token = cipher.seal_with_token(record.national_id)
+                if record.debtor_ref.startswith(NATIONAL_ID_REF):
+                    record.debtor_ref = NATIONAL_ID_REF + token
         on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)
@@ -196,13 +200,15 @@ class CaseImporter:
         if write:
             self._write(session, kept, on_file, import_id, report)
 
-    def _insert(self, conn: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        """New `rows` (tuples in `columns` order) through the driver's bulk path, prepared once per import."""
+    def _insert(self, conn: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                converted: frozenset[str] = frozenset()) -> None:
+        """New `rows` (tuples in `columns` order) through the driver's bulk path, prepared once per import;
+        the `converted` columns' values come ready for the driver (TableWriter)."""
         if not rows:
             return
-        key = (table.name, columns)
+        key = (table.name, columns, converted)
         if key not in self._writers:
-            self._writers[key] = TableWriter(conn, table, columns)
+            self._writers[key] = TableWriter(conn, table, columns, converted)
         self._writers[key].write(conn, rows)
 
     def _write(self, session: Any, batch: list[CaseRecord], existing: dict[tuple[str, str], Any], import_id: int,
@@ -246,8 +252,8 @@ class CaseImporter:
         if fresh:
             now = utcnow()
             self._insert(conn, DEBTORS, NEW_DEBTOR, [
-                (r.debtor_ref, now, now, *DEBTOR_VALUES(r)) for r in fresh
-            ])
+                (r.debtor_ref, now, now, *NEW_DEBTOR_VALUES(r)) for r in fresh
+            ], converted=frozenset({"national_id"}))
             # One SELECT beats RETURNING here: SQLite can only return ids in order row by row.
             ids.update((ref, debtor_id) for ref, debtor_id in conn.execute(
                 select(DEBTORS.c.external_ref, DEBTORS.c.id).where(DEBTORS.c.external_ref.in_([r.debtor_ref for r in fresh]))))

@@ -16,10 +16,14 @@ from sqlalchemy import Connection, Table
 
 
 class TableWriter:
-    def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
+    def __init__(self, connection: Connection, table: Table, columns: Sequence[str],
+                 converted: frozenset[str] = frozenset()) -> None:
+        """`converted`: columns whose values come already as their processor would make them (a national ID
+        sealed by the importer, which needed its token from the same AES-SIV pass)."""
         dialect = connection.dialect
         self.columns = tuple(columns)
-        self.processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns]
+        self.processors = [None if name in converted else
+                           table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns]
         self.copy = dialect.name == "postgresql"
         target = (f"{dialect.identifier_preparer.format_table(table)} "
                   f"({', '.join(dialect.identifier_preparer.quote(name) for name in self.columns)})")
