@@ -17,6 +17,7 @@ from dunline.cli.context import CliContext, console, fail
 
 if TYPE_CHECKING:
     from cases.importer import ImportReport
+    from cases.models import Debtor
     from cases.segments import CaseSummary
 
 cases_app = typer.Typer(help="Browse cases and segments.", no_args_is_help=True)
@@ -165,12 +166,13 @@ def show_command(
                                         .order_by(Attempt.started_at.desc()).limit(10)).scalars())
         promises = list(session.execute(select(Promise).where(Promise.account_id == account.id)
                                         .order_by(Promise.created_at.desc()).limit(10)).scalars())
-        _print_case(summary, phones, attempts, promises, unmask)
+        _print_case(summary, account.debtor, phones, attempts, promises, unmask)
 
 
-def _print_case(case: CaseSummary, phones: list, attempts: list, promises: list, unmask: bool) -> None:  # type: ignore[type-arg]
-    nid = case.national_id if unmask else mask_national_id(case.national_id)
-    born = str(case.birth_date or "") if unmask else mask_birth_date(case.birth_date)
+def _print_case(case: CaseSummary, debtor: Debtor, phones: list, attempts: list,  # type: ignore[type-arg]
+                promises: list, unmask: bool) -> None:  # type: ignore[type-arg]
+    nid = debtor.national_id if unmask else mask_national_id(debtor.national_id)
+    born = str(debtor.birth_date or "") if unmask else mask_birth_date(debtor.birth_date)
     console.print(f"[bold]{case.full_name}[/bold]  ID {nid or '-'}  born {born or '-'}  language {case.language}")
     console.print(f"account {case.account_ref} ({case.creditor}, {case.product}, {case.jurisdiction})  "
                   f"balance {case.currency} {case.balance:,.2f}  overdue {case.overdue_amount:,.2f}  "

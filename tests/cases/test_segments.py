@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from cases import Store
-from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Language, Product
+from cases.models import Account, Address, Attempt, AttemptOutcome, Debtor, Language, Phone, Product
 from cases.segments import Segment, UnknownBucket, count_cases, list_cases
+from crypto import ColumnCipher
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
@@ -72,3 +73,22 @@ def test_last_contact_age(store: Store) -> None:
 def test_unknown_bucket_is_refused() -> None:
     with pytest.raises(UnknownBucket, match="1-31"):
         Segment(dpd=("1-31",))
+
+
+def test_a_listing_opens_the_primary_phone_and_no_other_personal_value(store: Store,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with store.session() as session:
+        debtor = Debtor(external_ref="p1", full_name="张伟", language=Language.ZH, national_id="110101199003074514",
+                        birth_date=date(1990, 3, 7), email="zhang.wei@example.cn")
+        debtor.addresses.append(Address(line1="建国路88号", postal_code="100022", region="北京", country="CN"))
+        debtor.phones.append(Phone(e164="+8613812345678"))
+        session.add(Account(debtor=debtor, creditor="Acme", account_ref="p1", product=Product.CREDIT_CARD,
+                            currency="CNY", principal=Decimal(100), balance=Decimal(100), overdue_amount=Decimal(100),
+                            due_date=TODAY - timedelta(days=40), jurisdiction="CN"))
+    opened: list[str] = []
+    real_open = ColumnCipher.open
+    monkeypatch.setattr(ColumnCipher, "open", lambda self, stored: opened.append(real_open(self, stored)) or opened[-1])
+    with store.session() as session:
+        [case] = list_cases(session, Segment(), TODAY, now=NOW)
+    assert (case.full_name, case.phone, case.region) == ("张伟", "+8613812345678", "北京")
+    assert opened == ["+8613812345678"]
