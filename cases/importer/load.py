@@ -57,7 +57,7 @@ NEW_ACCOUNT = (*ACCOUNT_FIELDS, "creditor", "account_ref", "debtor_id", "import_
 NEW_DEBTOR = ("external_ref", "created_at", "updated_at", *DEBTOR_FIELDS)
 NEW_ADDRESS = ("debtor_id", "kind", *ADDRESS_FIELDS)
 ACCOUNT_VALUES = attrgetter(*ACCOUNT_FIELDS)
-# A new debtor's national ID goes in as sealed by `_flush` (with its token), not through the column's processor.
+# A new debtor's national ID goes in as the importer sealed it (with its token where it is filed under one).
 NEW_DEBTOR_VALUES = attrgetter(*("sealed_national_id" if name == "national_id" else name for name in DEBTOR_FIELDS))
 ADDRESS_VALUES = attrgetter(*ADDRESS_FIELDS.values())
 NEW_PHONE = ("debtor_id", "e164", "kind", "owner", "owner_name", "relation", "priority", "consent_automated",
@@ -174,10 +174,9 @@ class CaseImporter:
         conn = session.connection()
         cipher = cipher_of(conn.dialect)
         for record in batch:
-            if record.national_id:
+            if record.debtor_ref.startswith(NATIONAL_ID_REF) and record.national_id:
                 record.sealed_national_id, token = cipher.seal_with_token(record.national_id)
-                if record.debtor_ref.startswith(NATIONAL_ID_REF):
-                    record.debtor_ref = NATIONAL_ID_REF + token
+                record.debtor_ref = NATIONAL_ID_REF + token
         on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)
@@ -250,7 +249,10 @@ class CaseImporter:
         ids = {ref: row.id for ref, row in found.items()}
         fresh = [r for ref, r in latest.items() if ref not in found]
         if fresh:
-            now = utcnow()
+            now, cipher = utcnow(), cipher_of(conn.dialect)
+            for r in fresh:
+                if r.national_id and r.sealed_national_id is None:  # sealed with its token when filed under it
+                    r.sealed_national_id = cipher.seal(r.national_id)
             self._insert(conn, DEBTORS, NEW_DEBTOR, [
                 (r.debtor_ref, now, now, *NEW_DEBTOR_VALUES(r)) for r in fresh
             ], converted=frozenset({"national_id"}))

@@ -102,7 +102,7 @@ class CaseRecord:
     time_barred: bool
     phones: tuple[PhoneRecord, ...]
     given: frozenset[str]  # the fields the row carries (a cell or a mapping default), derived ones included
-    sealed_national_id: str | None = None  # set by the loader, which seals the ID once for its column and token
+    sealed_national_id: str | None = None  # set by the loader, which seals an ID once for its column and token
 
 
 class _Row:

@@ -81,6 +81,20 @@ def test_a_debtor_filed_under_a_national_id_is_filed_under_its_token(sqlite_stor
     assert stored == cipher.seal(NATIONAL_ID) and cipher.open(stored) == NATIONAL_ID
 
 
+def test_a_debtor_with_a_customer_reference_keeps_its_national_id_sealed(sqlite_store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text("account_ref,creditor,customer_ref,full_name,national_id,product,balance\n"
+                    f"A-1,Acme,C-9,王伟,{NATIONAL_ID},credit_card,1000\n", encoding="utf-8")
+    importer = CaseImporter(sqlite_store, actor="tester", default_region="CN", today=date(2026, 11, 28))
+    assert importer.run(path).committed
+    assert importer.run(path).committed  # the same national ID on file: no conflict
+    with sqlite_store.reading() as session:
+        debtor = session.execute(select(Debtor)).scalar_one()
+        stored = session.execute(text("SELECT national_id FROM debtors")).scalar_one()
+        assert (debtor.external_ref, debtor.national_id) == ("C-9", NATIONAL_ID)
+        assert stored == cipher_of(session.connection().dialect).seal(NATIONAL_ID)
+
+
 def test_postgresql_rows_hold_no_personal_data_in_clear(store: Store) -> None:
     _fill(store)
     _readable(store)
