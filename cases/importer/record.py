@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import mul
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +51,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "否", "无", "f", ""}
 _AMOUNT_NOISE = str.maketrans("", "", ",，¥￥$£ ")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CENT, _AMOUNT_LIMIT = Decimal("0.01"), Decimal("1e12")
 SHOWN_CHARS = 40  # of a cell in an error: enough to find it in the file, not a page of text in the report
 _LIMITS = tuple((name, column.type.length) for name, column in STORED_IN.items())
 
@@ -182,13 +184,14 @@ class _Row:
         if not number.is_finite() or number < 0:
             self.fail(name, "amount must be zero or more")
             return None
-        if number != number.quantize(Decimal("0.01")):
+        cents = number.quantize(_CENT)
+        if number != cents:
             self.fail(name, "more than two decimal places")
             return None
-        if number >= Decimal("1e12"):
+        if number >= _AMOUNT_LIMIT:
             self.fail(name, "amount too large")
             return None
-        return number.quantize(Decimal("0.01"))
+        return cents
 
     def day(self, name: str) -> date | None:
         value = self.raw(name)
@@ -256,7 +259,7 @@ def cn_id_checksum_ok(value: str) -> bool:
     """GB 11643 check digit (ISO 7064 MOD 11-2) of an 18-character resident identity number."""
     if len(value) != 18 or not value[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _CN_ID_WEIGHTS))
+    total = sum(map(mul, map(int, value[:17]), _CN_ID_WEIGHTS))
     return "10X98765432"[total % 11] == value[17].upper()
 
 
