@@ -33,6 +33,8 @@ _WRAP_CONTEXT = b"dunline column data key v1"
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _PADDING = (b"", b"===", b"==", b"=")  # by the unpadded text's length modulo 4
+_PREFIX_CHARS = len(PREFIX)
+_from_base64 = binascii.a2b_base64
 
 
 def is_sealed_value(text: str) -> bool:
@@ -69,13 +71,12 @@ class ColumnCipher:
         return PREFIX + _text(sealed), _text(sealed[:SIV_BYTES])
 
     def open(self, stored: str) -> str:
-        if not stored.startswith(PREFIX):
+        if stored[:_PREFIX_CHARS] != PREFIX:  # a slice compare: cheaper than a method call, ~1,000 times a page
             raise SealedValueError("a personal column holds a value that is not sealed (written without the "
                                    "column key, or altered)")
         try:
-            body = stored[len(PREFIX):].encode("ascii")
-            return self._decrypt(binascii.a2b_base64(body.translate(_FROM_URLSAFE) + _PADDING[len(body) % 4]),
-                                 None).decode()
+            body = stored[_PREFIX_CHARS:].encode("ascii")
+            return self._decrypt(_from_base64(body.translate(_FROM_URLSAFE) + _PADDING[len(body) % 4]), None).decode()
         except (InvalidTag, binascii.Error, ValueError):
             raise SealedValueError("a sealed column value fails its tag: another column key, or altered") from None
 
