@@ -257,7 +257,7 @@ def known_zone(name: str) -> bool:
 
 def cn_id_checksum_ok(value: str) -> bool:
     """GB 11643 check digit (ISO 7064 MOD 11-2) of an 18-character resident identity number."""
-    if len(value) != 18 or not value[:17].isdigit():
+    if len(value) != 18 or not (value[:17].isascii() and value[:17].isdigit()):  # "²".isdigit(), int("²") fails
         return False
     total = sum(map(mul, map(int, value[:17]), _CN_ID_WEIGHTS))
     return "10X98765432"[total % 11] == value[17].upper()

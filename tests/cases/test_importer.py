@@ -64,6 +64,15 @@ def test_a_malformed_row_is_reported_precisely_and_nothing_is_written(store: Sto
     assert counts(store) == (0, 0, 0, 0)
 
 
+@pytest.mark.parametrize("national_id", ["1101011990030745²X", "110101199003074٥15", "１１０１０１１９９００３０７４５１５"])
+def test_a_national_id_with_digits_of_other_scripts_is_a_row_error(store: Store, tmp_path: Path,
+                                                                   national_id: str) -> None:
+    bad = f"A-4,Acme,Bad Row,{national_id},1990-01-01,credit_card,12,0,2026-10-01,13812345679"
+    report = importer(store).run(write(tmp_path, [*GOOD, bad]))
+    assert not report.committed and [(e.row, e.column) for e in report.errors] == [(5, "national_id")]
+    assert "check digit" in report.errors[0].reason
+
+
 def test_skip_invalid_imports_exactly_the_valid_rows(store: Store, tmp_path: Path) -> None:
     bad = "A-4,Acme,,,,credit_card,10,0,,"
     report = importer(store).run(write(tmp_path, [GOOD[0], bad, *GOOD[1:]]), skip_invalid=True)
