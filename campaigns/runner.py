@@ -195,8 +195,7 @@ class CampaignRunner:
                 break  # outside the campaign's hours, with every call finished
             with contextlib.suppress(asyncio.TimeoutError):  # the next tick, unless told to stop first
                 await asyncio.wait_for(stop.wait(), self.config.tick_s)
-        if self._tasks:
-            await asyncio.wait(self._tasks.values())
+        await self._calls_end()
         await self.writer.close()  # every close is written before the run ends
         backlog.cancel()  # after-call jobs not reached stay queued in the store
         return self.summary
@@ -223,6 +222,17 @@ class CampaignRunner:
         """The hopper's claim, made in this runner's name (its lease's owner), so that recovery closes the
         attempt when this runner dies and not while it lives."""
         return self.hopper.claim(lead, self.clock(), owner=self.lease.owner if self.lease is not None else None)
+
+    async def _calls_end(self) -> None:
+        """Wait for the calls up to end, renewing the lease meanwhile: a call that outlasts the lease would
+        otherwise be taken for a dead runner's and closed as interrupted while it is still up, its case no
+        longer counted in flight."""
+        while self._tasks:
+            _, pending = await asyncio.wait(tuple(self._tasks.values()),
+                                            timeout=self.lease.renew_s if self.lease is not None else None)
+            if not pending:
+                return
+            await self._keep_lease(time.monotonic())
 
     async def _keep_lease(self, now: float) -> bool:
         """Renew the campaign's lease when due; False once another runner holds it."""
