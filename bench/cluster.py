@@ -9,14 +9,16 @@ bots (`dunline simulate agents`) in a process of their own, agent n saying "read
 node holds an even share. The campaign is created and started on the first node and runs on all of them. The
 1-node run is the same cluster with one node, so the two differ only in the number of nodes.
 
-Per run: calls placed in the window and the setup rate (placed per second), calls carried (bridged to an agent)
-and failures (network errors, attempts left in flight or interrupted: 0 is the bar), the attempts a node's sweep
-closed as interrupted (audited; no node dies here, so each was a live node's call), abandon rate (the floor's),
-answer-to-bridge p99 (the worst node's, from its GET /api/metrics: nodes' histograms do not merge), the serve
-processes' CPU seconds (summed over the nodes, from /proc, from the start until every call dialled in the window
-has ended) per call placed and per call-minute (minutes debtor calls were up), kamailio's CPU, PostgreSQL's
-(the backends serving the bench database that were connected at the end) and its transactions per call, and
-Redis's commands and CPU (the whole server: anything else on it counts too).
+Per run: calls placed in the window and the setup rate (placed per second), calls carried (bridged to an
+agent) and failures (network errors, attempts left in flight or interrupted: 0 is the bar), the attempts a
+node's sweep closed as interrupted (audited; no node dies here, so each was a live node's call), abandon rate
+(the floor's), answer-to-bridge p50 and p99 (the worst node's, from its GET /api/metrics: nodes' histograms do
+not merge; answering-machine detection is in it, up to its 3.5 s budget); the serve processes' CPU (summed
+over the nodes, from /proc): idle (--idle-seconds with every agent ready and no campaign), then from the start
+until every call dialled in the window has ended, per call placed, per call-minute (minutes debtor calls were
+up) and above the idle upkeep per call up; kamailio's CPU; PostgreSQL's (the backends serving the bench
+database that were connected at the end) and its transactions; Redis's commands and CPU (the whole server:
+anything else on it counts too). Then the capacity model (deploy/CAPACITY.md) worked from the last run.
 
 This machine's cores are shared by every process of the run (and by whatever else runs here): 3 nodes here
 do not have 3 times the cores, so the 3-node run shows what a cluster costs per call (coordination: leases,
@@ -197,6 +199,7 @@ async def one_run(args: argparse.Namespace, data: Path, nodes: int) -> dict[str,
             "setup_per_s": round(figures["dials"] / args.seconds, 3), "carried": figures["carried"],
             "failures": figures["failures"], "swept_as_interrupted": swept, "abandon_rate": figures["abandon_rate"],
             "occupancy": figures["occupancy"], "call_minutes": minutes,
+            "bridge_ms_p50": max(bridge["p50_ms"] for bridge in bridges),
             "bridge_ms_p99": max(bridge["p99_ms"] for bridge in bridges),
             "bridges_per_node": [bridge["count"] for bridge in bridges],
             "calls_peak": max(sum(calls) for calls in zip(*(watch.calls_up for watch in driven.watches))),
