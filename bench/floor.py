@@ -42,9 +42,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ROOT, before the installed packages
 
 DUNLINE = str(Path(sys.executable).parent / "dunline")
+ROOT = str(Path(__file__).resolve().parents[1])
 AT = "2026-11-30T02:30:00+00:00"  # the gates' clock: a Monday, 10:30 in Beijing, where the demo debtors live
 TICKS = os.sysconf("SC_CLK_TCK")
 DRAIN_S = 15.0
@@ -57,6 +58,12 @@ def free_port(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def this_checkout(env: dict[str, str]) -> dict[str, str]:
+    """`env` with this checkout's packages first on the path: the `dunline` processes then run the code the bench
+    is run from, not whichever checkout the virtual environment's editable install points at (a git worktree)."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -73,13 +80,14 @@ class Processes:
     running: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
 
     def run(self, *args: str) -> None:
-        done = subprocess.run([DUNLINE, *args], env=self.env, capture_output=True, text=True)
+        done = subprocess.run([DUNLINE, *args], env=this_checkout(self.env), capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dunline {' '.join(args)}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen([DUNLINE, *args], env=self.env, text=True, start_new_session=True,
-                                   stdout=self.log(name).open("w"), stderr=subprocess.STDOUT)
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`dunline ARGS` in the floor's environment, or in `env` (a cluster node's own)."""
+        process = subprocess.Popen([DUNLINE, *args], env=this_checkout(env or self.env), text=True,
+                                   start_new_session=True, stdout=self.log(name).open("w"), stderr=subprocess.STDOUT)
         self.running[name] = process
         return process
 
@@ -144,25 +152,43 @@ class Watch:
         self.lines.append(metrics["calls"]["up"] + metrics["calls"]["dialling"])
 
 
-async def drive(api: str, minted: dict[str, str], seconds: float, serve_pid: int) -> tuple[Watch, float]:
-    """Create and start the campaign, watch it for `seconds`, pause it; serve's CPU % of one core meanwhile."""
+@dataclass
+class Driven:
+    """A campaign driven on the serve processes: each one's metrics, and their CPU summed over all of them."""
+
+    watches: list[Watch]
+    cpu_pct: float  # % of one core over the window
+    cpu_s: float  # CPU seconds from the start until every call dialled in the window had ended
+    elapsed_s: float  # that time
+
+
+async def drive(apis: list[str], minted: dict[str, str], seconds: float, serve_pids: list[int]) -> Driven:
+    """Create and start the campaign on the first API (a cluster's other nodes find it in the case store), watch
+    every API for `seconds`, pause it and wait until every process's calls are over."""
     import aiohttp
 
     def auth(user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {minted[user]}"}
-    watch = Watch()
+
+    def cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in serve_pids)
+    watches = [Watch() for _ in apis]
     async with aiohttp.ClientSession(raise_for_status=True) as http:
-        await http.post(f"{api}/api/campaigns", json=CAMPAIGN, headers=auth("manager"))
-        cpu_before, started = cpu_seconds(serve_pid), time.monotonic()
-        await http.post(f"{api}/api/campaigns/bench/start", headers=auth("manager"))
+        await http.post(f"{apis[0]}/api/campaigns", json=CAMPAIGN, headers=auth("manager"))
+        cpu_before, started = cpu(), time.monotonic()
+        await http.post(f"{apis[0]}/api/campaigns/bench/start", headers=auth("manager"))
         while time.monotonic() - started < seconds:
             await asyncio.sleep(1.0)
+            for api, watch in zip(apis, watches):
+                async with http.get(f"{api}/api/metrics", headers=auth("supervisor")) as response:
+                    watch.add(await response.json())
+        cpu_pct = 100 * (cpu() - cpu_before) / (time.monotonic() - started)
+        await http.post(f"{apis[0]}/api/campaigns/bench/pause", headers=auth("manager"))
+        for api, watch in zip(apis, watches):
+            await wind_down(http, f"{api}/api/metrics", auth("supervisor"))
             async with http.get(f"{api}/api/metrics", headers=auth("supervisor")) as response:
-                watch.add(await response.json())
-        cpu_pct = 100 * (cpu_seconds(serve_pid) - cpu_before) / (time.monotonic() - started)
-        await http.post(f"{api}/api/campaigns/bench/pause", headers=auth("manager"))
-        await wind_down(http, f"{api}/api/metrics", auth("supervisor"))
-    return watch, cpu_pct
+                watch.last = await response.json()  # the histograms with the window's last calls' bridges in
+    return Driven(watches, cpu_pct, cpu() - cpu_before, time.monotonic() - started)
 
 
 async def wind_down(http: Any, metrics_url: str, headers: dict[str, str]) -> None:
@@ -178,7 +204,9 @@ async def wind_down(http: Any, metrics_url: str, headers: dict[str, str]) -> Non
 
 
 def attempt_figures(database_url: str, agents: int, seconds: float) -> dict[str, Any]:
-    """Dials, outcomes, occupancy and abandon rate of the window, from the attempts serve wrote."""
+    """Dials, outcomes, occupancy and abandon rate of the window, from the attempts serve wrote; and of every
+    attempt (those dialled in the window ring out after it): calls carried (bridged to an agent), failures
+    (network errors, and attempts left in flight or interrupted) and the minutes debtor calls were up."""
     from sqlalchemy import select
 
     from cases import Store
@@ -192,7 +220,8 @@ def attempt_figures(database_url: str, agents: int, seconds: float) -> dict[str,
     finally:
         store.dispose()
     if not rows:
-        return {"dials": 0, "occupancy": 0.0, "abandon_rate": 0.0, "outcomes": {}}
+        return {"dials": 0, "occupancy": 0.0, "abandon_rate": 0.0, "outcomes": {}, "attempts": 0, "carried": 0,
+                "failures": 0, "call_minutes": 0.0}
     start = min(row.started_at for row in rows)
     end = start + timedelta(seconds=seconds)
     dials = [row for row in rows if row.started_at < end]
@@ -203,8 +232,33 @@ def attempt_figures(database_url: str, agents: int, seconds: float) -> dict[str,
     outcomes: dict[str, int] = {}
     for row in dials:
         outcomes[row.outcome.value] = outcomes.get(row.outcome.value, 0) + 1
+    failed = {AttemptOutcome.NETWORK_ERROR, AttemptOutcome.IN_FLIGHT, AttemptOutcome.INTERRUPTED}
+    up = sum((row.ended_at - row.answered_at).total_seconds() for row in rows if row.answered_at and row.ended_at)
     return {"dials": len(dials), "occupancy": round(talk / (agents * seconds), 4),
-            "abandon_rate": round(abandoned / live, 4) if live else 0.0, "outcomes": outcomes}
+            "abandon_rate": round(abandoned / live, 4) if live else 0.0, "outcomes": outcomes,
+            "attempts": len(rows), "carried": sum(1 for row in rows if row.conversation),
+            "failures": sum(1 for row in rows if row.outcome in failed), "call_minutes": round(up / 60, 2)}
+
+
+def stock(floor: Processes, database_url: str, agents: list[str], *, cases: int, seed: int) -> dict[str, str]:
+    """Migrate the floor's database, import `cases` demo debtors (all in China, where the gates' clock allows
+    calls) and mint the users' tokens; the agents' are written to tokens.json for their phones."""
+    floor.run("db", "upgrade")
+    csv = str(floor.data / "cases.csv")
+    floor.run("demo-data", csv, "--count", str(cases), "--seed", str(seed), "--zh-share", "1.0")
+    floor.run("import", "cases", csv, "--skip-invalid")
+    minted = provision(database_url, agents)
+    (floor.data / "tokens.json").write_text(json.dumps({name: minted[name] for name in agents}))
+    return minted
+
+
+async def start_phones(floor: Processes, agents: int, registrar: str, apis: list[str]) -> None:
+    """The agents' phones (`dunline simulate agents`) registered at `registrar`, each agent ready on one of
+    `apis` (round robin); returns once all are ready."""
+    floor.start("agents", "simulate", "agents", "--count", str(agents), "--server", registrar,
+                *(option for api in apis for option in ("--api", api)),
+                "--token-file", str(floor.data / "tokens.json"))
+    await floor.wait_for("agents", "agents ready", 120)
 
 
 @dataclass
@@ -238,20 +292,14 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
     names = [f"agent{n}" for n in range(1, agents + 1)]
     api = f"http://127.0.0.1:{http_port}"
     try:
-        floor.run("db", "upgrade")
-        floor.run("demo-data", str(data / "cases.csv"), "--count", str(cases), "--seed", str(seed), "--zh-share", "1.0")
-        floor.run("import", "cases", str(data / "cases.csv"), "--skip-invalid")
-        minted = provision(database_url, names)
+        minted = stock(floor, database_url, names, cases=cases, seed=seed)
         if prepare is not None:
             prepare(database_url, names)
-        (data / "tokens.json").write_text(json.dumps({name: minted[name] for name in names}))
         floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed))
         await floor.wait_for("pstn", "pstn simulator on", 30)
         serve = floor.start("serve", "serve", "--at", AT)
         await floor.wait_for("serve", "dunline serving", 60)
-        floor.start("agents", "simulate", "agents", "--count", str(agents), "--server",
-                    f"127.0.0.1:{sip_port}", "--api", api, "--token-file", str(data / "tokens.json"))
-        await floor.wait_for("agents", "agents ready", 120)
+        await start_phones(floor, len(names), f"127.0.0.1:{sip_port}", [api])
         yield ServedFloor(api, database_url, names, minted, serve.pid)
         await floor.stop("agents", 30)  # every call is over: the phones go first, so none talks to a closed serve
         await floor.stop("serve", DRAIN_S + 30)
@@ -263,8 +311,9 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
                             redis_url=args.redis_url) as floor:
-        watch, cpu_pct = await drive(floor.api, floor.minted, args.seconds, floor.serve_pid)
+        driven = await drive([floor.api], floor.minted, args.seconds, [floor.serve_pid])
     figures = attempt_figures(floor.database_url, args.agents, args.seconds)
+    watch, cpu_pct = driven.watches[0], driven.cpu_pct
     clock, bridge = watch.last["clock"], watch.last["bridge"]
     mean_up = statistics.fmean(watch.calls_up) if watch.calls_up else 0.0
     return {"agents": args.agents, "seconds": args.seconds, "dials": figures["dials"],

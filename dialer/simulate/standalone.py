@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -64,18 +64,20 @@ def _forget_ended(pstn: PstnSimulator, tally: PstnTally) -> None:
     pstn.calls[:] = [call for call in pstn.calls if call.leg is None or not call.leg.ended.is_set()]
 
 
-async def run_agents(*, names: list[str], password_of: Callable[[str], str], registrar: Address, api: str,
-                     tokens: Mapping[str, str], stop: asyncio.Event,
+async def run_agents(*, names: list[str], password_of: Callable[[str], str], registrar: Address,
+                     apis: Sequence[str], tokens: Mapping[str, str], stop: asyncio.Event,
                      on_ready: Callable[[int], None] = lambda ready: None) -> int:
-    """One registered bot per name, each made ready over the API with its own token; runs until `stop`.
-    Returns how many agents the desk reported ready."""
+    """One registered bot per name, each made ready with its own token over one of `apis` (a cluster's nodes:
+    the nth agent on the nth API, round robin, so each node holds an even share); runs until `stop`.
+    Returns how many agents the desks reported ready."""
     bots = [AgentBot(name, password_of(name), registrar) for name in names]
     try:
         for bot in bots:
             if not await bot.start():
                 raise RuntimeError(f"agent bot {bot.user} could not register with {registrar[0]}:{registrar[1]}")
         async with aiohttp.ClientSession() as session:
-            ready = await _make_ready(session, api, names, tokens)
+            ready = await _make_ready(session, {name: apis[n % len(apis)] for n, name in enumerate(names)},
+                                         tokens)
         on_ready(ready)
         await stop.wait()
         return ready
@@ -84,14 +86,13 @@ async def run_agents(*, names: list[str], password_of: Callable[[str], str], reg
             await bot.close()
 
 
-async def _make_ready(session: aiohttp.ClientSession, api: str, names: list[str],
-                      tokens: Mapping[str, str]) -> int:
-    """Say "ready" for each agent until the desk says so (the leg to its phone comes up in between)."""
-    waiting = set(names)
+async def _make_ready(session: aiohttp.ClientSession, api_of: Mapping[str, str], tokens: Mapping[str, str]) -> int:
+    """Say "ready" for each agent on their API until the desk says so (the leg to its phone comes up in between)."""
+    waiting = set(api_of)
     deadline = asyncio.get_running_loop().time() + READY_WITHIN_S
     while waiting and asyncio.get_running_loop().time() < deadline:
         for name in sorted(waiting):
-            async with session.post(f"{api}/api/agents/{name}/state", json={"state": "ready"},
+            async with session.post(f"{api_of[name]}/api/agents/{name}/state", json={"state": "ready"},
                                     headers={"Authorization": f"Bearer {tokens[name]}"}) as response:
                 if response.status != 200:
                     raise RuntimeError(f"{name}: the agent-state API answered {response.status}")
@@ -100,8 +101,8 @@ async def _make_ready(session: aiohttp.ClientSession, api: str, names: list[str]
         if waiting:
             await asyncio.sleep(READY_POLL_S)
     if waiting:
-        log.warning("%d of %d agents not ready within %.0f s", len(waiting), len(names), READY_WITHIN_S)
-    return len(names) - len(waiting)
+        log.warning("%d of %d agents not ready within %.0f s", len(waiting), len(api_of), READY_WITHIN_S)
+    return len(api_of) - len(waiting)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

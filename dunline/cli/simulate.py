@@ -97,8 +97,10 @@ def pstn(port: int = typer.Option(5070, min=0, max=65535, help="UDP port the car
 
 @simulate_app.command("agents")
 def agents(ctx: typer.Context, count: int = typer.Option(..., "--count", min=1, max=500),
-           server: str = typer.Option(..., "--server", help="host:port of serve's SIP registrar"),
-           api: str = typer.Option(..., "--api", help="serve's console URL, e.g. http://127.0.0.1:8080"),
+           server: str = typer.Option(..., "--server",
+                                      help="host:port of the SIP registrar: serve's, or a cluster's kamailio front"),
+           api: list[str] = typer.Option(..., "--api", help="serve's console URL, e.g. http://127.0.0.1:8080; "
+                                         "repeated for a cluster's nodes, agent n says ready on the nth, round robin"),
            token_file: Path = typer.Option(..., "--token-file", exists=True, dir_okay=False,
                                            help='JSON object {"agent1": "<API token>", ...}'),
            prefix: str = typer.Option("agent", help="agents are PREFIX1 .. PREFIXN")) -> None:
@@ -117,6 +119,6 @@ def agents(ctx: typer.Context, count: int = typer.Option(..., "--count", min=1, 
     host, port = split_hostport(server)
     ready = _until_signalled(lambda stop: run_agents(
         names=names, password_of=lambda name: agent_sip_password(cli.settings, name), registrar=(host, port or 5060),
-        api=api.rstrip("/"), tokens=tokens, stop=stop,
+        apis=[url.rstrip("/") for url in api], tokens=tokens, stop=stop,
         on_ready=lambda ready: console.print(f"{ready} of {count} agents ready")))
     console.print(f"agents stopped ({ready} were ready)")
