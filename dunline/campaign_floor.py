@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from campaigns.attempts import queued_aftercalls
@@ -36,6 +35,7 @@ from cases.models import Campaign, Role, User
 from dialer.simulate.agent_bot import AgentBot, BotDispositions
 from dialer.simulate.pstn import Persona, PstnSimulator
 from dialer.simulate.speakers import agent_speeches, greeting
+from dunline.redis_server import connect_async
 from dunline.server import Server
 from dunline.settings import Settings
 from dunline.telephony import agent_sip_password
@@ -109,7 +109,7 @@ async def run_simulated(settings: Settings, store: Store, campaign: Campaign, pl
     floor = floor_settings(settings, pstn.address)
     names = bot_names(plan.agents)
     await asyncio.to_thread(ensure_bot_users, store, names)
-    redis_client = aioredis.from_url(redis_url)
+    redis_client = connect_async(redis_url)
     server = Server(settings=floor, store=store, redis_client=redis_client, clock=clock,
                     workers=WorkerSupervisor(floor, redis_url=redis_url) if plan.transcribe else None,
                     disposition=BotDispositions(plan.seed), only=frozenset({campaign.id}), owner=owner, http=False)

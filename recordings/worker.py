@@ -28,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any, Protocol
@@ -113,8 +113,9 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
                lease_s: float = LEASE_S, max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
                languages: Sequence[str] = (), stop: StopFlag | None = None, block_s: float = 1.0,
                max_jobs: int | None = None, after: AfterTranscript | None = None,
-               keys: MasterKeys | None = None) -> int:
+               keys: MasterKeys | None = None, connect: Callable[[str], Any] | None = None) -> int:
     """The worker loop, until `stop` is set (or `max_jobs` are done); the number of jobs completed.
+    `connect(redis_url)`: the Redis client (default: redis-py's reading of the URL).
 
     Run by WorkerPool in a process of its own; its compute is one thread (the model's `threads=1`; the
     pool sets SINGLE_THREAD_ENV for the native libraries before the process starts). `keys` open sealed
@@ -126,7 +127,7 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
     from speech.transcribe import Transcriber
 
     me = worker_name()
-    client = redis.Redis.from_url(redis_url)
+    client = (connect or redis.Redis.from_url)(redis_url)
     queue = JobQueue(client, prefix=prefix, lease_s=lease_s, max_attempts=max_attempts,
                      transcripts=TranscriptStore(client, transcript_prefix, keys))
     transcribers: dict[str, Transcriber] = {}
@@ -216,11 +217,13 @@ class WorkerPool:
                  transcript_prefix: str = TRANSCRIPT_PREFIX, lease_s: float = LEASE_S,
                  max_attempts: int = MAX_ATTEMPTS, model_path: Path | None = None,
                  languages: Sequence[str] = (), after: AfterTranscript | None = None,
-                 keys: MasterKeys | None = None) -> None:
+                 keys: MasterKeys | None = None, connect: Callable[[str], Any] | None = None) -> None:
+        """`connect`: as run_worker's, a module-level function (the workers are spawned processes)."""
         self.redis_url, self.size = redis_url, processes
         self.options: dict[str, Any] = {"prefix": prefix, "transcript_prefix": transcript_prefix, "lease_s": lease_s,
                                         "max_attempts": max_attempts, "model_path": model_path,
-                                        "languages": tuple(languages), "after": after, "keys": keys}
+                                        "languages": tuple(languages), "after": after, "keys": keys,
+                                        "connect": connect}
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self.processes: list[SpawnProcess] = []

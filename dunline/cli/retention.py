@@ -16,18 +16,17 @@ def retention_run(ctx: typer.Context,
     """Crypto-shred every recording and transcript past its jurisdiction's retention (recordings/retention.yaml),
     delete the attempt rows and erase the closed cases past theirs, all that no legal or dispute hold keeps; each
     destruction audited and logged with the law it applied. `dunline serve` runs this once a day."""
-    import redis
-
     from campaigns.destruction import Destruction
     from cases.models import utcnow
     from dunline.cli.transcribe import redis_url
+    from dunline.redis_server import connect
     from recordings.retention import RecordKind, load_policies
     from recordings.transcripts import TranscriptStore
 
     cli: CliContext = ctx.obj
     actor = cli.act("retention run")
     with redis_url(cli.settings) as url:  # the transcripts' copies of record go with their files
-        transcripts = TranscriptStore(redis.Redis.from_url(url))
+        transcripts = TranscriptStore(connect(url))
         job = Destruction(cli.migrated_store(), load_policies(), transcripts=transcripts,
                           actor=f"retention ({actor})")
         try:

@@ -92,12 +92,11 @@ def refuse_exposure(cli: CliContext) -> None:
 
 
 async def _run(cli: CliContext, store, redis_url: str, clock: Callable[[], datetime]) -> None:  # type: ignore[no-untyped-def]
-    import redis.asyncio as aioredis
-
+    from dunline.redis_server import connect_async
     from dunline.server import Server
     from dunline.workers import WorkerSupervisor
 
-    redis_client = aioredis.from_url(redis_url)
+    redis_client = connect_async(redis_url)
     workers = WorkerSupervisor(cli.settings, redis_url=redis_url)
     server = Server(settings=cli.settings, store=store, redis_client=redis_client, clock=clock, workers=workers,
                     settle_gc=True)

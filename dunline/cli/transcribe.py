@@ -44,9 +44,8 @@ def transcribe(
                                     help="write <name>.transcript.json beside each file"),
 ) -> None:
     """Transcribe recordings per channel (debtor, agent) with a pool of workers fed by the job queue."""
-    import redis
-
     from dunline.installation import master_keys
+    from dunline.redis_server import connect
     from dunline.workers import transcription_pool
     from recordings.jobs import FINAL_STATES, JobQueue
     from recordings.transcripts import TranscriptStore
@@ -65,7 +64,7 @@ def transcribe(
         except ValueError as error:
             skipped[path] = str(error)
     with redis_url(cli.settings) as url:
-        client = redis.Redis.from_url(url)
+        client = connect(url)
         queue = JobQueue(client, transcripts=TranscriptStore(client, keys=master_keys(cli.settings.data_dir)))
         jobs = {path: queue.enqueue(path, language) for path in durations}
         open_jobs = [job for job in jobs.values() if queue.status(job).get("state") not in FINAL_STATES]
