@@ -23,6 +23,15 @@ def seats(store: Store, clock: Clock, *owners: str) -> list[AgentSeats]:
     return [AgentSeats(store, owner, clock=clock) for owner in owners]
 
 
+def three_nodes(store: Store, clock: Clock, *, on_a: int) -> list[AgentSeats]:
+    """Nodes A, B and C holding `on_a` seats (a0, a1...), b0 and c0."""
+    a, b, c = seats(store, clock, NODE_A, NODE_B, NODE_C)
+    for n in range(on_a):
+        assert a.ask(f"a{n}", READY)
+    assert b.ask("b0", READY) and c.ask("c0", READY)
+    return [a, b, c]
+
+
 def holders(store: Store) -> dict[str, str | None]:
     with store.reading() as session:
         return {seat.agent_id: seat.owner for seat in session.query(AgentSeat)}
@@ -41,10 +50,7 @@ def test_the_node_asked_takes_a_free_seat_and_another_nodes_api_only_records_the
 
 def test_a_dead_nodes_seats_are_shared_by_the_live_nodes_once_its_lease_lapses_and_not_before(store: Store) -> None:
     clock = Clock()
-    a, b, c = seats(store, clock, NODE_A, NODE_B, NODE_C)
-    for n in range(6):
-        assert a.ask(f"a{n}", READY)
-    assert b.ask("b0", READY) and c.ask("c0", READY)
+    a, b, c = three_nodes(store, clock, on_a=6)
     clock.now += timedelta(seconds=LEASE_S - 1)  # A has stopped renewing, but its lease still runs
     assert b.sync() == {"b0": READY} and c.sync() == {"c0": READY}
     clock.now += timedelta(seconds=2)
@@ -72,10 +78,7 @@ def test_a_node_alone_takes_every_orphan_at_once(store: Store) -> None:
 
 def test_orphans_beyond_a_nodes_share_wait_for_the_other_nodes_then_go_to_any(store: Store) -> None:
     clock = Clock()
-    a, b, c = seats(store, clock, NODE_A, NODE_B, NODE_C)
-    for n in range(4):
-        assert a.ask(f"a{n}", READY)
-    assert b.ask("b0", READY) and c.ask("c0", READY)
+    a, b, c = three_nodes(store, clock, on_a=4)
     a.release()
     assert len(b.sync()) == 3  # 6 seats, B and C live: B's share is 3; C is slow to sync
     assert list(holders(store).values()).count(None) == 2
