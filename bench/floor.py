@@ -18,7 +18,11 @@ Printed: dials (per hour), occupancy (agents' talk time in the window over agent
 call. Issue 15's figure is 10 minutes with 40 agents; item 3's goal is clock lateness p99 <= 5 ms with
 100 calls up while attempts are written (--agents 100). The three processes share the machine's cores.
 
-    python bench/floor.py [--json] [--agents 40] [--seconds 600] [--cases 4000] [--seed 1]
+`--media rtpengine` runs the same floor with serve's media anchored in a user-space rtpengine of its own
+(deploy/rtpengine: bridged in rtpengine, recorded there): the figures of issue 22's offload against the
+in-process relay (`--media here`, the default), rtpengine's CPU printed beside serve's.
+
+    python bench/floor.py [--json] [--agents 40] [--seconds 600] [--cases 4000] [--seed 1] [--media here|rtpengine]
 """
 
 from __future__ import annotations
@@ -270,11 +274,13 @@ class ServedFloor:
     agents: list[str]
     minted: dict[str, str]  # username -> API token (the agents, a manager, a supervisor)
     serve_pid: int
+    rtpengine_pid: int | None = None  # the media anchor, with --media rtpengine
 
 
 @contextlib.asynccontextmanager
 async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_url: str | None = None,
-                       prepare: Callable[[str, list[str]], None] | None = None) -> AsyncIterator[ServedFloor]:
+                       prepare: Callable[[str, list[str]], None] | None = None,
+                       media: str = "here") -> AsyncIterator[ServedFloor]:
     """Import `cases` demo debtors, mint the users' tokens (`prepare(database_url, agents)` may add to them), start
     the simulator, serve and `agents` phones; yield once every agent is ready; stop them all in order afterwards."""
     database_url = f"sqlite:///{data / 'dunline.db'}"
@@ -297,21 +303,44 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
             prepare(database_url, names)
         floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed))
         await floor.wait_for("pstn", "pstn simulator on", 30)
+        anchor = await start_rtpengine(floor, data / "rtpengine") if media == "rtpengine" else None
+        if anchor is not None:
+            env.update({"DUNLINE_RTPENGINE": anchor[0], "DUNLINE_RTPENGINE_RECORDINGS": str(data / "rtpengine")})
         serve = floor.start("serve", "serve", "--at", AT)
         await floor.wait_for("serve", "dunline serving", 60)
         await start_phones(floor, len(names), f"127.0.0.1:{sip_port}", [api])
-        yield ServedFloor(api, database_url, names, minted, serve.pid)
+        yield ServedFloor(api, database_url, names, minted, serve.pid, anchor[1] if anchor else None)
         await floor.stop("agents", 30)  # every call is over: the phones go first, so none talks to a closed serve
         await floor.stop("serve", DRAIN_S + 30)
         await floor.stop("pstn", 30)
+        if anchor is not None:
+            await floor.stop("rtpengine", 10)
     finally:
         floor.kill_all()
 
 
+async def start_rtpengine(floor: Processes, recordings: Path) -> tuple[str, int]:
+    """deploy/rtpengine's rtpengine, in user space on 127.0.0.1, recording under `recordings`: its ng address
+    and its pid."""
+    ng, cli = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    process = subprocess.Popen(
+        ["rtpengine", f"--config-file={ROOT}/deploy/rtpengine/rtpengine.conf", "--config-section=dunline",
+         "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng}", f"--listen-cli=127.0.0.1:{cli}", "--foreground",
+         "--table=-1", "--log-stderr", "--log-level=6", f"--recording-dir={recordings}",
+         f"--pidfile={floor.data / 'rtpengine.pid'}"],
+        text=True, start_new_session=True, stdout=floor.log("rtpengine").open("w"), stderr=subprocess.STDOUT)
+    floor.running["rtpengine"] = process
+    await floor.wait_for("rtpengine", "Startup complete", 20)
+    return f"127.0.0.1:{ng}", process.pid
+
+
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
-                            redis_url=args.redis_url) as floor:
+                            redis_url=args.redis_url, media=args.media) as floor:
+        anchor_cpu = cpu_seconds(floor.rtpengine_pid) if floor.rtpengine_pid else 0.0
         driven = await drive([floor.api], floor.minted, args.seconds, [floor.serve_pid])
+        if floor.rtpengine_pid:
+            anchor_cpu = cpu_seconds(floor.rtpengine_pid) - anchor_cpu
     figures = attempt_figures(floor.database_url, args.agents, args.seconds)
     watch, cpu_pct = driven.watches[0], driven.cpu_pct
     clock, bridge = watch.last["clock"], watch.last["bridge"]
@@ -324,6 +353,7 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
             "clock_late_ms_max": clock["max_ms"], "calls_peak": max(watch.calls_up, default=0),
             "calls_mean": round(mean_up, 1), "lines_peak": max(watch.lines, default=0),
             "cpu_pct": round(cpu_pct, 1), "cpu_pct_per_call": round(cpu_pct / mean_up, 2) if mean_up else None,
+            "media": args.media, "serve_cpu_s": round(driven.cpu_s, 1), "rtpengine_cpu_s": round(anchor_cpu, 1),
             "outcomes": figures["outcomes"]}
 
 
@@ -356,6 +386,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=4000, help="demo debtors imported (enough not to run dry)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--redis-url", help="default: serve's embedded Redis")
+    parser.add_argument("--media", choices=("here", "rtpengine"), default="here",
+                        help="where serve's media is relayed: in its own process, or anchored in rtpengine")
     bench_main(parser, run, "dunline-floor-")
 
 

@@ -58,6 +58,7 @@ from dialer.switchboard import Switchboard
 log = logging.getLogger(__name__)
 
 PROMISE_DISPOSITION = "promise_to_pay"
+RECORDING_FINAL_S = 30.0  # the most the after-call waits for a call's recording to be made final
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,9 @@ class CampaignRunner:
         await closed  # waits out a store outage: the after-call needs the closed row
         if end.recording is not None and self.after_call is not None:
             try:
+                if debtor is not None:  # final once the leg's media is closed (an rtpengine capture replayed)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(debtor.closed.wait(), RECORDING_FINAL_S)
                 await self.after_call(attempt_id, end.recording)
             except Exception:
                 log.exception("after-call processing of attempt %s failed", attempt_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from dialer import leg as legs
 from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
+from dialer.media.rtpengine import Anchor, RtpEngineError
 from dialer.sip.transport import Address
 from dialer.sip.uac import UserAgent
 
@@ -56,6 +57,7 @@ class AgentLeg:
     up: asyncio.Event = field(default_factory=asyncio.Event)
     on_state: Callable[[AgentLeg], None] | None = None
     secure_ua: UserAgent | None = None  # the TLS listener's user agent, for phones registered over TLS
+    anchors: Callable[[], Anchor] | None = None  # media through rtpengine (not for SRTP legs); None: here
     _task: asyncio.Task[None] | None = None
     _ua: UserAgent = field(init=False)  # the user agent of the current call
 
@@ -95,20 +97,29 @@ class AgentLeg:
                 self._set(LegState.CONNECTING)
                 secure = target.transport == "TLS" and self.secure_ua is not None
                 self._ua = self.secure_ua if secure and self.secure_ua is not None else self.ua
-                current = await legs.dial(self._ua, self.clock, target.uri, target.peer, caller_id="dunline",
-                                          ring_timeout=self.ring_timeout_s, secure=secure)
-                if current.answered:
+                current = await self._dial(target, secure)
+                if current is not None and current.answered:
                     failures = 0
                     self.current, self.established = current, self.established + 1
                     self._set(LegState.IDLE)
                     await self._keep(current)
                     self.current = None
                     log.info("agent %s leg dropped; calling again", self.agent_id)
-                else:
+                elif current is not None:
                     log.info("agent %s leg not answered: %s %s", self.agent_id, current.result, current.code)
             self._set(LegState.DOWN)
             await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)] * self.ua.layer.time_scale)
             failures += 1
+
+    async def _dial(self, target: AgentTarget, secure: bool) -> CallLeg | None:
+        anchor = self.anchors() if self.anchors is not None and not secure else None
+        try:
+            return await legs.dial(self._ua, self.clock, target.uri, target.peer, caller_id="dunline",
+                                   ring_timeout=self.ring_timeout_s, secure=secure, anchor=anchor,
+                                   finish=_free_anchor)
+        except RtpEngineError as error:
+            log.warning("agent %s leg not placed: %s", self.agent_id, error)
+            return None
 
     async def _keep(self, current: CallLeg) -> None:
         """Until the leg is gone: wait for its end, probing it every `keepalive_s`."""
@@ -119,3 +130,8 @@ class AgentLeg:
                 if not await self._ua.ping_dialog(current.call):
                     await self._ua.hang_up(current.call, timeout=2.0)
                     current.ended.set()
+
+
+async def _free_anchor(leg: CallLeg) -> None:
+    if leg.anchor is not None:
+        await leg.anchor.close()

@@ -4,6 +4,8 @@ This is where signalling meets media: the RTP port is opened before the offer, t
 183 for early media, then of the answer) says where to send and in which codec, digits sent as SIP INFO
 reach the same digit queue as RFC 4733 ones, and the media is closed when the call ends. A `secure` call
 (an agent's phone over TLS) offers SRTP with a fresh SDES key and is hung up unless the answer keys SRTP too.
+An `anchor`ed call has its media through rtpengine (dialer.media.rtpengine): the far end is offered
+rtpengine's port, and our RTP port talks to rtpengine's other side.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import RtpLeg, SrtpKeys
+from dialer.media.rtpengine import Anchor, RtpEngineError
 from dialer.media.session import MediaSession
 from dialer.media.srtp import CryptoAttribute, MasterKey, SrtpContext
 from dialer.sip.call import Call
@@ -34,6 +38,8 @@ class CallLeg:
     code: int | None = 200
     ring_seconds: float = 0.0
     answered_at: float = field(default_factory=time.monotonic)
+    anchor: Anchor | None = None  # where its media is anchored (rtpengine), None: in this process
+    closed: asyncio.Event = field(default_factory=asyncio.Event)  # media closed, recording final
 
     @property
     def answered(self) -> bool:
@@ -74,39 +80,80 @@ def _info_digits(media: MediaSession, content_type: str, body: bytes) -> None:
         media.digit_received(text[0].upper())
 
 
-def _close_with_call(leg: CallLeg) -> None:
+def _close_with_call(leg: CallLeg, finish: Callable[[CallLeg], Awaitable[None]] | None = None) -> None:
+    """When the call ends: close its media, then `finish` (an anchored leg's: free it in rtpengine, make its
+    recording), then `closed`."""
     async def close() -> None:
         await leg.call.ended.wait()
         leg.media.close()
+        try:
+            if finish is not None:
+                await finish(leg)
+        finally:
+            leg.closed.set()
     leg.call.on_info = lambda content_type, body: _info_digits(leg.media, content_type, body)
     asyncio.get_running_loop().create_task(close())
 
 
 async def dial(ua: UserAgent, clock: MediaClock, uri: str, peer: tuple[str, int] | None = None, *,
                caller_id: str | None = None, ring_timeout: float = DEFAULT_RING_TIMEOUT_S,
-               recorder: StereoRecorder | None = None, secure: bool = False) -> CallLeg:
+               recorder: StereoRecorder | None = None, secure: bool = False, anchor: Anchor | None = None,
+               finish: Callable[[CallLeg], Awaitable[None]] | None = None) -> CallLeg:
     """Place a call offering G.711 and telephone-event (over SRTP when `secure`); the leg's media is live
     once it is answered.
     A recorder is attached before the INVITE goes out, so it starts with the first audio (early media
-    included) and misses nothing of the answer."""
+    included) and misses nothing of the answer. `anchor`: through rtpengine (never with `secure`: SRTP is
+    keyed end to end here); RtpEngineError when rtpengine refuses the offer (nothing is dialled).
+    `finish`: what to do once the call is over and its media closed (see `_close_with_call`)."""
+    assert not (secure and anchor), "an SRTP leg is not anchored"
     rtp = await RtpLeg.open(ua.host)
     media = MediaSession(rtp, clock)
     if recorder is not None:
         media.record(recorder)
     ours = MasterKey.generate() if secure else None
     offer = describe(ua.host, rtp.local[1], crypto=CryptoAttribute(1, ours) if ours else None)
+    if anchor is not None:
+        try:
+            offer = await anchor.offer(offer)
+        except RtpEngineError:
+            media.close()
+            raise
     outcome = await ua.dial(uri, peer, offer, caller_id=caller_id, ring_timeout=ring_timeout,
-                            on_early_media=lambda sdp: _apply_remote(media, sdp, ours) and None)
+                            on_early_media=lambda sdp: _early_media(media, sdp, ours, anchor))
     leg = CallLeg(outcome.call, media, outcome.result, outcome.code, outcome.ring_seconds,
-                  outcome.call.answered_at or time.monotonic())
-    if not outcome.answered or _apply_remote(media, outcome.call.remote_sdp, ours) is None:
+                  outcome.call.answered_at or time.monotonic(), anchor)
+    remote = outcome.call.remote_sdp if outcome.answered else b""
+    if outcome.answered and anchor is not None:
+        try:
+            remote = await anchor.answer(remote)
+        except RtpEngineError as error:
+            log.warning("answered, but rtpengine took no answer: %s", error)
+            remote = b""
+    if not outcome.answered or _apply_remote(media, remote, ours) is None:
         if outcome.answered:  # answered with nothing we can speak: hang up rather than sit in silence
             await ua.hang_up(outcome.call)
             leg.result = CallResult.NETWORK_ERROR
         media.close()
+        if anchor is not None:
+            await anchor.close()
+        leg.closed.set()
         return leg
-    _close_with_call(leg)
+    _close_with_call(leg, finish)
     return leg
+
+
+def _early_media(media: MediaSession, sdp: bytes, ours: MasterKey | None, anchor: Anchor | None) -> None:
+    """A 183's SDP: where to send from now on (through rtpengine's answer when anchored)."""
+    if anchor is None:
+        _apply_remote(media, sdp, ours)
+        return
+
+    async def through_anchor() -> None:
+        try:
+            _apply_remote(media, await anchor.answer(sdp), ours)
+        except RtpEngineError as error:
+            log.warning("early media not anchored: %s", error)
+    asyncio.get_running_loop().create_task(through_anchor())
 
 
 async def answer(ua: UserAgent, clock: MediaClock, call: Call) -> CallLeg | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 import uuid
@@ -26,6 +27,7 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import Bridge
+from dialer.media.rtpengine import AnchoredBridge, MediaAnchors, anchorable, replay_pcap
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import parse_name_addr
@@ -66,7 +68,7 @@ log = logging.getLogger(__name__)
 class Connection:
     debtor: CallLeg
     agent: AgentLeg
-    bridge: Bridge
+    bridge: Bridge | AnchoredBridge
     latency_s: float
     context: Mapping[str, Any] = field(default_factory=dict)  # what the agent's screen pops (the IVR's findings)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -80,14 +82,16 @@ class Switchboard:
                  auth_limits: AuthLimits = AuthLimits(), rate_limit: SourceRateLimit | None = None,
                  inbound_sources: frozenset[Address] = frozenset(), tls: ssl.SSLContext | None = None,
                  tls_port: int = 5061, connection_limit: ConnectionLimit | None = None,
-                 agent_proxy: Address | None = None, keys: MasterKeys | None = None) -> None:
+                 agent_proxy: Address | None = None, keys: MasterKeys | None = None,
+                 anchors: MediaAnchors | None = None) -> None:
         """`rate_limit`: per source host, on the SIP sockets (UDP, TCP, TLS); `connection_limit`: per source
         host, on the TCP and TLS listeners; `inbound_sources`: where a carrier's INVITEs may
         come from besides the trunk's address (see `admits`); `tls`: the server certificate of a SIP-over-TLS
         listener on `tls_port` for agents' phones (RFC 3261 §26), whose legs are then called back on the
         phone's own connection and keyed for SRTP; `agent_proxy`: the SIP front agents' phones register with
         in a cluster (kamailio), where an agent not registered here is called as sip:<agent>@front; `keys`: the
-        master keys the recordings are sealed with as they are written (none: plain WAVs)."""
+        master keys the recordings are sealed with as they are written (none: plain WAVs); `anchors`: rtpengine,
+        where the media of plain-RTP legs is anchored, bridged and recorded (none: all of it in this process)."""
         self.trunk, self.agent_proxy = trunk, agent_proxy
         self.rate_limit, self.connection_limit = rate_limit, connection_limit
         self.inbound_sources = inbound_sources | ({trunk.address} if trunk is not None else set())
@@ -107,7 +111,7 @@ class Switchboard:
             self.tls_ua = UserAgent(host=host, port=tls_port, display="dunline", time_scale=time_scale,
                                     registrar=self.registrar)
         self.clock = MediaClock()
-        self.recordings, self.keys = recordings, keys
+        self.recordings, self.keys, self.anchors = recordings, keys, anchors
         self.agents: dict[str, AgentLeg] = {}
         self.connections: set[Connection] = set()
         self.bridge_latency = LatencyHistogram()  # answer-to-bridge of every connection (GET /api/metrics)
@@ -151,6 +155,8 @@ class Switchboard:
         for agent in list(self.agents.values()):
             await agent.stop()
         self.clock.close()
+        if self.anchors is not None:
+            self.anchors.engine.close()
         self.registrar.close()
         self.ua.close()
         if self.trunk_ua is not self.ua:
@@ -173,7 +179,8 @@ class Switchboard:
     def login(self, agent_id: str, target: AgentTarget | None = None, *, keepalive_s: float = 30.0) -> AgentLeg:
         """Start the agent's nailed-up leg: to `target`, else to the phone registered as `agent_id`."""
         leg = AgentLeg(agent_id, (lambda: target) if target else (lambda: self.registered(agent_id)), self.ua,
-                       self.clock, keepalive_s=keepalive_s, secure_ua=self.tls_ua)
+                       self.clock, keepalive_s=keepalive_s, secure_ua=self.tls_ua,
+                       anchors=self.anchors.new if self.anchors is not None else None)
         self.agents[agent_id] = leg
         leg.start()
         return leg
@@ -220,8 +227,48 @@ class Switchboard:
         recorder = None
         if record and self.recordings is not None:
             recorder = self._recorder(recording or self.recordings / f"{uuid.uuid4().hex}.wav")
-        return await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
-                               caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder)
+        anchor = self.anchors.new(record=recorder is not None) if self.anchors is not None else None
+        leg = await legs.dial(self.trunk_ua, self.clock, self.trunk.uri(number), self.trunk.address,
+                              caller_id=caller_id or self.trunk.caller_id, ring_timeout=timeout, recorder=recorder,
+                              anchor=anchor, finish=self._finish_anchored if anchor is not None else None)
+        if anchor is not None and not leg.answered:
+            self._drop_capture(leg)
+        return leg
+
+    async def _finish_anchored(self, leg: CallLeg) -> None:
+        """An anchored debtor call is over: free it in rtpengine, then make its recording from rtpengine's
+        capture (the whole call, bridged part included), in place of what this process heard of it."""
+        assert self.anchors is not None and leg.anchor is not None
+        await leg.anchor.close()
+        live = leg.media.recorder
+        capture = self.anchors.capture(leg.anchor)
+        if live is None or capture is None:
+            self._drop_capture(leg)
+            return
+        try:
+            await asyncio.to_thread(self._replace_recording, capture, leg, live)
+        except (OSError, ValueError) as error:  # what this process recorded stays the recording
+            log.error("rtpengine's capture of %s not used: %s", live.path.name, error)
+        self._drop_capture(leg)
+
+    @staticmethod
+    def _replace_recording(capture: Path, leg: CallLeg, live: StereoRecorder) -> None:
+        assert leg.anchor is not None
+        replay = live.path.with_name(f".{uuid.uuid4().hex}.replay.wav")
+        made: list[StereoRecorder] = []
+
+        def recorder(clock: Callable[[], float]) -> StereoRecorder:
+            made.append(StereoRecorder(replay, keyring=live.keyring, clock=clock))
+            return made[0]
+        if replay_pcap(capture, leg.anchor, recorder) and made[0].started is not None:
+            os.replace(made[0].path, live.path)
+        elif made and made[0].path.exists():
+            made[0].path.unlink()
+
+    def _drop_capture(self, leg: CallLeg) -> None:
+        """rtpengine's capture holds the call's audio in clear: gone once used (or when there is no call)."""
+        if self.anchors is not None and leg.anchor is not None and (capture := self.anchors.capture(leg.anchor)):
+            capture.unlink(missing_ok=True)
 
     def _recorder(self, path: Path) -> StereoRecorder:
         """A recorder sealing as it writes, at `path`'s sealed name, with the current master key (read at each
@@ -242,13 +289,27 @@ class Switchboard:
         if debtor.ended.is_set():
             raise RuntimeError("the debtor has hung up")
         debtor.media.stop_playback()
-        bridge = Bridge(debtor.media.leg, agent.current.media.leg)
+        ours, theirs = debtor.media.leg, agent.current.media.leg
+        bridge: Bridge | AnchoredBridge
+        if anchorable(ours, theirs, debtor.anchor, agent.current.anchor):
+            assert debtor.anchor is not None and agent.current.anchor is not None
+            bridge = AnchoredBridge(ours, theirs, debtor.anchor, agent.current.anchor, lambda: Bridge(ours, theirs))
+        else:
+            bridge = Bridge(ours, theirs)
         agent.bridged(True)
         connection = Connection(debtor, agent, bridge, time.monotonic() - debtor.answered_at, dict(context or {}))
         self.connections.add(connection)
-        self.bridge_latency.record(connection.latency_s)
-        asyncio.get_running_loop().create_task(self._unbridge_when_over(connection, agent.current))
+        loop = asyncio.get_running_loop()
+        if isinstance(bridge, AnchoredBridge):  # connected when rtpengine has re-pointed both legs
+            bridge.ready.add_done_callback(lambda ready: ready.cancelled() or self._connected(connection))
+        else:
+            self._connected(connection)
+        loop.create_task(self._unbridge_when_over(connection, agent.current))
         return connection
+
+    def _connected(self, connection: Connection) -> None:
+        connection.latency_s = time.monotonic() - connection.debtor.answered_at
+        self.bridge_latency.record(connection.latency_s)
 
     def transfer_to_agent(self, debtor: CallLeg, context: Mapping[str, Any] | None = None) -> Connection | None:
         """Hand a call (from the IVR) to the longest-connected idle agent, with what is known about it;

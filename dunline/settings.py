@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     sip_agent_proxy: str | None = Field(None, description="host:port of the SIP front agents' phones register "
                                         "with in a cluster (kamailio, deploy/kamailio/cluster.cfg): a node calls "
                                         "an agent's phone there as sip:<agent>@host:port")
+    rtpengine: str | None = Field(None, description="host:port of an rtpengine's ng control socket: the media of "
+                                  "plain-RTP calls is anchored, bridged and recorded there (deploy/rtpengine); "
+                                  "unset: all media in this process")
+    rtpengine_recordings: Path | None = Field(None, description="rtpengine's --recording-dir as this host sees it "
+                                              "(required with rtpengine: the bridged part of a call is heard only "
+                                              "there)")
     ring_timeout_s: float = Field(25.0, description="Never below the rule pack's minimum ring time")
     sip_auth_max_failures: int = Field(10, ge=1, description="Wrong digest answers from one address before the "
                                        "registrar blocks it")
@@ -149,6 +155,9 @@ class Settings(BaseSettings):
             raise ValueError("http_tls_cert and http_tls_key go together: set both or neither")
         if (self.sip_tls_cert is None) != (self.sip_tls_key is None):
             raise ValueError("sip_tls_cert and sip_tls_key go together: set both or neither")
+        if self.rtpengine and self.rtpengine_recordings is None:
+            raise ValueError("rtpengine needs rtpengine_recordings (its --recording-dir as seen here): a bridged "
+                             "call's audio passes only through rtpengine, so only it can record that part")
         return self
 
     @classmethod

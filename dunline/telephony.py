@@ -19,6 +19,7 @@ from sqlalchemy import select
 from cases import Store
 from cases.models import Role, User
 from dialer.leg import CallLeg
+from dialer.media.rtpengine import MediaAnchors, RtpEngine
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import split_hostport
 from dialer.sip.lockout import AuthLimits
@@ -78,7 +79,15 @@ def build_switchboard(settings: Settings, store: Store, *,
                                                         settings.sip_connections_per_source,
                                                         exempt=frozenset(host for host, _ in carrier)),
                        inbound_sources=carrier, tls=sip_tls_context(settings), tls_port=settings.sip_tls_port,
-                       agent_proxy=_address(settings.sip_agent_proxy) if settings.sip_agent_proxy else None)
+                       agent_proxy=_address(settings.sip_agent_proxy) if settings.sip_agent_proxy else None,
+                       anchors=media_anchors(settings))
+
+
+def media_anchors(settings: Settings) -> MediaAnchors | None:
+    """rtpengine, where one is configured (its control socket is opened with the first call)."""
+    if not settings.rtpengine:
+        return None
+    return MediaAnchors(RtpEngine(_address(settings.rtpengine)), settings.rtpengine_recordings)
 
 
 def sip_tls_context(settings: Settings) -> ssl.SSLContext | None:

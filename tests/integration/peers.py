@@ -160,6 +160,25 @@ class Kamailio(Process):
         return False
 
 
+class Rtpengine(Process):
+    """rtpengine with Dunline's deploy configuration, in user space (no kernel module) on 127.0.0.1: its ng
+    control socket, a port range of its own, and pcap captures of the calls it is asked to record under `folder`."""
+
+    def __init__(self, folder: Path, ports: int = 60) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.port, first = folder, free_port(), free_port_range(ports)
+        super().__init__("rtpengine", f"--config-file={ROOT / 'deploy' / 'rtpengine' / 'rtpengine.conf'}",
+                         "--config-section=dunline", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{self.port}", "--foreground",
+                         "--table=-1", "--log-stderr", "--log-level=6", f"--listen-cli=127.0.0.1:{free_port(socket.SOCK_STREAM)}",
+                         f"--port-min={first}", f"--port-max={first + ports - 1}",
+                         f"--recording-dir={folder}", "--recording-method=pcap", "--recording-format=raw",
+                         f"--pidfile={folder / 'rtpengine.pid'}", ready="Startup complete")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+
 class SippCarrier:
     """SIPp as the carrier behind a trunk: `scenario` (its text, already filled in) answers every call that comes,
     many at once, until the context ends. SIPp prints no line when it is ready, so it is given a moment."""

@@ -1,0 +1,293 @@
+"""Media anchored in rtpengine: the RTP of a leg flows through an rtpengine (kernel or user space, on this
+host or another) instead of this process, and a bridge between two anchored legs is made there, so a node's
+CPU carries signalling and the calls' first seconds (detection, prompts) but not the conversations.
+
+Each leg is one rtpengine call of its own (`Anchor`), with us as one party (from-tag `dunline`) and the far end
+as the other: the far end is offered rtpengine's outer port, and our RTP port talks to its inner port, so
+detection, prompts and digits work as before. Bridging two anchored legs points each one's inner side at the
+other's inner port (a re-offer with `port-latching`, so neither far end sees its port change and nothing is
+signalled to them); unbridging points them back at our ports. rtpengine records a leg from its offer on
+(`record-call`, pcap) where asked: `replay_pcap` turns that capture into our stereo recording when the call is
+over.
+
+The ng control protocol: a cookie, a space and a bencoded dictionary, over UDP; a request is sent again with
+the same cookie when no reply comes (rtpengine answers a repeated cookie from its cache, never twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dialer.media import bencode
+from dialer.media.recorder import StereoRecorder
+from dialer.media.relay import LAW, RtpLeg
+from dialer.media.rtp import RtpError, parse_rtp
+from dialer.sip.sdp import SdpError, describe, parse_sdp
+
+log = logging.getLogger(__name__)
+Address = tuple[str, int]
+OURS, FAR = "dunline", "far"  # the tags of the two parties of every anchored leg
+PCAP_MAGIC = 0xA1B2C3D4
+LINKTYPE_RAW = 101  # rtpengine's --recording-format=raw: each packet an IP datagram
+
+
+class RtpEngineError(RuntimeError):
+    pass
+
+
+class RtpEngine(asyncio.DatagramProtocol):
+    """A client of one rtpengine's ng control socket."""
+
+    def __init__(self, address: Address, *, timeout_s: float = 1.0, attempts: int = 3) -> None:
+        self.address, self.timeout_s, self.attempts = address, timeout_s, attempts
+        self._socket: asyncio.DatagramTransport | None = None
+        self._waiting: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, remote_addr=self.address)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._socket = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        cookie, _, body = data.partition(b" ")
+        waiter = self._waiting.get(cookie)
+        if waiter is None or waiter.done():
+            return
+        try:
+            reply = bencode.decode(body)
+        except bencode.BencodeError as error:
+            waiter.set_exception(RtpEngineError(f"unreadable reply from rtpengine: {error}"))
+            return
+        if not isinstance(reply, dict):
+            waiter.set_exception(RtpEngineError("rtpengine's reply is not a dictionary"))
+            return
+        waiter.set_result(reply)
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+    async def command(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Send one command; its reply, or RtpEngineError (no reply after every attempt, or result error)."""
+        if self._socket is None:
+            await self.start()
+        assert self._socket is not None
+        cookie = secrets.token_hex(8).encode()
+        message = cookie + b" " + bencode.encode({"command": name, **fields})
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[cookie] = waiter
+        try:
+            for _ in range(self.attempts):
+                self._socket.sendto(message)
+                try:
+                    reply = await asyncio.wait_for(asyncio.shield(waiter), self.timeout_s)
+                    break
+                except asyncio.TimeoutError:
+                    continue
+            else:
+                raise RtpEngineError(f"rtpengine at {self.address[0]}:{self.address[1]} did not answer {name!r}")
+        finally:
+            self._waiting.pop(cookie, None)
+        if reply.get("result") == b"error":
+            reason = reply.get("error-reason", b"").decode(errors="replace")
+            raise RtpEngineError(f"rtpengine refused {name!r}: {reason}")
+        return reply
+
+    async def ping(self) -> bool:
+        try:
+            return (await self.command("ping")).get("result") == b"pong"
+        except RtpEngineError:
+            return False
+
+
+def _port(sdp: bytes) -> Address:
+    stream = parse_sdp(sdp)
+    return (stream.host, stream.port)
+
+
+@dataclass(eq=False)
+class Anchor:
+    """One leg's media through rtpengine. `offer` turns our SDP into the far end's, `answer` the far end's into
+    ours; `point_at` sends the far end's audio to another address (and takes what comes from it) until
+    `restore`; `close` ends it there (and closes its capture)."""
+
+    engine: RtpEngine
+    record: bool = False
+    call_id: str = field(default_factory=lambda: f"dunline-{secrets.token_hex(8)}")
+    ours: bytes = b""  # our SDP: our RTP port
+    far: bytes = b""  # the far end's latest SDP
+    outer: Address | None = None  # rtpengine's port the far end talks to
+    inner: Address | None = None  # rtpengine's port our RTP port talks to
+    pointed: bool = False
+
+    async def offer(self, ours: bytes) -> bytes:
+        self.ours = ours
+        fields: dict[str, Any] = {"record-call": "yes"} if self.record else {}
+        reply = await self.engine.command("offer", **{"call-id": self.call_id, "from-tag": OURS, "sdp": ours,
+                                                     "flags": ["port-latching"], **fields})
+        sdp = self._sdp(reply)
+        self.outer = _port(sdp)
+        return sdp
+
+    async def answer(self, far: bytes) -> bytes:
+        self.far = far
+        reply = await self.engine.command("answer", **{"call-id": self.call_id, "from-tag": OURS, "to-tag": FAR,
+                                                      "sdp": far, "flags": ["port-latching"]})
+        sdp = self._sdp(reply)
+        self.inner = _port(sdp)
+        return sdp
+
+    async def point_at(self, address: Address) -> None:
+        await self._renegotiate(describe(address[0], address[1]))
+        self.pointed = True
+
+    async def restore(self) -> None:
+        if self.pointed:
+            self.pointed = False
+            await self._renegotiate(self.ours)
+
+    async def _renegotiate(self, ours: bytes) -> None:
+        """A re-offer from our side with `ours`, answered with the far end's SDP as it stands: rtpengine keeps
+        both of its ports (port-latching), so the far end is told nothing."""
+        await self.engine.command("offer", **{"call-id": self.call_id, "from-tag": OURS, "to-tag": FAR,
+                                              "sdp": ours, "flags": ["port-latching"]})
+        await self.engine.command("answer", **{"call-id": self.call_id, "from-tag": OURS, "to-tag": FAR,
+                                               "sdp": self.far, "flags": ["port-latching"]})
+
+    async def close(self) -> None:
+        """Delete the call at once (no linger: its capture is closed and complete when this returns)."""
+        try:
+            await self.engine.command("delete", **{"call-id": self.call_id, "from-tag": OURS, "delete-delay": 0})
+        except RtpEngineError as error:  # gone already (rtpengine's own timeout): nothing left to free
+            log.info("rtpengine call %s: %s", self.call_id, error)
+
+    def _sdp(self, reply: dict[str, Any]) -> bytes:
+        sdp = reply.get("sdp")
+        if not isinstance(sdp, bytes):
+            raise RtpEngineError(f"rtpengine gave no SDP for {self.call_id}")
+        try:
+            parse_sdp(sdp)
+        except SdpError as error:
+            raise RtpEngineError(f"rtpengine's SDP for {self.call_id} is unusable: {error}") from error
+        return sdp
+
+
+async def bridge(a: Anchor, b: Anchor) -> None:
+    """Each leg's far end to the other's, inside rtpengine: each inner side points at the other's inner port."""
+    assert a.inner is not None and b.inner is not None
+    await asyncio.gather(a.point_at(b.inner), b.point_at(a.inner))
+
+
+async def unbridge(a: Anchor, b: Anchor) -> None:
+    await asyncio.gather(a.restore(), b.restore())
+
+
+@dataclass(frozen=True)
+class MediaAnchors:
+    """Where anchored legs come from: one rtpengine, and the folder it records into (its --recording-dir, as
+    this host sees it), None when it records nothing for us."""
+
+    engine: RtpEngine
+    recordings: Path | None = None
+
+    def new(self, record: bool = False) -> Anchor:
+        return Anchor(self.engine, record=record and self.recordings is not None)
+
+    def capture(self, anchor: Anchor) -> Path | None:
+        """The capture rtpengine wrote for `anchor` (`pcaps/<call-id>-<random>.pcap`), if any."""
+        if self.recordings is None:
+            return None
+        found = sorted((self.recordings / "pcaps").glob(f"{anchor.call_id}-*.pcap"))
+        return found[-1] if found else None
+
+
+def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[], float]], StereoRecorder]) -> int:
+    """Play an anchored leg's capture into a recorder on the capture's own clock: left what the far end sent
+    (packets to the outer port), right what it heard (packets to the inner port: prompts, then the bridged
+    party). The number of audio packets placed."""
+    data = pcap.read_bytes()
+    if len(data) < 24 or struct.unpack_from("<I", data)[0] != PCAP_MAGIC:
+        raise ValueError(f"{pcap.name}: not a little-endian pcap file")
+    if struct.unpack_from("<I", data, 20)[0] != LINKTYPE_RAW:
+        raise ValueError(f"{pcap.name}: link type is not raw IP (rtpengine's --recording-format=raw)")
+    now = [0.0]
+    recorder = make_recorder(lambda: now[0])
+    placed, at = 0, 24
+    outer, inner = anchor.outer[1] if anchor.outer else None, anchor.inner[1] if anchor.inner else None
+    while at + 16 <= len(data):
+        seconds, micros, length, _ = struct.unpack_from("<IIII", data, at)
+        packet, at = data[at + 16:at + 16 + length], at + 16 + length
+        if len(packet) < 28 or packet[0] >> 4 != 4:
+            continue
+        header = (packet[0] & 0x0F) * 4
+        port = struct.unpack_from("!H", packet, header + 2)[0]
+        try:
+            rtp = parse_rtp(packet[header + 8:])
+        except RtpError:
+            continue
+        if rtp.payload_type not in LAW or port not in (outer, inner):
+            continue
+        now[0] = seconds + micros / 1e6
+        side = recorder.left if port == outer else recorder.right
+        side(rtp.payload, LAW[rtp.payload_type], rtp.timestamp, rtp.ssrc)
+        recorder.tick(now[0])
+        placed += 1
+    recorder.close()
+    return placed
+
+
+class AnchoredBridge:
+    """Two anchored legs bridged inside rtpengine (same codec and telephone-event type: rtpengine forwards, it
+    does not transcode here). Our two RTP ports go quiet (`bridged`: their sessions send nothing) and receive
+    nothing until `unbridge`. Should rtpengine fail to re-point, the legs are pointed back and bridged here
+    instead (`fallback`): the call goes on through this process rather than in silence."""
+
+    def __init__(self, a: RtpLeg, b: RtpLeg, anchor_a: Anchor, anchor_b: Anchor,
+                 fallback: Callable[[], object]) -> None:
+        self.a, self.b, self.anchors = a, b, (anchor_a, anchor_b)
+        self.a.bridged = self.b.bridged = True
+        self._fallback = fallback
+        self._fallen_back: object | None = None
+        self.ready = asyncio.get_running_loop().create_task(self._bridge())
+
+    async def _bridge(self) -> None:
+        try:
+            await bridge(*self.anchors)
+        except RtpEngineError as error:
+            log.error("bridging in rtpengine failed, bridged here instead: %s", error)
+            try:
+                await unbridge(*self.anchors)
+            except RtpEngineError:
+                pass
+            self._fallen_back = self._fallback()
+
+    def unbridge(self) -> None:
+        if not self.ready.done():
+            self.ready.cancel()
+        unbridge_in_process = getattr(self._fallen_back, "unbridge", None)
+        if unbridge_in_process is not None:
+            unbridge_in_process()
+        self.a.bridged = self.b.bridged = False
+        asyncio.get_running_loop().create_task(self._unbridge())
+
+    async def _unbridge(self) -> None:
+        try:
+            await unbridge(*self.anchors)
+        except RtpEngineError as error:  # a leg already gone from rtpengine: its call is over anyway
+            log.info("unbridging in rtpengine: %s", error)
+
+
+def anchorable(a: RtpLeg, b: RtpLeg, anchor_a: Anchor | None, anchor_b: Anchor | None) -> bool:
+    """Whether rtpengine can bridge these legs as they are: both anchored and answered there, neither keyed for
+    SRTP here, and the same codec and event type (so packets pass unchanged)."""
+    return (anchor_a is not None and anchor_b is not None and anchor_a.inner is not None
+            and anchor_b.inner is not None and a.srtp is None and b.srtp is None and a.codec == b.codec
+            and a.event_payload_type == b.event_payload_type)

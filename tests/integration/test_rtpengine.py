@@ -1,0 +1,54 @@
+"""Media anchored in a real rtpengine (user space, 127.0.0.1): the debtor (our PSTN simulator behind the trunk)
+and the agent (baresip, registered to us) are bridged inside rtpengine, this process's RTP ports hear nothing of
+the conversation, and the call's recording is made from rtpengine's capture, both sides of it."""
+
+import asyncio
+from pathlib import Path
+
+from dialer.agent_leg import LegState
+from dialer.media.rtpengine import AnchoredBridge, MediaAnchors, RtpEngine
+from dialer.simulate.pstn import PstnSimulator
+from dialer.switchboard import Switchboard, Trunk
+from tests.conftest import require
+from tests.integration.peers import Baresip, Rtpengine
+from tests.integration.test_phones import AGENT_SPEECH, DEBTOR, GREETING, pstn, until  # noqa: F401 (fixture)
+from tests.sound import contains_part_of, read_stereo, similarity
+
+
+async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: PstnSimulator,  # noqa: F811
+                                                                           tmp_path: Path) -> None:
+    require("baresip", "rtpengine")
+    async with Rtpengine(tmp_path / "rtpengine") as rtpengine:
+        engine = RtpEngine(rtpengine.address)
+        assert await engine.ping()
+        board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=1.0), password_of={"agent1": "pw-1"}.get,
+                            recordings=tmp_path / "recordings", anchors=MediaAnchors(engine, tmp_path / "rtpengine"))
+        await board.start()
+        try:
+            async with Baresip(tmp_path / "baresip", "agent1", "pw-1", board.address, AGENT_SPEECH) as softphone:
+                await until(lambda: board.registered("agent1") is not None, message=softphone.output)
+                agent = board.login("agent1")
+                await asyncio.wait_for(agent.up.wait(), 10)
+                assert agent.current is not None and agent.current.anchor is not None
+                debtor = await board.call_debtor(DEBTOR)
+                assert debtor.answered and debtor.anchor is not None
+                connection = board.connect(debtor, agent)
+                assert isinstance(connection.bridge, AnchoredBridge)
+                await asyncio.wait_for(connection.bridge.ready, 5)
+                ours, theirs = debtor.media.leg.stats.received, agent.current.media.leg.stats.received
+                await asyncio.wait_for(connection.ended.wait(), 15)
+                # ~3 s of talk both ways went through rtpengine, not through our ports (a packet or two in flight)
+                assert debtor.media.leg.stats.received - ours <= 3
+                assert agent.current.media.leg.stats.received - theirs <= 3
+                assert agent.state is LegState.IDLE
+                await asyncio.wait_for(debtor.closed.wait(), 10)
+                await board.logout("agent1")
+                await softphone.quit()
+                assert similarity(softphone.heard().astype(float), GREETING[800:12000].astype(float)) > 0.8
+            recording = debtor.media.recorder.path
+            left, right, _ = read_stereo(recording)
+            assert similarity(left.astype(float), GREETING[800:12000].astype(float)) > 0.8  # the debtor
+            assert contains_part_of(right, AGENT_SPEECH.astype(float)) > 0.8  # the agent, bridged in rtpengine
+            assert not list((tmp_path / "rtpengine" / "pcaps").glob("*.pcap"))  # the capture in clear is gone
+        finally:
+            await board.close()
