@@ -35,3 +35,13 @@ def test_unknown_key_in_toml_is_an_error(tmp_path: Path) -> None:
 def test_mask_url_password() -> None:
     assert mask_url_password("redis://:pw@host:6379/0") == "redis://:***@host:6379/0"
     assert mask_url_password("sqlite:///var/x.db") == "sqlite:///var/x.db"
+
+
+def test_rtpengine_without_its_recording_folder_is_an_error(tmp_path: Path) -> None:
+    """Anchored in rtpengine, a bridged conversation is heard only there: no folder, no recording of it."""
+    config = tmp_path / "media.toml"
+    config.write_text('rtpengine = "10.0.0.5:2223"\n')
+    with pytest.raises(ValidationError, match="rtpengine_recordings"):
+        load_settings(config)
+    config.write_text(f'rtpengine = "10.0.0.5:2223"\nrtpengine_recordings = "{tmp_path}"\n')
+    assert load_settings(config).rtpengine_recordings == tmp_path

@@ -5,24 +5,35 @@ the conversation, and the call's recording is made from rtpengine's capture, bot
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from crypto import MasterKeys
+from crypto.sealed import is_sealed
 from dialer.agent_leg import LegState
 from dialer.media.rtpengine import AnchoredBridge, MediaAnchors, RtpEngine
 from dialer.simulate.pstn import PstnSimulator
 from dialer.switchboard import Switchboard, Trunk
+from recordings.storage import open_recording
 from tests.conftest import require
 from tests.integration.peers import Baresip, Rtpengine
 from tests.integration.test_phones import AGENT_SPEECH, DEBTOR, GREETING, pstn, until  # noqa: F401 (fixture)
 from tests.sound import contains_part_of, read_stereo, similarity
 
 
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
 async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: PstnSimulator,  # noqa: F811
-                                                                           tmp_path: Path) -> None:
+                                                                           tmp_path: Path, sealed: bool) -> None:
     require("baresip", "rtpengine")
+    keys = None
+    if sealed:
+        keys = MasterKeys(tmp_path / "master.key", environ={})
+        keys.add()
     async with Rtpengine(tmp_path / "rtpengine") as rtpengine:
         engine = RtpEngine(rtpengine.address)
         assert await engine.ping()
         board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=1.0), password_of={"agent1": "pw-1"}.get,
-                            recordings=tmp_path / "recordings", anchors=MediaAnchors(engine, tmp_path / "rtpengine"))
+                            recordings=tmp_path / "recordings", anchors=MediaAnchors(engine, tmp_path / "rtpengine"),
+                            keys=keys)
         await board.start()
         try:
             async with Baresip(tmp_path / "baresip", "agent1", "pw-1", board.address, AGENT_SPEECH) as softphone:
@@ -46,7 +57,9 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
                 await softphone.quit()
                 assert similarity(softphone.heard().astype(float), GREETING[800:12000].astype(float)) > 0.8
             recording = debtor.media.recorder.path
-            left, right, _ = read_stereo(recording)
+            assert is_sealed(recording) is sealed  # sealed as the recordings made here are
+            with open_recording(recording, keys) as source:
+                left, right, _ = read_stereo(source)
             assert similarity(left.astype(float), GREETING[800:12000].astype(float)) > 0.8  # the debtor
             assert contains_part_of(right, AGENT_SPEECH.astype(float)) > 0.8  # the agent, bridged in rtpengine
             assert not list((tmp_path / "rtpengine" / "pcaps").glob("*.pcap"))  # the capture in clear is gone
