@@ -3,8 +3,9 @@
 On login the switchboard calls the agent's registered contact (or a configured SIP URI, e.g. through
 kamailio); debtor calls are then bridged into this leg and unbridged from it, with no new SIP call per
 debtor, which is what makes a connect take milliseconds instead of a ring. The leg is checked with an
-in-dialog OPTIONS every `keepalive_s`; when it drops (BYE, 481, no answer) it is called again after a
-back-off, for as long as the agent is logged in.
+in-dialog OPTIONS every `keepalive_s` (and, anchored in rtpengine, asked for there: an rtpengine restarted or
+timed out has dropped its media); when it drops (BYE, 481, no answer) it is called again after a back-off, for
+as long as the agent is logged in.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ class AgentLeg:
             try:
                 await asyncio.wait_for(current.ended.wait(), self.keepalive_s)
             except asyncio.TimeoutError:
-                if not await self._ua.ping_dialog(current.call):
+                anchored = current.anchor is None or await current.anchor.alive()
+                if not anchored or not await self._ua.ping_dialog(current.call):
                     await self._ua.hang_up(current.call, timeout=2.0)
                     current.ended.set()
 

@@ -49,9 +49,12 @@ class RtpEngine(asyncio.DatagramProtocol):
         self.address, self.timeout_s, self.attempts = address, timeout_s, attempts
         self._socket: asyncio.DatagramTransport | None = None
         self._waiting: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+        self._starting = asyncio.Lock()
 
     async def start(self) -> None:
-        await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, remote_addr=self.address)
+        async with self._starting:  # the first commands may come together: one socket for all
+            if self._socket is None:
+                await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, remote_addr=self.address)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._socket = transport  # type: ignore[assignment]
@@ -127,6 +130,7 @@ class Anchor:
     outer: Address | None = None  # rtpengine's port the far end talks to
     inner: Address | None = None  # rtpengine's port our RTP port talks to
     pointed: bool = False
+    _turns: asyncio.Lock = field(default_factory=asyncio.Lock)  # one re-negotiation at a time, in call order
 
     async def offer(self, ours: bytes) -> bytes:
         self.ours = ours
@@ -146,13 +150,25 @@ class Anchor:
         return sdp
 
     async def point_at(self, address: Address) -> None:
-        await self._renegotiate(describe(address[0], address[1]))
-        self.pointed = True
+        async with self._turns:
+            await self._renegotiate(describe(address[0], address[1]))
+            self.pointed = True
 
     async def restore(self) -> None:
-        if self.pointed:
-            self.pointed = False
-            await self._renegotiate(self.ours)
+        """Back to our port: queued behind a `point_at` still under way, so the last asked is what holds (an
+        agent's next bridge may follow the last one's undoing at once)."""
+        async with self._turns:
+            if self.pointed:
+                self.pointed = False
+                await self._renegotiate(self.ours)
+
+    async def alive(self) -> bool:
+        """Whether rtpengine still has this leg (it ends calls without media, and forgets all when restarted)."""
+        try:
+            await self.engine.command("query", **{"call-id": self.call_id})
+        except RtpEngineError:
+            return False
+        return True
 
     async def _renegotiate(self, ours: bytes) -> None:
         """A re-offer from our side with `ours`, answered with the far end's SDP as it stands: rtpengine keeps

@@ -65,3 +65,31 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
             assert not list((tmp_path / "rtpengine" / "pcaps").glob("*.pcap"))  # the capture in clear is gone
         finally:
             await board.close()
+
+
+async def test_an_agent_leg_that_rtpengine_forgot_is_called_again(tmp_path: Path) -> None:
+    """rtpengine restarted (or timed the leg out): the phone's SIP dialog is still up but its media is gone; the
+    leg's keep-alive asks rtpengine too, and the agent's phone is called again, anchored anew."""
+    require("baresip", "rtpengine")
+    async with Rtpengine(tmp_path / "rtpengine") as rtpengine:
+        engine = RtpEngine(rtpengine.address)
+        board = Switchboard(password_of={"agent1": "pw-1"}.get, anchors=MediaAnchors(engine, tmp_path / "rtpengine"))
+        await board.start()
+        try:
+            async with Baresip(tmp_path / "baresip", "agent1", "pw-1", board.address, AGENT_SPEECH) as softphone:
+                await until(lambda: board.registered("agent1") is not None, message=softphone.output)
+                agent = board.login("agent1", keepalive_s=0.5)
+                await asyncio.wait_for(agent.up.wait(), 10)
+                assert agent.current is not None and agent.current.anchor is not None
+                first = agent.current.anchor
+                await asyncio.sleep(1.2)  # keep-alives pass while rtpengine has the leg
+                assert agent.established == 1
+                await engine.command("delete", **{"call-id": first.call_id, "delete-delay": 0})
+                await until(lambda: agent.established == 2 and agent.state is LegState.IDLE, timeout=10,
+                            message=softphone.output)
+                assert agent.current is not None and agent.current.anchor is not None
+                assert agent.current.anchor.call_id != first.call_id and await agent.current.anchor.alive()
+                await board.logout("agent1")
+                await softphone.quit()
+        finally:
+            await board.close()
