@@ -29,7 +29,7 @@ from dialer.media import bencode
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import LAW, RtpLeg
 from dialer.media.rtp import RtpError, parse_rtp
-from dialer.sip.sdp import SdpError, describe, parse_sdp
+from dialer.sip.sdp import CODEC_NAMES, SdpError, describe, parse_sdp
 
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
@@ -149,9 +149,12 @@ class Anchor:
         self.inner = _port(sdp)
         return sdp
 
-    async def point_at(self, address: Address) -> None:
+    async def point_at(self, address: Address, codec: int) -> None:
+        """`address` speaks G.711 `codec`: where it is not the far end's, rtpengine transcodes between them."""
+        far = parse_sdp(self.far)
+        fields = {"codec": {"transcode": [CODEC_NAMES[far.codec]]}} if codec != far.codec else {}
         async with self._turns:
-            await self._renegotiate(describe(address[0], address[1]))
+            await self._renegotiate(describe(address[0], address[1], (codec,), far.event_payload_type), **fields)
             self.pointed = True
 
     async def restore(self) -> None:
@@ -170,11 +173,11 @@ class Anchor:
             return False
         return True
 
-    async def _renegotiate(self, ours: bytes) -> None:
+    async def _renegotiate(self, ours: bytes, **fields: Any) -> None:
         """A re-offer from our side with `ours`, answered with the far end's SDP as it stands: rtpengine keeps
         both of its ports (port-latching), so the far end is told nothing."""
         await self.engine.command("offer", **{"call-id": self.call_id, "from-tag": OURS, "to-tag": FAR,
-                                              "sdp": ours, "flags": ["port-latching"]})
+                                              "sdp": ours, "flags": ["port-latching"], **fields})
         await self.engine.command("answer", **{"call-id": self.call_id, "from-tag": OURS, "to-tag": FAR,
                                                "sdp": self.far, "flags": ["port-latching"]})
 
@@ -196,10 +199,11 @@ class Anchor:
         return sdp
 
 
-async def bridge(a: Anchor, b: Anchor) -> None:
-    """Each leg's far end to the other's, inside rtpengine: each inner side points at the other's inner port."""
+async def bridge(a: Anchor, b: Anchor, codec: int) -> None:
+    """Each leg's far end to the other's, inside rtpengine: each inner side points at the other's inner port,
+    both speaking `codec` (b's far end's: where a's far end speaks another, a's leg transcodes, once)."""
     assert a.inner is not None and b.inner is not None
-    await asyncio.gather(a.point_at(b.inner), b.point_at(a.inner))
+    await asyncio.gather(a.point_at(b.inner, codec), b.point_at(a.inner, codec))
 
 
 async def unbridge(a: Anchor, b: Anchor) -> None:
@@ -261,8 +265,8 @@ def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[]
 
 
 class AnchoredBridge:
-    """Two anchored legs bridged inside rtpengine (same codec and telephone-event type: rtpengine forwards, it
-    does not transcode here). Our two RTP ports go quiet (`bridged`: their sessions send nothing) and receive
+    """Two anchored legs bridged inside rtpengine (transcoding between the two G.711 laws where the far ends
+    chose different ones, as the in-process relay does). Our two RTP ports go quiet (`bridged`: their sessions send nothing) and receive
     nothing until `unbridge`. Should rtpengine fail to re-point, the legs are pointed back and bridged here
     instead (`fallback`): the call goes on through this process rather than in silence."""
 
@@ -276,7 +280,7 @@ class AnchoredBridge:
 
     async def _bridge(self) -> None:
         try:
-            await bridge(*self.anchors)
+            await bridge(*self.anchors, self.b.codec)
         except RtpEngineError as error:
             log.error("bridging in rtpengine failed, bridged here instead: %s", error)
             try:
@@ -303,7 +307,7 @@ class AnchoredBridge:
 
 def anchorable(a: RtpLeg, b: RtpLeg, anchor_a: Anchor | None, anchor_b: Anchor | None) -> bool:
     """Whether rtpengine can bridge these legs as they are: both anchored and answered there, neither keyed for
-    SRTP here, and the same codec and event type (so packets pass unchanged)."""
+    SRTP here, both in G.711 and with the same telephone-event type (digits pass unchanged)."""
     return (anchor_a is not None and anchor_b is not None and anchor_a.inner is not None
-            and anchor_b.inner is not None and a.srtp is None and b.srtp is None and a.codec == b.codec
-            and a.event_payload_type == b.event_payload_type)
+            and anchor_b.inner is not None and a.srtp is None and b.srtp is None and a.codec in LAW
+            and b.codec in LAW and a.event_payload_type == b.event_payload_type)

@@ -104,7 +104,8 @@ class Baresip(Process):
     """baresip as an agent's softphone: registers `user` to `registrar`, auto-answers, speaks `speech`
     (looped into a long file: baresip hangs up when its source ends) and records what it hears."""
 
-    def __init__(self, folder: Path, user: str, password: str, registrar: tuple[str, int], speech: np.ndarray) -> None:
+    def __init__(self, folder: Path, user: str, password: str, registrar: tuple[str, int], speech: np.ndarray,
+                 codecs: str = "PCMU,PCMA") -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.records = folder, folder / "rec"
         self.records.mkdir(exist_ok=True)
@@ -119,7 +120,7 @@ class Baresip(Process):
             "module_tmp account.so", f"snd_path {self.records}", f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}", ""]))
         (folder / "accounts").write_text(
             f"<sip:{user}@{registrar[0]}:{registrar[1]};transport=udp>;auth_user={user};auth_pass={password};"
-            "answermode=auto;audio_codecs=PCMU,PCMA;regint=600;medianat=;mwi=no\n")
+            f"answermode=auto;audio_codecs={codecs};regint=600;medianat=;mwi=no\n")
         super().__init__("baresip", "-f", str(folder), ready="baresip is ready")
 
     async def quit(self) -> None:

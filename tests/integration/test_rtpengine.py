@@ -20,9 +20,11 @@ from tests.integration.test_phones import AGENT_SPEECH, DEBTOR, GREETING, pstn, 
 from tests.sound import contains_part_of, read_stereo, similarity
 
 
-@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
+@pytest.mark.parametrize("sealed, agent_codecs", [(False, "PCMU,PCMA"), (True, "PCMU,PCMA"), (False, "PCMA")],
+                         ids=["plain", "sealed", "transcoded"])  # the debtor speaks PCMU: a PCMA phone transcodes
 async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: PstnSimulator,  # noqa: F811
-                                                                           tmp_path: Path, sealed: bool) -> None:
+                                                                           tmp_path: Path, sealed: bool,
+                                                                           agent_codecs: str) -> None:
     require("baresip", "rtpengine")
     keys = None
     if sealed:
@@ -36,13 +38,15 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
                             keys=keys)
         await board.start()
         try:
-            async with Baresip(tmp_path / "baresip", "agent1", "pw-1", board.address, AGENT_SPEECH) as softphone:
+            async with Baresip(tmp_path / "baresip", "agent1", "pw-1", board.address, AGENT_SPEECH,
+                               agent_codecs) as softphone:
                 await until(lambda: board.registered("agent1") is not None, message=softphone.output)
                 agent = board.login("agent1")
                 await asyncio.wait_for(agent.up.wait(), 10)
                 assert agent.current is not None and agent.current.anchor is not None
                 debtor = await board.call_debtor(DEBTOR)
                 assert debtor.answered and debtor.anchor is not None
+                assert (debtor.media.leg.codec != agent.current.media.leg.codec) is (agent_codecs == "PCMA")
                 connection = board.connect(debtor, agent)
                 assert isinstance(connection.bridge, AnchoredBridge)
                 await asyncio.wait_for(connection.bridge.ready, 5)
