@@ -10,7 +10,12 @@ minus recording duration, summed), answer-to-bridge latency p50/p99, and the cal
 Goals on a 2-core machine: 0 failed calls and no lost audio up to 200 bridged calls at <= 50% of one core,
 call set-up >= 50 calls/s, bridge latency p99 <= 50 ms.
 
-    python bench/telephony.py [--json] [--levels 50,100,200,400] [--cps 100] [--steady 10]
+`--media rtpengine`: the same with the dialer's media anchored in a user-space rtpengine (deploy/rtpengine;
+issue 22's offload): bridged and recorded there, the carrier's PCMA transcoded to the agents' PCMU there;
+rtpengine's CPU in the same window is printed beside the dialer's, and the recordings are the ones made from
+rtpengine's captures.
+
+    python bench/telephony.py [--json] [--levels 50,100,200,400] [--cps 100] [--steady 10] [--media here|rtpengine]
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def cpu_seconds() -> float:
-    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int | str = "self") -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
@@ -55,11 +60,17 @@ def percentile(values: list[float], share: float) -> float:
 
 
 # The dialer side -------------------------------------------------------------------------------------------------
-async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, recordings: Path) -> dict:
+async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, recordings: Path,
+                     rtpengine: tuple[str, int, Path, int] | None = None) -> dict:
+    """`rtpengine`: (host, ng port, recording folder, pid) of the media anchor; None: media here."""
     from dialer.agent_leg import AgentTarget, LegState
+    from dialer.media.rtpengine import MediaAnchors, RtpEngine
     from dialer.switchboard import Switchboard, Trunk
 
-    board = Switchboard(trunk=Trunk("127.0.0.1", trunk_port, min_ring_s=5.0), recordings=recordings)
+    anchors = MediaAnchors(RtpEngine(rtpengine[:2]), rtpengine[2]) if rtpengine else None
+    anchor_cpu = (lambda: cpu_seconds(rtpengine[3])) if rtpengine else (lambda: 0.0)
+    board = Switchboard(trunk=Trunk("127.0.0.1", trunk_port, min_ring_s=5.0), recordings=recordings,
+                        anchors=anchors)
     await board.start()
     legs = [board.login(f"agent{n}", AgentTarget(f"sip:agent{n}@127.0.0.1:{agents_port}", ("127.0.0.1", agents_port)),
                         keepalive_s=3600) for n in range(calls)]
@@ -92,13 +103,13 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
         await debtor.ended.wait()
         ended = time.monotonic()
         window.setdefault("first_end", ended)
-        await asyncio.sleep(0)  # the media closes (and the recorder with it) on the end event
+        await debtor.closed.wait()  # the media closed, the recorder with it (anchored: rtpengine's capture replayed)
         recorder = debtor.media.recorder
         if recorder is None or recorder.started is None:
             results.append((True, ended - debtor.answered_at, 0.0, None))  # no audio at all: all of it lost
             return
         # The recording begins with the first packet of audio: from there to the hang-up, all must be there.
-        results.append((True, ended - recorder.started, recorder.seconds, recorder.path))
+        results.append((True, ended - recorder.started, _seconds(recorder.path), recorder.path))
 
     started = time.monotonic()
     tasks = []
@@ -107,10 +118,10 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
         await asyncio.sleep(max(0.0, started + (n + 1) / cps - time.monotonic()))
     with contextlib.suppress(asyncio.TimeoutError):  # not all bridged in time: no steady window, cpu_pct None
         await asyncio.wait_for(all_bridged.wait(), 60)
-        window["start"], window["cpu_start"] = time.monotonic(), cpu_seconds()
+        window["start"], window["cpu_start"], window["anchor_start"] = time.monotonic(), cpu_seconds(), anchor_cpu()
         while "first_end" not in window:
             await asyncio.sleep(0.05)
-        window["end"], window["cpu_end"] = time.monotonic(), cpu_seconds()
+        window["end"], window["cpu_end"], window["anchor_end"] = time.monotonic(), cpu_seconds(), anchor_cpu()
     await asyncio.wait(tasks, timeout=120)
     setup_span = (max(answered_times) - started) if answered_times else float("inf")
     for leg in legs:
@@ -122,6 +133,9 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
     return {
         "calls": calls,
         "cpu_pct": round(100 * (window["cpu_end"] - window["cpu_start"]) / steady, 1) if steady > 0 else None,
+        "media": "rtpengine" if rtpengine else "here",
+        "rtpengine_cpu_pct": round(100 * (window["anchor_end"] - window["anchor_start"]) / steady, 1)
+        if steady > 0 else None,
         "failed": calls - len(bridged),
         "lost_audio_s": round(lost, 2),
         "bridge_ms_p50": round(1000 * statistics.median(latencies), 2) if latencies else None,
@@ -131,6 +145,14 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
         "steady_s": round(steady, 1),
         "recordings_valid": all(_valid_wav(path) for *_, path in bridged if path),
     }
+
+
+def _seconds(path: Path) -> float:
+    try:
+        with wave.open(str(path), "rb") as recording:
+            return recording.getnframes() / recording.getframerate()
+    except (OSError, wave.Error):
+        return 0.0
 
 
 def _valid_wav(path: Path) -> bool:
@@ -146,7 +168,12 @@ def worker(args: argparse.Namespace) -> None:
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    result = uvloop.run(run_dialer(args.worker, args.agents_port, args.trunk_port, args.cps, Path(args.recordings)))
+    anchor = None
+    if args.rtpengine:
+        host, port, folder, pid = args.rtpengine.split(",")
+        anchor = (host, int(port), Path(folder), int(pid))
+    result = uvloop.run(run_dialer(args.worker, args.agents_port, args.trunk_port, args.cps, Path(args.recordings),
+                                   anchor))
     print(json.dumps(result))
 
 
@@ -157,7 +184,25 @@ def sipp(scenario: Path, port: int, media_port: int, extra: list[str]) -> subpro
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_level(calls: int, cps: float, steady_s: float, scratch: Path) -> dict:
+def start_rtpengine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """deploy/rtpengine's rtpengine in user space; with the worker's --rtpengine argument for it."""
+    from bench.floor import rtpengine_command
+
+    folder.mkdir(parents=True, exist_ok=True)
+    port, log = free_port(), folder / "rtpengine.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(rtpengine_command(port, folder, folder / "rtpengine.pid"), stdout=output,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while b"Startup complete" not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"rtpengine did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return process, f"127.0.0.1,{port},{folder},{process.pid}"
+
+
+def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here") -> dict:
     agents_port, trunk_port = free_port(), free_port()
     talk_ms = int(1000 * (calls / cps + steady_s + 2))
     debtors = scratch / f"debtors-{calls}.xml"
@@ -167,15 +212,22 @@ def run_level(calls: int, cps: float, steady_s: float, scratch: Path) -> dict:
     sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"]).wait()
     sipp(debtors, trunk_port, free_port(), []).wait()
     recordings = scratch / f"recordings-{calls}"
+    anchor, anchor_args = None, []
     try:
+        if media == "rtpengine":
+            anchor, argument = start_rtpengine(scratch / f"rtpengine-{calls}")
+            anchor_args = ["--rtpengine", argument]
         out = subprocess.run([sys.executable, __file__, "--worker", str(calls), "--agents-port", str(agents_port),
-                              "--trunk-port", str(trunk_port), "--cps", str(cps), "--recordings", str(recordings)],
-                             capture_output=True, text=True, timeout=talk_ms / 1000 + 180)
+                              "--trunk-port", str(trunk_port), "--cps", str(cps), "--recordings", str(recordings),
+                              *anchor_args], capture_output=True, text=True, timeout=talk_ms / 1000 + 180)
         if out.returncode != 0:
             raise RuntimeError(f"dialer worker failed:\n{out.stderr[-2000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         subprocess.run(["pkill", "-f", f"sipp .* -p ({agents_port}|{trunk_port}) "], check=False)
+        if anchor is not None:
+            anchor.terminate()
+            anchor.wait(10)
         shutil.rmtree(recordings, ignore_errors=True)
 
 
@@ -185,6 +237,9 @@ def main() -> None:
     parser.add_argument("--levels", default="50,100,200,400")
     parser.add_argument("--cps", type=float, default=100.0, help="calls placed per second")
     parser.add_argument("--steady", type=float, default=10.0, help="seconds with every call bridged")
+    parser.add_argument("--media", choices=("here", "rtpengine"), default="here",
+                        help="relay media in the dialer process, or anchor it in rtpengine")
+    parser.add_argument("--rtpengine", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--agents-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--trunk-port", type=int, help=argparse.SUPPRESS)
@@ -200,15 +255,17 @@ def main() -> None:
             print(f"{'calls':>5} {'cpu % core':>10} {'failed':>6} {'lost audio s':>12} {'bridge p50 ms':>13} "
                   f"{'bridge p99 ms':>13} {'setup cps':>9}  goals: 0 failed, 0 lost, <=50% to 200, p99<=50, >=50 cps")
         for calls in (int(level) for level in args.levels.split(",")):
-            row = run_level(calls, args.cps, args.steady, Path(scratch))
+            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media)
             if args.json:
                 print(json.dumps({key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
-                                                            "bridge_ms_p50", "bridge_ms_p99", "setup_cps")}))
+                                                            "bridge_ms_p50", "bridge_ms_p99", "setup_cps", "media",
+                                                            "rtpengine_cpu_pct")}))
             else:
                 print(f"{row['calls']:>5} {row['cpu_pct']!s:>10} {row['failed']:>6} {row['lost_audio_s']:>12} "
                       f"{row['bridge_ms_p50']!s:>13} {row['bridge_ms_p99']!s:>13} {row['setup_cps']:>9}"
                       f"  (agents up {row['agents_up']}, {row['steady_s']} s all bridged, "
-                      f"recordings valid: {row['recordings_valid']})", flush=True)
+                      f"recordings valid: {row['recordings_valid']}, media {row['media']}, "
+                      f"rtpengine {row['rtpengine_cpu_pct']}% core)", flush=True)
 
 
 if __name__ == "__main__":

@@ -233,12 +233,16 @@ class Switchboard:
                               anchor=anchor, finish=self._finish_anchored if anchor is not None else None)
         if anchor is not None and not leg.answered:
             self._drop_capture(leg)
+        elif anchor is not None and recorder is not None:
+            recorder.start()  # from the answer: the audio may never pass here (bridged in rtpengine at once)
         return leg
 
     async def _finish_anchored(self, leg: CallLeg) -> None:
         """An anchored debtor call is over: free it in rtpengine, then make its recording from rtpengine's
         capture (the whole call, bridged part included), in place of what this process heard of it."""
         assert self.anchors is not None and leg.anchor is not None
+        ended_at = time.time()  # the recording runs from the answer to here, as the one made here does
+        answered_at = ended_at - (time.monotonic() - leg.answered_at)
         await leg.anchor.close()
         live = leg.media.recorder
         capture = self.anchors.capture(leg.anchor)
@@ -246,13 +250,14 @@ class Switchboard:
             self._drop_capture(leg)
             return
         try:
-            await asyncio.to_thread(self._replace_recording, capture, leg, live)
+            await asyncio.to_thread(self._replace_recording, capture, leg, live, answered_at, ended_at)
         except (OSError, ValueError) as error:  # what this process recorded stays the recording
             log.error("rtpengine's capture of %s not used: %s", live.path.name, error)
         self._drop_capture(leg)
 
     @staticmethod
-    def _replace_recording(capture: Path, leg: CallLeg, live: StereoRecorder) -> None:
+    def _replace_recording(capture: Path, leg: CallLeg, live: StereoRecorder, answered_at: float,
+                           ended_at: float) -> None:
         assert leg.anchor is not None
         replay = live.path.with_name(f".{uuid.uuid4().hex}.replay.wav")
         made: list[StereoRecorder] = []
@@ -260,7 +265,7 @@ class Switchboard:
         def recorder(clock: Callable[[], float]) -> StereoRecorder:
             made.append(StereoRecorder(replay, keyring=live.keyring, clock=clock))
             return made[0]
-        if replay_pcap(capture, leg.anchor, recorder) and made[0].started is not None:
+        if replay_pcap(capture, leg.anchor, recorder, answered_at, ended_at):
             os.replace(made[0].path, live.path)
         elif made and made[0].path.exists():
             made[0].path.unlink()

@@ -115,6 +115,12 @@ class StereoRecorder:
         self._last_flush = self.clock()
         self.started = self._last_flush - first / self.rate  # the first packet's audio began a packet ago
 
+    def start(self) -> None:
+        """Begin the recording now (silence until audio comes), not at the first packet: a call whose audio
+        bypasses this process (anchored in rtpengine, bridged at once) still has its recording from here."""
+        if self.started is None and not self.closed:
+            self._open(0)
+
     def left(self, payload: bytes, law: str, timestamp: int, ssrc: int) -> None:
         """A packet the leg received: its G.711 payload and law ("ulaw" or "alaw")."""
         self._add(self._left, payload, law, timestamp, ssrc)

@@ -229,17 +229,20 @@ class MediaAnchors:
         return found[-1] if found else None
 
 
-def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[], float]], StereoRecorder]) -> int:
+def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[], float]], StereoRecorder],
+                answered_at: float, ended_at: float) -> int:
     """Play an anchored leg's capture into a recorder on the capture's own clock: left what the far end sent
     (packets to the outer port), right what it heard (packets to the inner port: prompts, then the bridged
-    party). The number of audio packets placed."""
+    party), from the answer to the call's end (`answered_at`, `ended_at`: wall clock, which the hosts keep by
+    NTP), silence where no packet came. The number of audio packets placed."""
     data = pcap.read_bytes()
     if len(data) < 24 or struct.unpack_from("<I", data)[0] != PCAP_MAGIC:
         raise ValueError(f"{pcap.name}: not a little-endian pcap file")
     if struct.unpack_from("<I", data, 20)[0] != LINKTYPE_RAW:
         raise ValueError(f"{pcap.name}: link type is not raw IP (rtpengine's --recording-format=raw)")
-    now = [0.0]
+    now = [answered_at]
     recorder = make_recorder(lambda: now[0])
+    recorder.start()
     placed, at = 0, 24
     outer, inner = anchor.outer[1] if anchor.outer else None, anchor.inner[1] if anchor.inner else None
     while at + 16 <= len(data):
@@ -255,11 +258,12 @@ def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[]
             continue
         if rtp.payload_type not in LAW or port not in (outer, inner):
             continue
-        now[0] = seconds + micros / 1e6
+        now[0] = max(answered_at, seconds + micros / 1e6)  # early media: at the start
         side = recorder.left if port == outer else recorder.right
         side(rtp.payload, LAW[rtp.payload_type], rtp.timestamp, rtp.ssrc)
         recorder.tick(now[0])
         placed += 1
+    now[0] = max(now[0], ended_at)
     recorder.close()
     return placed
 

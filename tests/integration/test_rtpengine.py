@@ -3,6 +3,7 @@ and the agent (baresip, registered to us) are bridged inside rtpengine, this pro
 the conversation, and the call's recording is made from rtpengine's capture, both sides of it."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
                 await asyncio.wait_for(connection.bridge.ready, 5)
                 ours, theirs = debtor.media.leg.stats.received, agent.current.media.leg.stats.received
                 await asyncio.wait_for(connection.ended.wait(), 15)
+                call_s = time.monotonic() - debtor.answered_at
                 # ~3 s of talk both ways went through rtpengine, not through our ports (a packet or two in flight)
                 assert debtor.media.leg.stats.received - ours <= 3
                 assert agent.current.media.leg.stats.received - theirs <= 3
@@ -64,6 +66,7 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
             assert is_sealed(recording) is sealed  # sealed as the recordings made here are
             with open_recording(recording, keys) as source:
                 left, right, _ = read_stereo(source)
+            assert call_s - 0.1 <= len(left) / 8000 <= call_s + 0.5  # from the answer to the hang-up
             assert similarity(left.astype(float), GREETING[800:12000].astype(float)) > 0.8  # the debtor
             assert contains_part_of(right, AGENT_SPEECH.astype(float)) > 0.8  # the agent, bridged in rtpengine
             assert not list((tmp_path / "rtpengine" / "pcaps").glob("*.pcap"))  # the capture in clear is gone
