@@ -20,7 +20,7 @@ import asyncio
 import logging
 import secrets
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 from dialer.media import bencode
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import LAW, RtpLeg
-from dialer.media.rtp import RtpError, parse_rtp
+from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
 from dialer.sip.sdp import CODEC_NAMES, SdpError, describe, parse_sdp
 
 log = logging.getLogger(__name__)
@@ -233,39 +233,51 @@ def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[]
                 answered_at: float, ended_at: float) -> int:
     """Play an anchored leg's capture into a recorder on the capture's own clock: left what the far end sent
     (packets to the outer port), right what it heard (packets to the inner port: prompts, then the bridged
-    party), from the answer to the call's end (`answered_at`, `ended_at`: wall clock, which the hosts keep by
-    NTP), silence where no packet came. The number of audio packets placed."""
-    data = pcap.read_bytes()
-    if len(data) < 24 or struct.unpack_from("<I", data)[0] != PCAP_MAGIC:
-        raise ValueError(f"{pcap.name}: not a little-endian pcap file")
-    if struct.unpack_from("<I", data, 20)[0] != LINKTYPE_RAW:
-        raise ValueError(f"{pcap.name}: link type is not raw IP (rtpengine's --recording-format=raw)")
-    now = [answered_at]
+    party), from the answer or its first audio if earlier (early media, as a recording made here starts) to the
+    call's end; `answered_at` and `ended_at` are wall clock, which the hosts keep by NTP. The number of audio
+    packets placed."""
+    sides = {anchor.outer[1] if anchor.outer else None: "left", anchor.inner[1] if anchor.inner else None: "right"}
+    first = next((at for at, port, _ in _audio(pcap) if port in sides), answered_at)
+    now = [min(first, answered_at)]
     recorder = make_recorder(lambda: now[0])
     recorder.start()
-    placed, at = 0, 24
-    outer, inner = anchor.outer[1] if anchor.outer else None, anchor.inner[1] if anchor.inner else None
-    while at + 16 <= len(data):
-        seconds, micros, length, _ = struct.unpack_from("<IIII", data, at)
-        packet, at = data[at + 16:at + 16 + length], at + 16 + length
-        if len(packet) < 28 or packet[0] >> 4 != 4:
+    placed = 0
+    for at, port, rtp in _audio(pcap):
+        if port not in sides:
             continue
-        header = (packet[0] & 0x0F) * 4
-        port = struct.unpack_from("!H", packet, header + 2)[0]
-        try:
-            rtp = parse_rtp(packet[header + 8:])
-        except RtpError:
-            continue
-        if rtp.payload_type not in LAW or port not in (outer, inner):
-            continue
-        now[0] = max(answered_at, seconds + micros / 1e6)  # early media: at the start
-        side = recorder.left if port == outer else recorder.right
+        now[0] = max(now[0], at)
+        side = recorder.left if sides[port] == "left" else recorder.right
         side(rtp.payload, LAW[rtp.payload_type], rtp.timestamp, rtp.ssrc)
         recorder.tick(now[0])
         placed += 1
     now[0] = max(now[0], ended_at)
     recorder.close()
     return placed
+
+
+def _audio(pcap: Path) -> Iterator[tuple[float, int, RtpPacket]]:
+    """The G.711 RTP packets of an rtpengine capture (raw IPv4 datagrams), read as a stream: (wall-clock time,
+    destination port, packet). ValueError when it is not such a capture; a cut-off last record ends it."""
+    with pcap.open("rb") as source:
+        head = source.read(24)
+        if len(head) < 24 or struct.unpack_from("<I", head)[0] != PCAP_MAGIC:
+            raise ValueError(f"{pcap.name}: not a little-endian pcap file")
+        if struct.unpack_from("<I", head, 20)[0] != LINKTYPE_RAW:
+            raise ValueError(f"{pcap.name}: link type is not raw IP (rtpengine's --recording-format=raw)")
+        while len(record := source.read(16)) == 16:
+            seconds, micros, length, _ = struct.unpack("<IIII", record)
+            packet = source.read(length)
+            if len(packet) < length:
+                return
+            header = (packet[0] & 0x0F) * 4 if packet else 0
+            if len(packet) < header + 8 + 12 or packet[0] >> 4 != 4:
+                continue
+            try:
+                rtp = parse_rtp(packet[header + 8:])
+            except RtpError:
+                continue
+            if rtp.payload_type in LAW:
+                yield seconds + micros / 1e6, struct.unpack_from("!H", packet, header + 2)[0], rtp
 
 
 class AnchoredBridge:
