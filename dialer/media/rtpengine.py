@@ -237,7 +237,8 @@ def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[]
     call's end; `answered_at` and `ended_at` are wall clock, which the hosts keep by NTP. The number of audio
     packets placed."""
     sides = {anchor.outer[1] if anchor.outer else None: "left", anchor.inner[1] if anchor.inner else None: "right"}
-    first = next((at for at, port, _ in _audio(pcap) if port in sides), answered_at)
+    # A packet's audio began one packet before it came (the recorder places it so): so does the recording.
+    first = next((at - len(rtp.payload) / 8000 for at, port, rtp in _audio(pcap) if port in sides), answered_at)
     now = [min(first, answered_at)]
     recorder = make_recorder(lambda: now[0])
     recorder.start()
