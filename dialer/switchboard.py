@@ -265,10 +265,14 @@ class Switchboard:
         def recorder(clock: Callable[[], float]) -> StereoRecorder:
             made.append(StereoRecorder(replay, keyring=live.keyring, clock=clock))
             return made[0]
-        if replay_pcap(capture, leg.anchor, recorder, answered_at, ended_at):
-            os.replace(made[0].path, live.path)
-        elif made and made[0].path.exists():
-            made[0].path.unlink()
+        replaced = False
+        try:
+            if replay_pcap(capture, leg.anchor, recorder, answered_at, ended_at):
+                os.replace(made[0].path, live.path)
+                replaced = True
+        finally:  # an empty or unreadable capture leaves no half-made file beside the recording
+            if made and not replaced:
+                made[0].path.unlink(missing_ok=True)
 
     def _drop_capture(self, leg: CallLeg) -> None:
         """rtpengine's capture holds the call's audio in clear: gone once used (or when there is no call)."""
