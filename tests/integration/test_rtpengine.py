@@ -54,9 +54,10 @@ async def test_a_call_anchored_in_rtpengine_is_bridged_and_recorded_there(pstn: 
                 ours, theirs = debtor.media.leg.stats.received, agent.current.media.leg.stats.received
                 await asyncio.wait_for(connection.ended.wait(), 15)
                 call_s = time.monotonic() - debtor.answered_at
-                # ~3 s of talk both ways went through rtpengine, not through our ports (a packet or two in flight)
-                assert debtor.media.leg.stats.received - ours <= 3
-                assert agent.current.media.leg.stats.received - theirs <= 3
+                # ~3 s of talk both ways (~150 packets each) went through rtpengine, not through our ports: at most
+                # what was already queued on them when rtpengine re-pointed (a busy loop reads it late)
+                assert debtor.media.leg.stats.received - ours <= 10
+                assert agent.current.media.leg.stats.received - theirs <= 10
                 assert agent.state is LegState.IDLE
                 await asyncio.wait_for(debtor.closed.wait(), 10)
                 await board.logout("agent1")
