@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, delete, select, update
 from cases.audit import AuditDraft, append
 from cases.db import Store
 from cases.importer.fields import STORED_IN, ColumnMapping
+from cases.importer.lookup import among
 from cases.importer.reader import Table, open_table
 from cases.importer.record import NATIONAL_ID_REF, CaseRecord, FieldError, flaw_errors, parse_row
 from cases.importer.writer import TableWriter
@@ -181,8 +182,8 @@ class CaseImporter:
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)
             # Both key columns, so the lookup uses their unique index instead of scanning every account.
-            .where(ACCOUNTS.c.creditor.in_({r.creditor for r in batch}),
-                   ACCOUNTS.c.account_ref.in_([r.account_ref for r in batch])))}
+            .where(among(ACCOUNTS.c.creditor, {r.creditor for r in batch}, conn.dialect),
+                   among(ACCOUNTS.c.account_ref, [r.account_ref for r in batch], conn.dialect)))}
         kept = []
         for record in batch:
             old = on_file.get((record.creditor, record.account_ref))
@@ -245,7 +246,7 @@ class CaseImporter:
     def _upsert_debtors(self, conn: Any, batch: list[CaseRecord], audit: list[AuditDraft]) -> dict[str, int]:
         latest: dict[str, CaseRecord] = {r.debtor_ref: r for r in batch}  # the last row of a debtor wins
         found = {row.external_ref: row for row in
-                 conn.execute(select(DEBTORS).where(DEBTORS.c.external_ref.in_(list(latest))))}
+                 conn.execute(select(DEBTORS).where(among(DEBTORS.c.external_ref, latest, conn.dialect)))}
         ids = {ref: row.id for ref, row in found.items()}
         fresh = [r for ref, r in latest.items() if ref not in found]
         if fresh:
@@ -258,7 +259,8 @@ class CaseImporter:
             ], converted=frozenset({"national_id"}))
             # One SELECT beats RETURNING here: SQLite can only return ids in order row by row.
             ids.update((ref, debtor_id) for ref, debtor_id in conn.execute(
-                select(DEBTORS.c.external_ref, DEBTORS.c.id).where(DEBTORS.c.external_ref.in_([r.debtor_ref for r in fresh]))))
+                select(DEBTORS.c.external_ref, DEBTORS.c.id).where(
+                among(DEBTORS.c.external_ref, [r.debtor_ref for r in fresh], conn.dialect))))
         changed = []
         for ref, row in found.items():
             values = _carried(latest[ref], row, DEBTOR_FIELDS)
@@ -310,7 +312,7 @@ class CaseImporter:
         if not wanted:
             return
         on_file = {(debtor_id, e164) for debtor_id, e164 in conn.execute(
-            select(PHONES.c.debtor_id, PHONES.c.e164).where(PHONES.c.debtor_id.in_({d for d, _ in wanted})))}
+            select(PHONES.c.debtor_id, PHONES.c.e164).where(among(PHONES.c.debtor_id, {d for d, _ in wanted}, conn.dialect)))}
         new = [values for key, values in wanted.items() if key not in on_file]
         self._insert(conn, PHONES, NEW_PHONE, new)
         known_debtors = {d for d, _ in on_file}

@@ -1,8 +1,9 @@
 """New rows of an import through each driver's bulk path: COPY on PostgreSQL, executemany on SQLite.
 
 Rows come as tuples in the writer's column order. Each column's own bind processor (the conversion
-SQLAlchemy would apply: UTC datetimes, enum values, decimals) runs over the column at once; the driver
-then gets plain tuples. SQLite's executemany prepares its one statement once per batch; PostgreSQL's
+SQLAlchemy would apply: UTC datetimes, enum values, decimals) runs over the column at once; a sealed column's
+values go straight through the column cipher, fetched for each batch (the key of a database may change between
+imports, never within one). The driver then gets plain tuples. SQLite's executemany prepares its one statement once per batch; PostgreSQL's
 COPY streams the batch in one round trip and writes it as the INSERT it replaces would, inside the
 import's transaction.
 """
@@ -14,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from cases.models.sealed import SealedDate, SealedString, cipher_of
+
 
 class TableWriter:
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str],
@@ -24,6 +27,8 @@ class TableWriter:
         self.columns = tuple(columns)
         self.processors = [None if name in converted else
                            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns]
+        self.sealed = {i: table.c[name].type for i, name in enumerate(self.columns)
+                       if name not in converted and isinstance(table.c[name].type, (SealedString, SealedDate))}
         self.copy = dialect.name == "postgresql"
         target = (f"{dialect.identifier_preparer.format_table(table)} "
                   f"({', '.join(dialect.identifier_preparer.quote(name) for name in self.columns)})")
@@ -36,9 +41,14 @@ class TableWriter:
     def write(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        if any(self.processors):
+        processors = self.processors
+        if self.sealed:
+            cipher = cipher_of(connection.dialect)
+            processors = [self.sealed[i].sealing(cipher) if i in self.sealed else process
+                          for i, process in enumerate(processors)]
+        if any(processors):
             rows = list(zip(*(values if process is None else _converted(process, values)
-                              for process, values in zip(self.processors, zip(*rows)))))
+                              for process, values in zip(processors, zip(*rows)))))
         if self.copy:
             cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(self.sql) as copy:
@@ -50,6 +60,7 @@ class TableWriter:
 
 def _converted(process: Callable[[Any], Any], values: tuple[Any, ...]) -> list[Any]:
     """`process` over a column, once per distinct value: most converted columns repeat a few values (enums,
-    flags, the batch's timestamp). Every processor passes None through."""
-    done = {value: process(value) for value in set(values)}
+    flags, the batch's timestamp). None stays None."""
+    done = {value: process(value) for value in set(values) if value is not None}
+    done[None] = None
     return list(map(done.__getitem__, values))
