@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/strategy.py [--json] [--population bench/strategy/population.yaml] [--seed N]
                                        [--accounts N] [--days 60] [--dials 100] [--warmup 35]
+                                       [--strategies baseline,propensity,propensity_besttime[,oracle]]
 
 The population (bench/strategy/*.yaml) draws each debtor's hidden truth: willingness to pay when reached, the
 local hours they answer, the share of the balance they pay. The debtors are imported as cases into a SQLite
