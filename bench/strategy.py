@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/strategy.py [--json] [--population bench/strategy/population.yaml] [--seed N]
                                        [--accounts N] [--days 60] [--dials 100] [--warmup 35]
+                                       [--strategies baseline,propensity,propensity_besttime[,oracle]]
 
 The population (bench/strategy/*.yaml) draws each debtor's hidden truth: willingness to pay when reached, the
 local hours they answer, the share of the balance they pay. The debtors are imported as cases into a SQLite
@@ -156,6 +157,22 @@ class Exploration:
         return self.rnd.random()
 
 
+class Oracle:
+    """A diagnostic ceiling, never a product strategy: each case scored by its debtor's hidden truth, the
+    expected amount a call collects now (RPC chance at their local hour × willingness × what they would pay).
+    `--strategies baseline,oracle` shows how much any ranking could gain on a population."""
+
+    def __init__(self, truth: dict[int, Debtor]) -> None:
+        self.truth = truth
+
+    def arm(self, account_id: int) -> str:
+        return "oracle"
+
+    def score(self, account_id: int, balance: Decimal, base: float, now: datetime) -> float:
+        d = self.truth[account_id]
+        return d.rpc[local(now, ZONE).hour] * d.willingness * min(d.balance * d.pay_fraction, float(balance))
+
+
 def work(store: Store, campaign_id: int, ranking: Ranking, truth: dict[str, Debtor], first: date, days: int,
          dials: int, rnd: random.Random) -> None:
     """Dial `days` days from `first`: each floor hour the hopper's leads, up to the hour's budget, claimed,
@@ -253,7 +270,12 @@ def run_strategy(base: Path, name: str, campaign_id: int, truth: dict[str, Debto
     shutil.copy(base / "warm.db", db)
     store = Store(f"sqlite:///{db}")
     try:
-        ranking = service.ranking_for(store, base, campaign_id, Plan(name).to_json())
+        if name == "oracle":
+            with store.reading() as session:
+                refs = dict(session.execute(select(Account.id, Account.account_ref)).all())
+            ranking: Ranking = Oracle({i: truth[ref] for i, ref in refs.items()})
+        else:
+            ranking = service.ranking_for(store, base, campaign_id, Plan(name).to_json())
         work(store, campaign_id, ranking, truth, first, days, dials, random.Random(seed * 1000 + 7))
         return {**figures(store, at_local(first, time(0), ZONE), first), "violations": violations(store)}
     finally:

@@ -13,7 +13,3 @@ def priority(days_past_due: int, balance: Decimal, broken_promises: int, contact
     score = max(days_past_due, 1) * float(balance) * (1 + 0.5 * broken_promises)
     return score / 4 if contacted_recently else score
 
-
-def expected_collected(propensity: float, balance: Decimal, contact_weight: float = 1.0) -> float:
-    """The propensity strategy's score: probability of paying times the amount, scaled by best-time weight."""
-    return propensity * float(balance) * contact_weight

@@ -57,8 +57,3 @@ def segment_curve(outcomes: Iterable[Outcome]) -> dict[Cell, float]:
     """The segment's curve: its pooled outcomes shrunk toward the floor rate."""
     return rates(outcomes, None, weight=1.0)
 
-
-def weight(curve: dict[Cell, float], weekday: int, hour: int) -> float:
-    """How much better than the debtor's average this hour is (1.0 = average), to scale a lead's score."""
-    mean = sum(curve.values()) / len(curve)
-    return curve[(weekday, hour)] / mean if mean > 0 else 1.0

@@ -92,3 +92,42 @@ def call_history(store: Store, since: datetime, until: datetime) -> CallHistory:
         here = local(started, zones[account_id])
         outcomes.setdefault(account_id, []).append(Outcome(here.weekday(), here.hour, bool(conversation)))
     return CallHistory({a.id: str(a.product) for a in accounts}, zones, outcomes)
+
+
+def dials_per_account(store: Store, since: date, until: date) -> float:
+    """Calls per account dialled in [since, until): the calling regime a propensity label was observed under."""
+    with store.reading() as session:
+        accounts = session.scalar(select(func.count()).select_from(Account)) or 0
+        calls = session.scalar(select(func.count()).select_from(Attempt).where(
+            Attempt.channel == Channel.CALL, Attempt.started_at >= datetime.combine(since, time(), timezone.utc),
+            Attempt.started_at < datetime.combine(until, time(), timezone.utc))) or 0
+    return calls / accounts if accounts else 0.0
+
+
+def payment_dates(store: Store, since: date) -> dict[int, list[date]]:
+    """Each account's payment dates from `since` on."""
+    with store.reading() as session:
+        rows = session.execute(select(Payment.account_id, Payment.paid_on).where(Payment.paid_on >= since)).all()
+    out: dict[int, list[date]] = {}
+    for account_id, paid_on in rows:
+        out.setdefault(account_id, []).append(paid_on)
+    return out
+
+
+def promised(store: Store, today: date) -> frozenset[int]:
+    """Accounts with a pending promise whose date has not passed."""
+    with store.reading() as session:
+        return frozenset(session.scalars(select(Promise.account_id).where(
+            Promise.status == PromiseStatus.PENDING, Promise.promised_for >= today)))
+
+
+def conversations(store: Store, since: datetime, until: datetime) -> dict[int, list[datetime]]:
+    """Each account's right-party conversations in [since, until), in call order."""
+    with store.reading() as session:
+        rows = session.execute(select(Attempt.account_id, Attempt.started_at).where(
+            Attempt.conversation, Attempt.started_at >= since, Attempt.started_at < until)
+            .order_by(Attempt.started_at)).all()
+    out: dict[int, list[datetime]] = {}
+    for account_id, started in rows:
+        out.setdefault(account_id, []).append(started)
+    return out

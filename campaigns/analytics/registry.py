@@ -38,3 +38,8 @@ def latest(data_dir: Path) -> Path:
 
 def load(path: Path) -> tuple[Model, dict[str, object]]:
     return Model(**json.loads((path / "model.json").read_text())), json.loads((path / "evaluation.json").read_text())
+
+
+def as_of(path: Path) -> date:
+    """The date a saved model's training features were taken at."""
+    return date.fromisoformat(json.loads((path / "metadata.json").read_text())["as_of"])

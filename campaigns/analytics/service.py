@@ -4,14 +4,16 @@ ranking a campaign's strategy option makes with the latest model (what the hoppe
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns.analytics import arms, besttime, extract, propensity, registry
+from campaigns.analytics import arms, besttime, extract, propensity, registry, shrinkage
+from campaigns.analytics import strategy
 from campaigns.analytics.strategy import Inputs, Plan, Ranking
 from cases import Store
 from cases.audit import record
@@ -32,7 +34,9 @@ def train(store: Store, data_dir: Path, as_of: date) -> tuple[Path, dict[str, ob
         raise ValueError(f"as of {as_of} the store needs payers and non-payers in both training and holdout "
                          f"({len(fit)} and {len(test)} accounts)")
     model = propensity.train([r for r, _ in fit], [y for _, y in fit])
-    evaluation = propensity.evaluate(model, [r for r, _ in test], [y for _, y in test])
+    evaluation = {**propensity.evaluate(model, [r for r, _ in test], [y for _, y in test]),
+                  "dials_per_account": extract.dials_per_account(store, as_of + timedelta(days=1),
+                                                                 as_of + timedelta(days=1 + extract.LABEL_DAYS))}
     return registry.save(data_dir, model, evaluation, as_of), evaluation
 
 
@@ -50,14 +54,18 @@ HISTORY = timedelta(days=90)  # the calls best time learns from
 
 class StoreInputs:
     """The model-based strategies' inputs read from the case store and the latest model, once per day (UTC):
-    propensity of every account from its features as of that day, best-time curves from the calls of the
-    90 days before, each debtor's own shrunk toward their product's. No model yet: every propensity is 0 (the
-    cases keep their store order) and the campaign's log says so."""
+    propensity of every account from its features as of the day the model's labels end (the model's
+    knowledge, `Inputs.propensity`), the conversations and payments since then (the evidence the strategy
+    updates it with, so no outcome counts twice and the model never scores features drawn from a calling
+    regime it was not trained on), best-time curves from the calls of the 90 days before, each debtor's own
+    shrunk toward their product's. No model yet: every propensity is 0 (the cases keep their store order) and
+    the campaign's log says so."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
         self._day: date | None = None
         self._inputs = Inputs()
+        self._scores: tuple[Path, dict[int, float]] | None = None
 
     def __call__(self, now: datetime) -> Inputs:
         if self._day != now.date():
@@ -66,28 +74,71 @@ class StoreInputs:
 
     def load(self, now: datetime) -> Inputs:
         try:
-            model, _ = registry.load(registry.latest(self.data_dir))
+            path = registry.latest(self.data_dir)
         except FileNotFoundError as error:
             log.warning("propensity strategy without a model: %s", error)
-            model = None
+            path = None
         scores: dict[int, float] = {}
-        if model is not None:
-            ids, rows, _ = extract.rows(self.store, now.date())
-            scores = dict(zip(ids, (model.score(row) for row in rows)))
+        evaluation: Mapping[str, object] = {}
+        since = now - HISTORY
+        if path is not None:
+            model, evaluation = registry.load(path)
+            made = min(registry.as_of(path) + timedelta(days=extract.LABEL_DAYS), now.date())
+            if self._scores is None or self._scores[0] != path:
+                ids, rows, _ = extract.rows(self.store, made)
+                self._scores = path, dict(zip(ids, (model.score(row) for row in rows)))
+            scores = self._scores[1]
+            since = datetime.combine(made, time(), timezone.utc)
         history = extract.call_history(self.store, now - HISTORY, now)
-        return Inputs(scores, curves(history), history.zones)
+        dials = float(evaluation.get("dials_per_account") or 1.0)  # type: ignore[arg-type]  # older models: 1
+        inputs = Inputs(scores, curves(history), history.zones,
+                        contacts(extract.conversations(self.store, since, now),
+                                 extract.payment_dates(self.store, since.date())),
+                        extract.promised(self.store, now.date()),
+                        frozenset((o.weekday, o.hour) for outcomes in history.outcomes.values() for o in outcomes),
+                        dials)
+        units = ((paid, n, strategy.prior_willingness(inputs, a)) for a, (n, paid) in inputs.contacts.items())
+        return replace(inputs, strength=shrinkage.weight(units, besttime.PRIOR_WEIGHT))
+
+
+def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[date]]
+             ) -> dict[int, tuple[int, int]]:
+    """Each account's (conversations, payments that followed them): payments on or after its first
+    conversation's day, at most one per conversation."""
+    out = {}
+    for account_id, talks in conversations.items():
+        first = talks[0].date()
+        paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
+        out[account_id] = (len(talks), min(paid, len(talks)))
+    return out
 
 
 def curves(history: extract.CallHistory) -> dict[int, dict[besttime.Cell, float]]:
     """Each account's RPC curve: its own outcomes shrunk toward its product's pooled curve (an account never
-    called shares its product's curve, so a large store holds one curve per called account, not per account)."""
+    called shares its product's curve, so a large store holds one curve per called account, not per account),
+    as strongly as the product's debtors are alike at an hour (`hour_weight`)."""
     pooled: dict[str, list[besttime.Outcome]] = {}
     for account_id, outcomes in history.outcomes.items():
         pooled.setdefault(history.products[account_id], []).extend(outcomes)
     segment = {product: besttime.segment_curve(outcomes) for product, outcomes in pooled.items()}
-    return {account_id: besttime.rates(history.outcomes[account_id], segment[product])
+    weight = {product: hour_weight(history, product, curve) for product, curve in segment.items()}
+    return {account_id: besttime.rates(history.outcomes[account_id], segment[product], weight[product])
             if account_id in history.outcomes else segment[product]
             for account_id, product in history.products.items() if product in segment}
+
+
+def hour_weight(history: extract.CallHistory, product: str, curve: dict[besttime.Cell, float]) -> float:
+    """The pseudo-attempts a product's curve is worth against a debtor's own calls at an hour: how far its
+    debtors' own rates at an hour spread around the product's (campaigns.analytics.shrinkage)."""
+    units = []
+    for account_id, outcomes in history.outcomes.items():
+        if history.products[account_id] != product:
+            continue
+        tries: dict[int, list[int]] = {}
+        for o in outcomes:
+            tries.setdefault(o.hour, []).append(int(o.right_party))
+        units += [(sum(hits), len(hits), sum(curve[(d, hour)] for d in range(7)) / 7) for hour, hits in tries.items()]
+    return shrinkage.weight(units, besttime.PRIOR_WEIGHT)
 
 
 def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:

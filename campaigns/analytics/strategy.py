@@ -5,9 +5,15 @@ A campaign's definition may hold
     {"strategy": "propensity_besttime", "challenger": {"strategy": "baseline", "split": 0.2}}
 
 - baseline: `campaigns.priority.priority` (days past due times balance), the hopper's default;
-- propensity: expected collected per call, propensity to pay times balance;
-- propensity + best time: the same, times how likely the debtor is to answer at this local hour relative to
-  their usual (besttime.weight).
+- propensity: expected collected per dial (`marginal`), the debtor's willingness per conversation times how
+  often they answer on average times the balance;
+- propensity + best time: the same with how often they answer at this local hour (besttime curve).
+Willingness per conversation is derived, not tuned: the model's 30-day propensity was learnt under some number
+of dials per account (`Inputs.dials_per_account`), so one dial pays 1 - (1 - p)^(1/dials); divided by the
+debtor's usual answer rate that is their chance to pay once reached, the prior of a beta posterior updated by
+their own conversations since and the payments that followed (each conversation without a payment lowers it,
+a repeated call is worth less unless it paid), with the weight `Inputs.strength` estimated from the store
+(campaigns.analytics.shrinkage). A case with a live promise not yet due gains nothing from a call (score 0).
 With a challenger, each case goes to one arm by a stable hash (`arms.arm`, `split` the challenger's share)
 and is scored by its arm's strategy; the arm is recorded on every attempt so reports can compare them.
 Scores only reorder the cases the hopper found; the gate still decides every lead (caps, windows, holds).
@@ -23,7 +29,6 @@ from typing import Any
 
 from campaigns.analytics import arms, besttime
 from campaigns.errors import InvalidCampaign
-from campaigns.priority import expected_collected
 from compliance.localtime import local
 
 STRATEGIES = ("baseline", "propensity", "propensity_besttime")
@@ -80,17 +85,62 @@ class Inputs:
     propensity: Mapping[int, float] = field(default_factory=dict)  # account -> p(pays within 30 days)
     curves: Mapping[int, Mapping[besttime.Cell, float]] = field(default_factory=dict)  # account -> RPC by cell
     zones: Mapping[int, str] = field(default_factory=dict)  # account -> the debtor's time zone
+    # account -> (right-party conversations, payments that followed them) in the history window
+    contacts: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    promised: frozenset[int] = frozenset()  # accounts with a promise not yet due
+    dialled: frozenset[besttime.Cell] = frozenset()  # the cells the history dialled (none known: all 168)
+    dials_per_account: float = 1.0  # dials per account in the model's 30-day label window
+    strength: float = besttime.PRIOR_WEIGHT  # the willingness prior's weight in conversations, until measured
+
+
+def willingness(propensity: float, dials: float, answer_rate: float) -> float:
+    """A debtor's chance to pay once reached, from a 30-day propensity learnt under `dials` dials per account
+    and the debtor's usual chance to answer a dial. Not capped at 1: where the model and the curve disagree
+    (a propensity above what the debtor's answer rate allows) the product with the answer rate still gives the
+    model's per-dial chance back, and the debtor's own conversations pull it down."""
+    per_dial = 1 - (1 - min(propensity, 1.0)) ** (1 / dials) if dials > 0 else propensity
+    return per_dial / answer_rate if answer_rate > 0 else 0.0
+
+
+def posterior(prior: float, strength: float, contacts: int, paid: int) -> float:
+    """The beta posterior mean of willingness after `contacts` conversations of which `paid` led to a payment."""
+    return (min(paid, contacts) + strength * prior) / (contacts + strength)
+
+
+def marginal(willing: float, answer_rate: float, amount: float) -> float:
+    """Expected amount one dial collects: the debtor answers, then pays the amount."""
+    return answer_rate * willing * amount
+
+
+def answer_rate(inputs: Inputs, account_id: int) -> float:
+    """The debtor's usual chance to answer a dial: their curve's mean over the cells dialled (no curve: 1, every
+    dial reaches them as far as the score can tell)."""
+    curve = inputs.curves.get(account_id)
+    if curve is None:
+        return 1.0
+    cells = inputs.dialled or curve.keys()
+    return sum(curve[c] for c in cells) / len(cells)
+
+
+def prior_willingness(inputs: Inputs, account_id: int) -> float:
+    """The debtor's willingness per conversation as the propensity model sees it, before their own conversations."""
+    return willingness(inputs.propensity.get(account_id, 0.0), inputs.dials_per_account,
+                       answer_rate(inputs, account_id))
 
 
 def score(strategy: str, inputs: Inputs, account_id: int, balance: Decimal, base: float, now: datetime) -> float:
     """A case's score under `strategy` at `now`; `base` is its baseline priority."""
     if strategy == "baseline":
         return base
-    weight = 1.0
+    if account_id in inputs.promised:
+        return 0.0
+    now_rate = answer_rate(inputs, account_id)
     if strategy == "propensity_besttime" and account_id in inputs.curves:
         here = local(now, inputs.zones.get(account_id, "UTC"))
-        weight = besttime.weight(inputs.curves[account_id], here.weekday(), here.hour)
-    return expected_collected(inputs.propensity.get(account_id, 0.0), balance, weight)
+        now_rate = inputs.curves[account_id][(here.weekday(), here.hour)]
+    contacts, paid = inputs.contacts.get(account_id, (0, 0))
+    prior = prior_willingness(inputs, account_id)
+    return marginal(posterior(prior, inputs.strength, contacts, paid), now_rate, float(balance))
 
 
 class Ranking:

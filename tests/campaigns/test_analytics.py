@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from campaigns.analytics import arms, besttime, features, propensity
-from campaigns.priority import expected_collected, priority
+from campaigns.analytics.strategy import Inputs, score
+from campaigns.priority import priority
 
 
 def portfolio(n: int, seed: int = 7, with_sex: bool = False) -> tuple[list[dict], list[int]]:
@@ -70,7 +72,8 @@ def test_best_time_shrinks_toward_segment():
     assert mine[(0, 20)] > 0.8 > curve[(0, 20)]
     few = besttime.rates(own[:2], curve)
     assert curve[(0, 20)] < few[(0, 20)] < 0.5  # two calls move the estimate only a little
-    assert besttime.weight(curve, 0, 10) > 1 > besttime.weight(curve, 3, 3)
+    mean = sum(curve.values()) / len(curve)
+    assert curve[(0, 10)] > mean > curve[(3, 3)]
 
 
 def test_arms_are_stable_and_even():
@@ -93,10 +96,15 @@ def test_compare_gives_welch_interval():
 
 def test_strategies_rank_differently():
     # baseline favours the old large debt; expected collected favours the likely payer
-    old_big = priority(170, Decimal("9000"), 0, False), expected_collected(0.02, Decimal("9000"))
-    fresh_payer = priority(10, Decimal("3000"), 0, False), expected_collected(0.6, Decimal("3000"))
+    now = datetime(2026, 3, 2, 11, tzinfo=timezone.utc)  # 19:00 in Beijing, a Monday
+    inputs = Inputs({1: 0.02, 2: 0.6})
+    old_big = priority(170, Decimal("9000"), 0, False), score("propensity", inputs, 1, Decimal("9000"), 0, now)
+    fresh_payer = priority(10, Decimal("3000"), 0, False), score("propensity", inputs, 2, Decimal("3000"), 0, now)
     assert old_big[0] > fresh_payer[0] and old_big[1] < fresh_payer[1]
-    assert expected_collected(0.6, Decimal("3000"), 1.5) > fresh_payer[1]
+    flat = {(d, h): 0.2 for d in range(7) for h in range(24)}
+    answers_now = Inputs({2: 0.6}, {2: {**flat, (0, 19): 0.6}}, {2: "Asia/Shanghai"})
+    assert (score("propensity_besttime", answers_now, 2, Decimal("3000"), 0, now)
+            > score("propensity", answers_now, 2, Decimal("3000"), 0, now))  # 19:00 is their hour
 
 
 def test_best_time_learns_the_hour_from_other_weekdays():
@@ -106,4 +114,4 @@ def test_best_time_learns_the_hour_from_other_weekdays():
     mine = besttime.rates(evenings, flat)
     assert mine[(0, 19)] > 2 * flat[(0, 19)]  # never called on a Monday at 19:00, yet it is their hour
     assert mine[(0, 10)] < flat[(0, 10)]
-    assert besttime.weight(mine, 0, 19) > besttime.weight(mine, 0, 10)
+    assert mine[(0, 19)] > mine[(0, 10)]
