@@ -322,20 +322,15 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
 async def start_rtpengine(floor: Processes, recordings: Path) -> tuple[str, int]:
     """deploy/rtpengine's rtpengine, in user space on 127.0.0.1, recording under `recordings`: its ng address
     and its pid."""
+    from tests.integration.peers import rtpengine_command
+
+    recordings.mkdir(parents=True, exist_ok=True)
     ng = free_port(socket.SOCK_DGRAM)
-    process = subprocess.Popen(rtpengine_command(ng, recordings, floor.data / "rtpengine.pid"), text=True,
+    process = subprocess.Popen(rtpengine_command(ng, recordings), text=True,
                                start_new_session=True, stdout=floor.log("rtpengine").open("w"), stderr=subprocess.STDOUT)
     floor.running["rtpengine"] = process
     await floor.wait_for("rtpengine", "Startup complete", 20)
     return f"127.0.0.1:{ng}", process.pid
-
-
-def rtpengine_command(ng_port: int, recordings: Path, pidfile: Path) -> list[str]:
-    """deploy/rtpengine's configuration, on 127.0.0.1 in user space (no kernel module here), logging to stderr."""
-    return ["rtpengine", f"--config-file={ROOT}/deploy/rtpengine/rtpengine.conf", "--config-section=dunline",
-            "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
-            f"--listen-cli=127.0.0.1:{free_port(socket.SOCK_STREAM)}", "--foreground", "--table=-1", "--log-stderr",
-            "--log-level=6", f"--recording-dir={recordings}", f"--pidfile={pidfile}"]
 
 
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:

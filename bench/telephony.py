@@ -186,12 +186,12 @@ def sipp(scenario: Path, port: int, media_port: int, extra: list[str]) -> subpro
 
 def start_rtpengine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """deploy/rtpengine's rtpengine in user space; with the worker's --rtpengine argument for it."""
-    from bench.floor import rtpengine_command
+    from tests.integration.peers import rtpengine_command
 
     folder.mkdir(parents=True, exist_ok=True)
     port, log = free_port(), folder / "rtpengine.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(rtpengine_command(port, folder, folder / "rtpengine.pid"), stdout=output,
+        process = subprocess.Popen(rtpengine_command(port, folder), stdout=output,
                                    stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while b"Startup complete" not in log.read_bytes():

@@ -302,7 +302,7 @@ class Switchboard:
         bridge: Bridge | AnchoredBridge
         if anchorable(ours, theirs, debtor.anchor, agent.current.anchor):
             assert debtor.anchor is not None and agent.current.anchor is not None
-            bridge = AnchoredBridge(ours, theirs, debtor.anchor, agent.current.anchor, lambda: Bridge(ours, theirs))
+            bridge = AnchoredBridge(ours, theirs, debtor.anchor, agent.current.anchor)
         else:
             bridge = Bridge(ours, theirs)
         agent.bridged(True)

@@ -4,16 +4,15 @@ ranking a campaign's strategy option makes with the latest model (what the hoppe
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns.analytics import arms, besttime, extract, propensity, registry, shrinkage
-from campaigns.analytics import strategy
+from campaigns.analytics import arms, besttime, extract, propensity, registry, shrinkage, strategy
 from campaigns.analytics.strategy import Inputs, Plan, Ranking
 from cases import Store
 from cases.audit import record

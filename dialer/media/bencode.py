@@ -10,7 +10,7 @@ from typing import Any
 
 
 class BencodeError(ValueError):
-    pass
+    """Not bencode, or a value bencode cannot carry."""
 
 
 def encode(value: Any) -> bytes:

@@ -27,7 +27,7 @@ from typing import Any
 
 from dialer.media import bencode
 from dialer.media.recorder import StereoRecorder
-from dialer.media.relay import LAW, RtpLeg
+from dialer.media.relay import LAW, Bridge, RtpLeg
 from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
 from dialer.sip.sdp import CODEC_NAMES, SdpError, describe, parse_sdp
 
@@ -39,7 +39,7 @@ LINKTYPE_RAW = 101  # rtpengine's --recording-format=raw: each packet an IP data
 
 
 class RtpEngineError(RuntimeError):
-    pass
+    """rtpengine did not answer a command, refused it, or answered with nothing usable."""
 
 
 class RtpEngine(asyncio.DatagramProtocol):
@@ -236,7 +236,7 @@ def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[]
     party), from the answer or its first audio if earlier (early media, as a recording made here starts) to the
     call's end; `answered_at` and `ended_at` are wall clock, which the hosts keep by NTP. The number of audio
     packets placed."""
-    sides = {anchor.outer[1] if anchor.outer else None: "left", anchor.inner[1] if anchor.inner else None: "right"}
+    sides = {end[1]: side for end, side in ((anchor.outer, "left"), (anchor.inner, "right")) if end is not None}
     # A packet's audio began one packet before it came (the recorder places it so): so does the recording.
     first = next((at - len(rtp.payload) / 8000 for at, port, rtp in _audio(pcap) if port in sides), answered_at)
     now = [min(first, answered_at)]
@@ -283,16 +283,14 @@ def _audio(pcap: Path) -> Iterator[tuple[float, int, RtpPacket]]:
 
 class AnchoredBridge:
     """Two anchored legs bridged inside rtpengine (transcoding between the two G.711 laws where the far ends
-    chose different ones, as the in-process relay does). Our two RTP ports go quiet (`bridged`: their sessions send nothing) and receive
-    nothing until `unbridge`. Should rtpengine fail to re-point, the legs are pointed back and bridged here
-    instead (`fallback`): the call goes on through this process rather than in silence."""
+    chose different ones, as the in-process relay does). Our two RTP ports go quiet (`bridged`: their sessions
+    send nothing) and receive nothing until `unbridge`. Should rtpengine fail to re-point, the legs are pointed
+    back and bridged here instead (`here`): the call goes on through this process rather than in silence."""
 
-    def __init__(self, a: RtpLeg, b: RtpLeg, anchor_a: Anchor, anchor_b: Anchor,
-                 fallback: Callable[[], object]) -> None:
+    def __init__(self, a: RtpLeg, b: RtpLeg, anchor_a: Anchor, anchor_b: Anchor) -> None:
         self.a, self.b, self.anchors = a, b, (anchor_a, anchor_b)
         self.a.bridged = self.b.bridged = True
-        self._fallback = fallback
-        self._fallen_back: object | None = None
+        self.here: Bridge | None = None
         self.ready = asyncio.get_running_loop().create_task(self._bridge())
 
     async def _bridge(self) -> None:
@@ -300,18 +298,14 @@ class AnchoredBridge:
             await bridge(*self.anchors, self.b.codec)
         except RtpEngineError as error:
             log.error("bridging in rtpengine failed, bridged here instead: %s", error)
-            try:
-                await unbridge(*self.anchors)
-            except RtpEngineError:
-                pass
-            self._fallen_back = self._fallback()
+            await self._unbridge()
+            self.here = Bridge(self.a, self.b)
 
     def unbridge(self) -> None:
         if not self.ready.done():
             self.ready.cancel()
-        unbridge_in_process = getattr(self._fallen_back, "unbridge", None)
-        if unbridge_in_process is not None:
-            unbridge_in_process()
+        if self.here is not None:
+            self.here.unbridge()
         self.a.bridged = self.b.bridged = False
         asyncio.get_running_loop().create_task(self._unbridge())
 

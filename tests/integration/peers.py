@@ -161,19 +161,25 @@ class Kamailio(Process):
         return False
 
 
+def rtpengine_command(ng_port: int, recordings: Path, ports: tuple[int, int] | None = None) -> list[str]:
+    """rtpengine with Dunline's deploy configuration (deploy/rtpengine/rtpengine.conf) on 127.0.0.1, in user space
+    (no kernel module here), logging to stderr, its pid file and pcap captures under `recordings` (which must
+    exist); `ports`: a range of its own, else the configuration's."""
+    return ["rtpengine", f"--config-file={ROOT / 'deploy' / 'rtpengine' / 'rtpengine.conf'}",
+            "--config-section=dunline", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{ng_port}",
+            f"--listen-cli=127.0.0.1:{free_port(socket.SOCK_STREAM)}", "--foreground", "--table=-1",
+            "--log-stderr", "--log-level=6", f"--recording-dir={recordings}",
+            f"--pidfile={recordings / 'rtpengine.pid'}",
+            *([f"--port-min={ports[0]}", f"--port-max={ports[1]}"] if ports else [])]
+
+
 class Rtpengine(Process):
-    """rtpengine with Dunline's deploy configuration, in user space (no kernel module) on 127.0.0.1: its ng
-    control socket, a port range of its own, and pcap captures of the calls it is asked to record under `folder`."""
+    """`rtpengine_command`'s rtpengine with a port range of its own, recording under `folder`."""
 
     def __init__(self, folder: Path, ports: int = 60) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.port, first = folder, free_port(), free_port_range(ports)
-        super().__init__("rtpengine", f"--config-file={ROOT / 'deploy' / 'rtpengine' / 'rtpengine.conf'}",
-                         "--config-section=dunline", "--interface=127.0.0.1", f"--listen-ng=127.0.0.1:{self.port}", "--foreground",
-                         "--table=-1", "--log-stderr", "--log-level=6", f"--listen-cli=127.0.0.1:{free_port(socket.SOCK_STREAM)}",
-                         f"--port-min={first}", f"--port-max={first + ports - 1}",
-                         f"--recording-dir={folder}", "--recording-method=pcap", "--recording-format=raw",
-                         f"--pidfile={folder / 'rtpengine.pid'}", ready="Startup complete")
+        super().__init__(*rtpengine_command(self.port, folder, (first, first + ports - 1)), ready="Startup complete")
 
     @property
     def address(self) -> tuple[str, int]:
