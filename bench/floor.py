@@ -22,7 +22,11 @@ call. Issue 15's figure is 10 minutes with 40 agents; item 3's goal is clock lat
 (deploy/rtpengine: bridged in rtpengine, recorded there): the figures of issue 22's offload against the
 in-process relay (`--media here`, the default), rtpengine's CPU printed beside serve's.
 
+`--talk MIN MAX` sets how long the simulator's debtors talk (4-10 s by default, so the short window sees many
+calls): longer talk holds more calls up with the same agents, e.g. 100 calls up for item 3's clock goal.
+
     python bench/floor.py [--json] [--agents 40] [--seconds 600] [--cases 4000] [--seed 1] [--media here|rtpengine]
+                          [--talk 4 10]
 """
 
 from __future__ import annotations
@@ -280,7 +284,7 @@ class ServedFloor:
 @contextlib.asynccontextmanager
 async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_url: str | None = None,
                        prepare: Callable[[str, list[str]], None] | None = None,
-                       media: str = "here") -> AsyncIterator[ServedFloor]:
+                       media: str = "here", talk: tuple[float, float] = (4.0, 10.0)) -> AsyncIterator[ServedFloor]:
     """Import `cases` demo debtors, mint the users' tokens (`prepare(database_url, agents)` may add to them), start
     the simulator, serve and `agents` phones; yield once every agent is ready; stop them all in order afterwards."""
     database_url = f"sqlite:///{data / 'dunline.db'}"
@@ -301,7 +305,8 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
         minted = stock(floor, database_url, names, cases=cases, seed=seed)
         if prepare is not None:
             prepare(database_url, names)
-        floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed))
+        floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed),
+                    "--talk", *(f"{t:g}" for t in talk))
         await floor.wait_for("pstn", "pstn simulator on", 30)
         anchor = await start_rtpengine(floor, data / "rtpengine") if media == "rtpengine" else None
         if anchor is not None:
@@ -335,7 +340,7 @@ async def start_rtpengine(floor: Processes, recordings: Path) -> tuple[str, int]
 
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
-                            redis_url=args.redis_url, media=args.media) as floor:
+                            redis_url=args.redis_url, media=args.media, talk=tuple(args.talk)) as floor:
         anchor_cpu = cpu_seconds(floor.rtpengine_pid) if floor.rtpengine_pid else 0.0
         driven = await drive([floor.api], floor.minted, args.seconds, [floor.serve_pid])
         if floor.rtpengine_pid:
@@ -344,7 +349,7 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     watch, cpu_pct = driven.watches[0], driven.cpu_pct
     clock, bridge = watch.last["clock"], watch.last["bridge"]
     mean_up = statistics.fmean(watch.calls_up) if watch.calls_up else 0.0
-    return {"agents": args.agents, "seconds": args.seconds, "dials": figures["dials"],
+    return {"agents": args.agents, "seconds": args.seconds, "talk_s": args.talk, "dials": figures["dials"],
             "dials_per_hour": round(figures["dials"] * 3600 / args.seconds),
             "occupancy": figures["occupancy"], "abandon_rate": figures["abandon_rate"],
             "bridge_ms_p50": bridge["p50_ms"], "bridge_ms_p99": bridge["p99_ms"],
@@ -387,6 +392,9 @@ def main() -> None:
     parser.add_argument("--redis-url", help="default: serve's embedded Redis")
     parser.add_argument("--media", choices=("here", "rtpengine"), default="here",
                         help="where serve's media is relayed: in its own process, or anchored in rtpengine")
+    parser.add_argument("--talk", nargs=2, type=float, default=[4.0, 10.0], metavar=("MIN", "MAX"),
+                        help="seconds a debtor talks once answered, drawn uniformly (at most the wind-down, "
+                             f"{WIND_DOWN_S:g} s)")
     bench_main(parser, run, "dunline-floor-")
 
 

@@ -81,6 +81,7 @@ class PstnSimulator:
     reply_voice: Path | None = None  # what a person then says to the agent, `reply_after_s` after the greeting
     reply_after_s: float = 2.0
     ring_s: tuple[float, float] = (0.5, 3.0)  # how long a drawn person or machine lets it ring
+    talk_s: tuple[float, float] = (4.0, 10.0)  # how long a drawn person stays on the line once answered
     calls: list[SimulatedCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -112,7 +113,7 @@ class PstnSimulator:
             return self.scripts[number]
         personas, weights = zip(*self.mix.items())
         return Script(self._random.choices(personas, weights)[0], ring_s=self._random.uniform(*self.ring_s),
-                      talk_s=self._random.uniform(4.0, 10.0))
+                      talk_s=self._random.uniform(*self.talk_s))
 
     async def _incoming(self, call: Call) -> None:
         number = uri_user(call.invite.uri)

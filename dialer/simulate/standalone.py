@@ -34,11 +34,11 @@ class PstnTally:
 
 
 async def run_pstn(*, host: str = "127.0.0.1", port: int, seed: int, mix: Mapping[Persona, float],
-                   ring_s: tuple[float, float], stop: asyncio.Event,
+                   ring_s: tuple[float, float], talk_s: tuple[float, float], stop: asyncio.Event,
                    on_ready: Callable[[Address], None] = lambda address: None) -> PstnTally:
     """The carrier and every debtor behind it on `port` until `stop`; what it received and answered. A person
     answers with a short hello (as the simulated floor's do), which answering-machine detection hears as one."""
-    pstn = PstnSimulator(mix=dict(mix), seed=seed, host=host, port=port, ring_s=ring_s,
+    pstn = PstnSimulator(mix=dict(mix), seed=seed, host=host, port=port, ring_s=ring_s, talk_s=talk_s,
                          greeting_voice=VOICES / "debtor-hello.wav")
     tally = PstnTally()
     await pstn.start()

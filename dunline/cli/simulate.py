@@ -79,7 +79,9 @@ def _until_signalled(work: Callable[[asyncio.Event], Awaitable[T]]) -> T:
 def pstn(port: int = typer.Option(5070, min=0, max=65535, help="UDP port the carrier listens on (0: any free)"),
          host: str = typer.Option("127.0.0.1"), seed: int = typer.Option(1),
          mix: str = typer.Option("floor", help="floor: people, machines, busy, no answer... as a real list dials; "
-                                               "people: everyone answers")) -> None:
+                                               "people: everyone answers"),
+         talk: tuple[float, float] = typer.Option((4.0, 10.0), min=0.0,
+                                                  help="a person talks between these seconds once answered")) -> None:
     """The PSTN simulator on its own: a carrier with a debtor behind every number, for a trunk to point at;
     people and machines let it ring as long as on the simulated floor (`dunline campaign run`)."""
     from dialer.simulate.pstn import Persona
@@ -89,8 +91,10 @@ def pstn(port: int = typer.Option(5070, min=0, max=65535, help="UDP port the car
     mixes = {"floor": FLOOR_MIX, "people": {Persona.PERSON: 1.0}}
     if mix not in mixes:
         raise fail(f"--mix must be one of {', '.join(mixes)}")
+    if talk[0] > talk[1]:
+        raise fail(f"--talk {talk[0]:g} {talk[1]:g}: the shortest talk is longer than the longest")
     tally = _until_signalled(lambda stop: run_pstn(
-        host=host, port=port, seed=seed, mix=mixes[mix], ring_s=FloorPlan().ring_s, stop=stop,
+        host=host, port=port, seed=seed, mix=mixes[mix], ring_s=FloorPlan().ring_s, talk_s=talk, stop=stop,
         on_ready=lambda address: console.print(f"pstn simulator on {address[0]}:{address[1]} (mix {mix})")))
     console.print(f"pstn simulator stopped: {tally.received} calls received, {tally.answered} answered")
 

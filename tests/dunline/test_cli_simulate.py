@@ -105,3 +105,20 @@ async def test_bench_simulate_agents_register_say_ready_over_the_api_and_stop_on
         await board.close()
         await redis_client.aclose()
         store.dispose()
+
+
+def test_a_drawn_person_talks_within_the_simulators_talk_range() -> None:
+    from dialer.simulate.pstn import Persona, PstnSimulator
+
+    pstn = PstnSimulator(mix={Persona.PERSON: 1.0}, talk_s=(30.0, 60.0))
+    try:
+        talks = [pstn.script_for(f"+8613800000{n:03d}").talk_s for n in range(50)]
+    finally:
+        pstn.close()
+    assert all(30.0 <= t <= 60.0 for t in talks) and max(talks) - min(talks) > 10.0
+
+
+def test_bench_simulate_pstn_refuses_a_talk_range_upside_down(tmp_path: Path) -> None:
+    process, log = start(tmp_path, "pstn", "--port", "0", "--talk", "60", "30")
+    assert process.wait(30) != 0
+    assert "--talk 60 30: the shortest talk is longer than the longest" in log.read_text()
