@@ -6,6 +6,7 @@ and speaker."""
 
 import asyncio
 import threading
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,7 @@ from audio.wav import read_pcm
 from dialer.pacing.modes import DialMode
 from dialer.pacing.view import ProgressivePacer
 from dialer.simulate.agent_bot import AgentBot
-from dialer.simulate.pstn import Persona, PstnSimulator, Script
+from dialer.simulate.pstn import VOICES, Persona, PstnSimulator, Script
 from dialer.switchboard import Switchboard, Trunk
 from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore, json_path
@@ -159,3 +160,62 @@ async def test_item_9a_bridged_attempts_and_their_promises_name_the_agent(sqlite
         promises = session.scalars(select(Promise)).all()
         agent_of = {a.id: a.agent_id for a in bridged}
         assert promises and all(p.created_by is not None and p.created_by == agent_of[p.attempt_id] for p in promises)
+
+
+class RingTimes(ProgressivePacer):
+    """Progressive pacing that notes when it decided to dial and when each call was dialled by its account."""
+
+    def __init__(self) -> None:
+        self.decided: list[float] = []
+        self.resolved: list[tuple[float, bool]] = []  # (the dial time the ring time implies, live)
+
+    def lines_to_dial(self, view):  # type: ignore[no-untyped-def]
+        lines = super().lines_to_dial(view)
+        if lines:
+            self.decided.append(time.monotonic())
+        return lines
+
+    def on_resolved(self, ring_seconds: float, live: bool) -> None:
+        self.resolved.append((time.monotonic() - ring_seconds, live))
+
+
+async def test_the_pacer_learns_ring_times_up_to_detection_so_live_answers_date_to_their_dial(
+        sqlite_store: Store, tmp_path: Path) -> None:
+    """A live answer is counted as ringing until detection says it is a person, and its ring time runs that
+    far: a ring time that stopped at the SIP answer dated every live answer seconds after its dial, and the
+    predictive pacer, which counts a cohort's answer rate once its dial time is a horizon old, read a burst's
+    failures alone for those seconds (on a 110-agent floor: ~85 calls dialled at once, 13% abandoned)."""
+    seed(sqlite_store)
+    scripts = {number: Script(Persona.PERSON, ring_s=0.5, talk_s=2.0) for number in NUMBERS[:3]}
+    scripts.update({number: Script(Persona.BUSY) for number in NUMBERS[3:]})
+    pstn = PstnSimulator(scripts=scripts, greeting_voice=VOICES / "debtor-hello.wav")
+    await pstn.start()
+    board = Switchboard(trunk=Trunk(*pstn.address, min_ring_s=2, keepalive_s=0), password_of={"polite": "p1"}.get)
+    await board.start()
+    bot = AgentBot("polite", "p1", board.address)
+    pacer = RingTimes()
+    try:
+        assert await bot.start()
+        board.login(bot.user)
+        await asyncio.wait_for(board.agents["polite"].up.wait(), 10)
+        with sqlite_store.session() as session:
+            campaign = create_campaign(session, CampaignSpec("rings", Segment(jurisdictions=("US",)),
+                                                             DialMode.PROGRESSIVE, agent_group="collectors"),
+                                       actor="manager")
+            change_status(session, campaign.id, "start", actor="manager")
+            session.expunge(campaign)
+        hopper = Hopper(sqlite_store, ComplianceGate(sqlite_store), Segment(jurisdictions=("US",)),
+                        CampaignFacts(campaign_id=campaign.id))
+        runner = CampaignRunner(store=sqlite_store, campaign=campaign, hopper=hopper, switchboard=board, policy=pacer,
+                                config=RunnerConfig(amd=True, ring_timeout_s=5), clock=lambda: NOON_IN_CALIFORNIA)
+        summary = await asyncio.wait_for(runner.run(asyncio.Event()), 120)
+    finally:
+        await bot.close()
+        await board.close()
+        pstn.close()
+
+    assert summary.dials == 5 and summary.connected == 3, summary
+    assert sum(live for _, live in pacer.resolved) == 3 and len(pacer.resolved) == 5
+    for dialled, live in pacer.resolved:  # each implied dial time falls just after a decision to dial
+        since = min((dialled - decided for decided in pacer.decided if decided <= dialled + 0.05), default=None)
+        assert since is not None and since < 0.75, (live, since, pacer.decided, pacer.resolved)
