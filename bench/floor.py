@@ -22,11 +22,14 @@ call. Issue 15's figure is 10 minutes with 40 agents; item 3's goal is clock lat
 (deploy/rtpengine: bridged in rtpengine, recorded there): the figures of issue 22's offload against the
 in-process relay (`--media here`, the default), rtpengine's CPU printed beside serve's.
 
+`--peers-nice N` runs the simulator and the phones at a lower priority, so serve's figures (the media clock above
+all) are measured as on a node of its own, where carrier and phones are other machines; rtpengine and serve keep
+the default priority.
 `--talk MIN MAX` sets how long the simulator's debtors talk (4-10 s by default, so the short window sees many
 calls): longer talk holds more calls up with the same agents, e.g. 100 calls up for item 3's clock goal.
 
     python bench/floor.py [--json] [--agents 40] [--seconds 600] [--cases 4000] [--seed 1] [--media here|rtpengine]
-                          [--talk 4 10]
+                          [--talk 4 10] [--peers-nice 0]
 """
 
 from __future__ import annotations
@@ -92,9 +95,9 @@ class Processes:
         if done.returncode != 0:
             raise RuntimeError(f"dunline {' '.join(args)}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        """`dunline ARGS` in the floor's environment, or in `env` (a cluster node's own)."""
-        process = subprocess.Popen([DUNLINE, *args], env=this_checkout(env or self.env), text=True,
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None, nice: int = 0) -> subprocess.Popen[str]:
+        """`dunline ARGS` in the floor's environment, or in `env` (a cluster node's own), at niceness `nice`."""
+        process = subprocess.Popen(["nice", "-n", str(nice), DUNLINE, *args], env=this_checkout(env or self.env), text=True,
                                    start_new_session=True, stdout=self.log(name).open("w"), stderr=subprocess.STDOUT)
         self.running[name] = process
         return process
@@ -260,12 +263,12 @@ def stock(floor: Processes, database_url: str, agents: list[str], *, cases: int,
     return minted
 
 
-async def start_phones(floor: Processes, agents: int, registrar: str, apis: list[str]) -> None:
+async def start_phones(floor: Processes, agents: int, registrar: str, apis: list[str], nice: int = 0) -> None:
     """The agents' phones (`dunline simulate agents`) registered at `registrar`, each agent ready on one of
     `apis` (round robin); returns once all are ready."""
     floor.start("agents", "simulate", "agents", "--count", str(agents), "--server", registrar,
                 *(option for api in apis for option in ("--api", api)),
-                "--token-file", str(floor.data / "tokens.json"))
+                "--token-file", str(floor.data / "tokens.json"), nice=nice)
     await floor.wait_for("agents", "agents ready", 120)
 
 
@@ -284,9 +287,11 @@ class ServedFloor:
 @contextlib.asynccontextmanager
 async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_url: str | None = None,
                        prepare: Callable[[str, list[str]], None] | None = None,
-                       media: str = "here", talk: tuple[float, float] = (4.0, 10.0)) -> AsyncIterator[ServedFloor]:
+                       media: str = "here", talk: tuple[float, float] = (4.0, 10.0),
+                       peers_nice: int = 0) -> AsyncIterator[ServedFloor]:
     """Import `cases` demo debtors, mint the users' tokens (`prepare(database_url, agents)` may add to them), start
-    the simulator, serve and `agents` phones; yield once every agent is ready; stop them all in order afterwards."""
+    the simulator, serve and `agents` phones (the simulator and the phones at niceness `peers_nice`); yield once
+    every agent is ready; stop them all in order afterwards."""
     database_url = f"sqlite:///{data / 'dunline.db'}"
     sip_port, pstn_port, http_port = (free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM),
                                       free_port(socket.SOCK_STREAM))
@@ -306,14 +311,14 @@ async def served_floor(data: Path, *, agents: int, cases: int, seed: int, redis_
         if prepare is not None:
             prepare(database_url, names)
         floor.start("pstn", "simulate", "pstn", "--port", str(pstn_port), "--seed", str(seed),
-                    "--talk", *(f"{t:g}" for t in talk))
+                    "--talk", *(f"{t:g}" for t in talk), nice=peers_nice)
         await floor.wait_for("pstn", "pstn simulator on", 30)
         anchor = await start_rtpengine(floor, data / "rtpengine") if media == "rtpengine" else None
         if anchor is not None:
             env.update({"DUNLINE_RTPENGINE": anchor[0], "DUNLINE_RTPENGINE_RECORDINGS": str(data / "rtpengine")})
         serve = floor.start("serve", "serve", "--at", AT)
         await floor.wait_for("serve", "dunline serving", 60)
-        await start_phones(floor, len(names), f"127.0.0.1:{sip_port}", [api])
+        await start_phones(floor, len(names), f"127.0.0.1:{sip_port}", [api], nice=peers_nice)
         yield ServedFloor(api, database_url, names, minted, serve.pid, anchor[1] if anchor else None)
         await floor.stop("agents", 30)  # every call is over: the phones go first, so none talks to a closed serve
         await floor.stop("serve", DRAIN_S + 30)
@@ -340,7 +345,8 @@ async def start_rtpengine(floor: Processes, recordings: Path) -> tuple[str, int]
 
 async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     async with served_floor(data, agents=args.agents, cases=args.cases, seed=args.seed,
-                            redis_url=args.redis_url, media=args.media, talk=tuple(args.talk)) as floor:
+                            redis_url=args.redis_url, media=args.media, talk=tuple(args.talk),
+                            peers_nice=args.peers_nice) as floor:
         anchor_cpu = cpu_seconds(floor.rtpengine_pid) if floor.rtpengine_pid else 0.0
         driven = await drive([floor.api], floor.minted, args.seconds, [floor.serve_pid])
         if floor.rtpengine_pid:
@@ -349,7 +355,8 @@ async def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     watch, cpu_pct = driven.watches[0], driven.cpu_pct
     clock, bridge = watch.last["clock"], watch.last["bridge"]
     mean_up = statistics.fmean(watch.calls_up) if watch.calls_up else 0.0
-    return {"agents": args.agents, "seconds": args.seconds, "talk_s": args.talk, "dials": figures["dials"],
+    return {"agents": args.agents, "seconds": args.seconds, "talk_s": args.talk, "peers_nice": args.peers_nice,
+            "dials": figures["dials"],
             "dials_per_hour": round(figures["dials"] * 3600 / args.seconds),
             "occupancy": figures["occupancy"], "abandon_rate": figures["abandon_rate"],
             "bridge_ms_p50": bridge["p50_ms"], "bridge_ms_p99": bridge["p99_ms"],
@@ -395,6 +402,9 @@ def main() -> None:
     parser.add_argument("--talk", nargs=2, type=float, default=[4.0, 10.0], metavar=("MIN", "MAX"),
                         help="seconds a debtor talks once answered, drawn uniformly (at most the wind-down, "
                              f"{WIND_DOWN_S:g} s)")
+    parser.add_argument("--peers-nice", type=int, default=0, metavar="N",
+                        help="run the PSTN simulator and the agents' phones at niceness N (0-19): in production the "
+                             "carrier and the phones are other machines, so serve's own figures without their load")
     bench_main(parser, run, "dunline-floor-")
 
 
