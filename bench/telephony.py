@@ -15,7 +15,11 @@ issue 22's offload): bridged and recorded there, the carrier's PCMA transcoded t
 rtpengine's CPU in the same window is printed beside the dialer's, and the recordings are the ones made from
 rtpengine's captures.
 
+`--peers-nice N` runs both SIPp sides at a lower priority: issue 21 asks for the dialer's side measured alone,
+the load generator throttled (SIPp's own threads compete for the same two cores).
+
     python bench/telephony.py [--json] [--levels 50,100,200,400] [--cps 100] [--steady 10] [--media here|rtpengine]
+                              [--peers-nice 0]
 """
 
 from __future__ import annotations
@@ -178,8 +182,8 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # The SIPp sides and the levels -------------------------------------------------------------------------------------
-def sipp(scenario: Path, port: int, media_port: int, extra: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
                              "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -202,15 +206,15 @@ def start_rtpengine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"127.0.0.1,{port},{folder},{process.pid}"
 
 
-def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here") -> dict:
+def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here", peers_nice: int = 0) -> dict:
     agents_port, trunk_port = free_port(), free_port()
     talk_ms = int(1000 * (calls / cps + steady_s + 2))
     debtors = scratch / f"debtors-{calls}.xml"
     debtors.write_text((HERE / "sipp" / "debtors.xml").read_text().replace("PCAPS", str(PCAPS))
                        .replace("TALK_MS", str(talk_ms)))
     # -bg makes SIPp fork into the background: find and stop it by its port afterwards.
-    sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"]).wait()
-    sipp(debtors, trunk_port, free_port(), []).wait()
+    sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"], peers_nice).wait()
+    sipp(debtors, trunk_port, free_port(), [], peers_nice).wait()
     recordings = scratch / f"recordings-{calls}"
     anchor, anchor_args = None, []
     try:
@@ -239,6 +243,9 @@ def main() -> None:
     parser.add_argument("--steady", type=float, default=10.0, help="seconds with every call bridged")
     parser.add_argument("--media", choices=("here", "rtpengine"), default="here",
                         help="relay media in the dialer process, or anchor it in rtpengine")
+    parser.add_argument("--peers-nice", type=int, default=0, metavar="N",
+                        help="run both SIPp sides at niceness N (0-19): the dialer's own figures without its load "
+                             "generator's claim on the cores (in production carrier and phones are other machines)")
     parser.add_argument("--rtpengine", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--agents-port", type=int, help=argparse.SUPPRESS)
@@ -255,11 +262,11 @@ def main() -> None:
             print(f"{'calls':>5} {'cpu % core':>10} {'failed':>6} {'lost audio s':>12} {'bridge p50 ms':>13} "
                   f"{'bridge p99 ms':>13} {'setup cps':>9}  goals: 0 failed, 0 lost, <=50% to 200, p99<=50, >=50 cps")
         for calls in (int(level) for level in args.levels.split(",")):
-            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media)
+            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media, args.peers_nice)
             if args.json:
-                print(json.dumps({key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
-                                                            "bridge_ms_p50", "bridge_ms_p99", "setup_cps", "media",
-                                                            "rtpengine_cpu_pct")}))
+                print(json.dumps({**{key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
+                                                               "bridge_ms_p50", "bridge_ms_p99", "setup_cps", "media",
+                                                               "rtpengine_cpu_pct")}, "peers_nice": args.peers_nice}))
             else:
                 print(f"{row['calls']:>5} {row['cpu_pct']!s:>10} {row['failed']:>6} {row['lost_audio_s']:>12} "
                       f"{row['bridge_ms_p50']!s:>13} {row['bridge_ms_p99']!s:>13} {row['setup_cps']:>9}"
