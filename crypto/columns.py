@@ -64,13 +64,12 @@ class ColumnCipher:
         return "ColumnCipher()"
 
     def seal(self, value: str) -> str:
-        return (_PREFIX_BYTES + _to_base64(self._encrypt(value.encode(), None)).translate(_TO_URLSAFE, _UNPADDED)
-                ).decode("ascii")
+        return PREFIX + _text(self._encrypt(value.encode(), None))
 
     def seal_all(self, values: Iterable[str | None]) -> list[str | None]:
         """`seal` over a column of values in one loop (None stays None): the same text as `seal` gives each,
-        without two Python calls per value around the one AES-SIV call (a bulk import seals ~4.5 values a row).
-        """
+        `_text` written out in the loop, without two Python calls per value around the one AES-SIV call (a bulk
+        import seals ~4.5 values a row)."""
         encrypt, to_base64, urlsafe, unpadded, prefix = (self._encrypt, _to_base64, _TO_URLSAFE, _UNPADDED,
                                                          _PREFIX_BYTES)
         return [None if value is None else
