@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -31,10 +32,15 @@ _WRAP_CONTEXT = b"dunline column data key v1"
 # URL-safe base64 by binascii and a byte translation: base64.urlsafe_b64* do the same through several layers of
 # Python calls, which cost a third of an open (the AES-SIV call itself is about 1 us).
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+# Deleted by the same translation: the padding (base64 has "=" nowhere else) and b2a_base64's newline, which
+# costs less to drop than a keyword argument costs to parse.
+_UNPADDED = b"=\n"
+_PREFIX_BYTES = PREFIX.encode("ascii")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _PADDING = (b"", b"===", b"==", b"=")  # by the unpadded text's length modulo 4
 _PREFIX_CHARS = len(PREFIX)
 _from_base64 = binascii.a2b_base64
+_to_base64 = binascii.b2a_base64
 
 
 def is_sealed_value(text: str) -> bool:
@@ -42,7 +48,7 @@ def is_sealed_value(text: str) -> bool:
 
 
 def _text(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+    return _to_base64(raw).translate(_TO_URLSAFE, _UNPADDED).decode("ascii")
 
 
 class ColumnCipher:
@@ -59,6 +65,16 @@ class ColumnCipher:
 
     def seal(self, value: str) -> str:
         return PREFIX + _text(self._encrypt(value.encode(), None))
+
+    def seal_all(self, values: Iterable[str | None]) -> list[str | None]:
+        """`seal` over a column of values in one loop (None stays None): the same text as `seal` gives each,
+        `_text` written out in the loop, without two Python calls per value around the one AES-SIV call (a bulk
+        import seals ~4.5 values a row)."""
+        encrypt, to_base64, urlsafe, unpadded, prefix = (self._encrypt, _to_base64, _TO_URLSAFE, _UNPADDED,
+                                                         _PREFIX_BYTES)
+        return [None if value is None else
+                (prefix + to_base64(encrypt(value.encode(), None)).translate(urlsafe, unpadded)).decode("ascii")
+                for value in values]
 
     def token(self, value: str) -> str:
         """The value's keyed PRF alone (the SIV its sealing starts with): a short stable reference made from

@@ -251,9 +251,10 @@ class CaseImporter:
         fresh = [r for ref, r in latest.items() if ref not in found]
         if fresh:
             now, cipher = utcnow(), cipher_of(conn.dialect)
-            for r in fresh:
-                if r.national_id and r.sealed_national_id is None:  # sealed with its token when filed under it
-                    r.sealed_national_id = cipher.seal(r.national_id)
+            # Sealed with its token where the debtor is filed under it, else here, the batch's in one call.
+            unsealed = [r for r in fresh if r.national_id and r.sealed_national_id is None]
+            for r, sealed in zip(unsealed, cipher.seal_all([r.national_id for r in unsealed])):
+                r.sealed_national_id = sealed
             self._insert(conn, DEBTORS, NEW_DEBTOR, [
                 (r.debtor_ref, now, now, *NEW_DEBTOR_VALUES(r)) for r in fresh
             ], converted=frozenset({"national_id"}))

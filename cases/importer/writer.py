@@ -2,8 +2,8 @@
 
 Rows come as tuples in the writer's column order. Each column's own bind processor (the conversion
 SQLAlchemy would apply: UTC datetimes, enum values, decimals) runs over the column at once; a sealed column's
-values go straight through the column cipher, fetched for each batch (the key of a database may change between
-imports, never within one). The driver then gets plain tuples. SQLite's executemany prepares its one statement once per batch; PostgreSQL's
+values go through the column cipher's batch seal (`ColumnCipher.seal_all`), the cipher fetched for each batch
+(the key of a database may change between imports, never within one). The driver then gets plain tuples. SQLite's executemany prepares its one statement once per batch; PostgreSQL's
 COPY streams the batch in one round trip and writes it as the INSERT it replaces would, inside the
 import's transaction.
 """
@@ -11,6 +11,7 @@ import's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -41,14 +42,15 @@ class TableWriter:
     def write(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        processors = self.processors
+        converts: list[Callable[[list[Any]], list[Any]] | None] = [
+            None if process is None else partial(_each, process) for process in self.processors]
         if self.sealed:
             cipher = cipher_of(connection.dialect)
-            processors = [self.sealed[i].sealing(cipher) if i in self.sealed else process
-                          for i, process in enumerate(processors)]
-        if any(processors):
-            rows = list(zip(*(values if process is None else _converted(process, values)
-                              for process, values in zip(processors, zip(*rows)))))
+            for i, kind in self.sealed.items():
+                converts[i] = partial(kind.seal_column, cipher)
+        if any(converts):
+            rows = list(zip(*(values if convert is None else _converted(convert, values)
+                              for convert, values in zip(converts, zip(*rows)))))
         if self.copy:
             cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(self.sql) as copy:
@@ -58,9 +60,16 @@ class TableWriter:
             connection.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
 
 
-def _converted(process: Callable[[Any], Any], values: tuple[Any, ...]) -> list[Any]:
-    """`process` over a column, once per distinct value: most converted columns repeat a few values (enums,
-    flags, the batch's timestamp). None stays None."""
-    done = {value: process(value) for value in set(values) if value is not None}
+def _each(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    return list(map(process, values))
+
+
+def _converted(convert: Callable[[list[Any]], list[Any]], values: tuple[Any, ...]) -> list[Any]:
+    """`convert` over a column's distinct values at once (one call: a sealed column's go through the cipher's
+    batch), each value then looked up: most converted columns repeat a few values (enums, flags, the batch's
+    timestamp), and even personal ones some (dates of birth). None stays None."""
+    distinct = set(values)
+    distinct.discard(None)
+    done = dict(zip(distinct, convert(list(distinct))))
     done[None] = None
     return list(map(done.__getitem__, values))

@@ -16,8 +16,9 @@ from sqlalchemy.exc import StatementError
 from cases import Store, migrate
 from cases.importer.load import CaseImporter
 from cases.models import Account, Address, Attempt, Debtor, Hold, HoldKind, Phone, Product
-from cases.models.sealed import cipher_of
-from crypto import KEY_FILE, CryptoError, KeyMissing, Keyring, MasterKey, MasterKeys, NoMasterKey, WrongKey
+from cases.models.sealed import SealedDate, SealedString, cipher_of
+from crypto import (KEY_FILE, ColumnCipher, CryptoError, KeyMissing, Keyring, MasterKey, MasterKeys, NoMasterKey,
+                    WrongKey)
 from crypto.keys import write_key_file
 
 NATIONAL_ID = "110101199003074514"
@@ -168,3 +169,12 @@ def test_an_upgrade_seals_what_was_written_in_clear(store: Store) -> None:
     with store.reading() as session:
         debtor = session.execute(select(Debtor).join(Phone).where(Phone.e164 == MOBILE)).scalar_one()
         assert (debtor.national_id, debtor.birth_date, debtor.email) == (NATIONAL_ID, BIRTH, EMAIL)
+
+
+def test_a_bulk_writer_seals_a_column_as_the_column_type_seals_each_value() -> None:
+    """SealedString/SealedDate.seal_column (the importer's writer) give the text their bind processors give."""
+    cipher = ColumnCipher(bytes(range(64)))
+    assert SealedString(20).seal_column(cipher, [MOBILE, NATIONAL_ID]) == [cipher.seal(MOBILE),
+                                                                           cipher.seal(NATIONAL_ID)]
+    assert SealedDate().seal_column(cipher, [BIRTH, date(2001, 12, 31)]) == [cipher.seal("1990-03-07"),
+                                                                            cipher.seal("2001-12-31")]

@@ -59,3 +59,13 @@ def test_what_is_not_a_sealed_value_opens_to_an_error(stored: str) -> None:
 def test_another_key_opens_nothing() -> None:
     with pytest.raises(SealedValueError):
         ColumnCipher(bytes(64)).open(KNOWN[2][1])
+
+
+def test_a_column_sealed_at_once_is_sealed_as_each_value_alone() -> None:
+    """seal_all (a bulk import's path) writes the very text seal does, in order, for every padding case and the
+    known answers; None stays None in its place."""
+    cipher = ColumnCipher(KEY)
+    values = [plain for plain, _, _ in KNOWN] + ["x" * length for length in range(40)]
+    assert cipher.seal_all(values) == [cipher.seal(value) for value in values]
+    assert cipher.seal_all([KNOWN[3][0], None, KNOWN[2][0]]) == [KNOWN[3][1], None, KNOWN[2][1]]
+    assert cipher.seal_all([]) == []
