@@ -3,9 +3,9 @@
 The hour of day comes from answering profiles (campaigns.analytics.profiles): each debtor's curve is the
 profiles' rates weighted by how well each explains their own calls, starting from their segment's mix, so a
 debtor never called gets their segment's curve and a few calls already pick their routine; within a profile,
-the debtor's own calls at an hour move its rate as far as debtors are seen to differ from their profiles. The weekday
-refines the hour: a cell's rate is the debtor's hour rate times how the pooled calls at that hour fared on
-that weekday, shrunk toward no weekday effect as strongly as the cells are alike (shrinkage.weight).
+the debtor's own calls at an hour move its rate as far as debtors are seen to differ from their profiles.
+The weekday refines the hour: a cell's rate is the debtor's hour rate times how the pooled calls at that hour
+fared on that weekday, shrunk toward no weekday effect as strongly as the cells are alike (shrinkage.weight).
 """
 
 from __future__ import annotations
@@ -37,17 +37,15 @@ def curves(history: Mapping[int, Sequence[Outcome]], segments: Mapping[int, str]
                              [segments[a] for a in called])
     fitted = profiles.fit(counts)
     factor = weekday_factors([o for a in called for o in history[a]])
-    row = {a: i for i, a in enumerate(called)}
     weight = hour_weight(fitted, counts)
+
+    def cells(hourly: np.ndarray) -> dict[Cell, float]:
+        return {(d, h): min(1.0, float(hourly[h]) * factor[(d, h)]) for d in range(7) for h in range(24)}
     never = np.zeros(profiles.HOURS)
-    out = {}
-    for account_id, segment in segments.items():
-        if segment not in fitted.mix:
-            continue
-        i = row.get(account_id)
-        hourly = (fitted.hourly(segment, counts.hits[i], counts.tries[i], weight) if i is not None
-                  else fitted.hourly(segment, never, never, weight))
-        out[account_id] = {(d, h): min(1.0, float(hourly[h]) * factor[(d, h)]) for d in range(7) for h in range(24)}
+    segment_curve = {segment: cells(fitted.hourly(segment, never, never, weight)) for segment in fitted.mix}
+    out = {account_id: segment_curve[segment] for account_id, segment in segments.items() if segment in fitted.mix}
+    for i, account_id in enumerate(called):
+        out[account_id] = cells(fitted.hourly(segments[account_id], counts.hits[i], counts.tries[i], weight))
     return out
 
 
@@ -64,7 +62,7 @@ def hour_weight(fitted: profiles.Profiles, counts: profiles.Counts) -> float:
 
 def weekday_factors(outcomes: Sequence[Outcome]) -> dict[Cell, float]:
     """Each cell's rate over its hour's, from pooled calls: (hits + w * hour rate) / (tries + w) / hour rate,
-    with w the pseudo-trials measured from how far the cells spread around their hours (1 where unknown)."""
+    with w the pseudo-trials measured from how far the cells spread around their hours."""
     hits: dict[Cell, int] = {}
     tries: dict[Cell, int] = {}
     for o in outcomes:
