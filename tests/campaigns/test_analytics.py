@@ -43,6 +43,16 @@ def test_trained_model_ranks_payers_and_is_evaluated_and_explained():
     assert {"promises_kept", "promises_broken", "days_past_due"} & set(top)
 
 
+def test_a_row_beyond_the_training_range_scores_as_at_its_edge():
+    rows, labels = portfolio(400)
+    model = propensity.train(rows, labels)
+    most = max(r["promises_kept"] for r in rows)
+    edge = {**rows[0], "promises_kept": most}
+    beyond = {**edge, "promises_kept": most * 20}  # far more than any training row: no extrapolated certainty
+    assert model.score(beyond) == pytest.approx(model.score(edge))
+    assert model.score(edge) > model.score({**edge, "promises_kept": 0})  # inside the range the slope still counts
+
+
 def test_protected_attributes_are_refused_and_ignored():
     with pytest.raises(features.ProtectedFeature, match="sex"):
         features.check_features([*features.FEATURES, "sex"])
