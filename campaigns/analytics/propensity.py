@@ -31,9 +31,16 @@ class Model:
     intercept: float
     version: str = "1"
     features: list[str] = field(default_factory=lambda: list(FEATURES))
+    low: list[float] | None = None  # each column's range in training (older models: none, no clipping)
+    high: list[float] | None = None
 
     def _encode(self, row: Mapping[str, object]) -> np.ndarray:
+        """The row standardised, each column first clipped to the range it had in training: a linear model
+        extrapolates its log-odds without bound, and a row beyond anything it learnt from (more calls in the
+        last 30 days than any training row had, say) would score near-certain on a slope fitted elsewhere."""
         x = np.array([_value(row, c) for c in self.columns], dtype=float)
+        if self.low is not None and self.high is not None:
+            x = np.clip(x, self.low, self.high)
         return (x - np.array(self.mean)) / np.array(self.scale)
 
     def score(self, row: Mapping[str, object]) -> float:
@@ -73,7 +80,8 @@ def train(rows: Sequence[Mapping[str, object]], labels: Sequence[int], l2: float
         p = 1 / (1 + np.exp(-(xs @ w + b)))
         w -= rate * (xs.T @ (p - y) / len(y) + l2 * w / len(y))
         b -= rate * float((p - y).mean())
-    return Model(columns, mean.tolist(), scale.tolist(), w.tolist(), b, features=list(names))
+    return Model(columns, mean.tolist(), scale.tolist(), w.tolist(), b, features=list(names),
+                 low=x.min(axis=0).tolist(), high=x.max(axis=0).tolist())
 
 
 def auc(scores: Sequence[float], labels: Sequence[int]) -> float:

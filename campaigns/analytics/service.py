@@ -56,9 +56,9 @@ class StoreInputs:
     propensity of every account from its features as of the day the model's labels end (the model's
     knowledge, `Inputs.propensity`), the conversations and payments since then (the evidence the strategy
     updates it with, so no outcome counts twice and the model never scores features drawn from a calling
-    regime it was not trained on), best-time curves from the calls of the 90 days before, each debtor's own
-    shrunk toward their product's. No model yet: every propensity is 0 (the cases keep their store order) and
-    the campaign's log says so."""
+    regime it was not trained on), best-time curves from the calls of the 90 days before (answering profiles,
+    each debtor's mix from their own calls and their product's). No model yet: every propensity is 0 (the cases
+    keep their store order) and the campaign's log says so."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
@@ -113,31 +113,9 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
 
 
 def curves(history: extract.CallHistory) -> dict[int, dict[besttime.Cell, float]]:
-    """Each account's RPC curve: its own outcomes shrunk toward its product's pooled curve (an account never
-    called shares its product's curve, so a large store holds one curve per called account, not per account),
-    as strongly as the product's debtors are alike at an hour (`hour_weight`)."""
-    pooled: dict[str, list[besttime.Outcome]] = {}
-    for account_id, outcomes in history.outcomes.items():
-        pooled.setdefault(history.products[account_id], []).extend(outcomes)
-    segment = {product: besttime.segment_curve(outcomes) for product, outcomes in pooled.items()}
-    weight = {product: hour_weight(history, product, curve) for product, curve in segment.items()}
-    return {account_id: besttime.rates(history.outcomes[account_id], segment[product], weight[product])
-            if account_id in history.outcomes else segment[product]
-            for account_id, product in history.products.items() if product in segment}
-
-
-def hour_weight(history: extract.CallHistory, product: str, curve: dict[besttime.Cell, float]) -> float:
-    """The pseudo-attempts a product's curve is worth against a debtor's own calls at an hour: how far its
-    debtors' own rates at an hour spread around the product's (campaigns.analytics.shrinkage)."""
-    units = []
-    for account_id, outcomes in history.outcomes.items():
-        if history.products[account_id] != product:
-            continue
-        tries: dict[int, list[int]] = {}
-        for o in outcomes:
-            tries.setdefault(o.hour, []).append(int(o.right_party))
-        units += [(sum(hits), len(hits), sum(curve[(d, hour)] for d in range(7)) / 7) for hour, hits in tries.items()]
-    return shrinkage.weight(units, besttime.PRIOR_WEIGHT)
+    """Each account's RPC curve (campaigns.analytics.besttime), its product as its segment: an account never
+    called gets its product's curve; a product never called, none."""
+    return besttime.curves(history.outcomes, history.products)
 
 
 def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:

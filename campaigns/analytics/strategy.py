@@ -95,11 +95,11 @@ class Inputs:
 
 def willingness(propensity: float, dials: float, answer_rate: float) -> float:
     """A debtor's chance to pay once reached, from a 30-day propensity learnt under `dials` dials per account
-    and the debtor's usual chance to answer a dial. Not capped at 1: where the model and the curve disagree
-    (a propensity above what the debtor's answer rate allows) the product with the answer rate still gives the
-    model's per-dial chance back, and the debtor's own conversations pull it down."""
+    and the debtor's usual chance to answer a dial, at most 1: it is the mean of the beta prior the debtor's
+    own conversations update, and a mean above 1 (the model and the curve disagreeing) would outweigh any
+    number of conversations that did not pay and make the prior's measured weight meaningless."""
     per_dial = 1 - (1 - min(propensity, 1.0)) ** (1 / dials) if dials > 0 else propensity
-    return per_dial / answer_rate if answer_rate > 0 else 0.0
+    return min(1.0, per_dial / answer_rate) if answer_rate > 0 else 0.0
 
 
 def posterior(prior: float, strength: float, contacts: int, paid: int) -> float:

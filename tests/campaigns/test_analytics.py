@@ -1,4 +1,4 @@
-"""Analytics: propensity model on a synthetic portfolio, protected attributes, best-time shrinkage, arms."""
+"""Analytics: propensity model on a synthetic portfolio, protected attributes, best-time profiles, arms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.analytics import arms, besttime, features, propensity
+from campaigns.analytics import arms, besttime, features, profiles, propensity
 from campaigns.analytics.strategy import Inputs, score
 from campaigns.priority import priority
 
@@ -43,6 +43,16 @@ def test_trained_model_ranks_payers_and_is_evaluated_and_explained():
     assert {"promises_kept", "promises_broken", "days_past_due"} & set(top)
 
 
+def test_a_row_beyond_the_training_range_scores_as_at_its_edge():
+    rows, labels = portfolio(400)
+    model = propensity.train(rows, labels)
+    most = max(r["promises_kept"] for r in rows)
+    edge = {**rows[0], "promises_kept": most}
+    beyond = {**edge, "promises_kept": most * 20}  # far more than any training row: no extrapolated certainty
+    assert model.score(beyond) == pytest.approx(model.score(edge))
+    assert model.score(edge) > model.score({**edge, "promises_kept": 0})  # inside the range the slope still counts
+
+
 def test_protected_attributes_are_refused_and_ignored():
     with pytest.raises(features.ProtectedFeature, match="sex"):
         features.check_features([*features.FEATURES, "sex"])
@@ -62,18 +72,46 @@ def test_missing_feature_names_the_row():
         features.frame(rows)
 
 
-def test_best_time_shrinks_toward_segment():
-    segment = [besttime.Outcome(0, 10, i % 2 == 0) for i in range(200)]
-    segment += [besttime.Outcome(0, 20, i % 10 == 0) for i in range(200)]
-    curve = besttime.segment_curve(segment)
-    assert besttime.rates([], curve) == curve  # no history: the segment's curve
-    own = [besttime.Outcome(0, 20, True) for _ in range(40)]
-    mine = besttime.rates(own, curve)
-    assert mine[(0, 20)] > 0.8 > curve[(0, 20)]
-    few = besttime.rates(own[:2], curve)
-    assert curve[(0, 20)] < few[(0, 20)] < 0.5  # two calls move the estimate only a little
-    mean = sum(curve.values()) / len(curve)
-    assert curve[(0, 10)] > mean > curve[(3, 3)]
+def routines(n: int, hours: dict[str, tuple[int, ...]], seed: int = 3) -> dict[int, list[besttime.Outcome]]:
+    """`n` debtors per routine, each called 6 times at random hours 8-20 on random weekdays; answering at 0.6 in
+    their routine's hours, 0.05 otherwise."""
+    rnd = random.Random(seed)
+    out = {}
+    for kind, good in enumerate(hours.values()):
+        for i in range(n):
+            calls = [(rnd.randrange(7), rnd.randrange(8, 21)) for _ in range(6)]
+            out[kind * n + i] = [besttime.Outcome(d, h, rnd.random() < (0.6 if h in good else 0.05)) for d, h in calls]
+    return out
+
+
+def test_best_time_learns_routines_from_everyones_calls():
+    history = routines(150, {"morning": (8, 9, 10), "evening": (18, 19, 20)})
+    segments = {a: "card" for a in history} | {999: "card", 1000: "loan"}
+    curves = besttime.curves(history, segments)
+    monday = 0
+    lark = [besttime.Outcome(2, 9, True), besttime.Outcome(3, 19, False), besttime.Outcome(4, 20, False)]
+    mine = besttime.curves({**history, 998: lark}, {**segments, 998: "card"})[998]
+    assert mine[(monday, 10)] > 0.4 > 0.1 > mine[(monday, 18)]  # three calls pick the routine, other hours too
+    never = curves[999]  # never called: the segment's mix of routines
+    assert never[(monday, 9)] == pytest.approx(never[(monday, 19)], abs=0.1)
+    assert never[(monday, 9)] > 2 * never[(monday, 14)]
+    assert 1000 not in curves  # a product never called has no curve
+
+
+def test_one_routine_is_one_profile_and_weekdays_without_effect_are_ignored():
+    history = routines(300, {"daytime": (11, 12, 13, 14)})
+    counts = profiles.counts([[(o.hour, o.right_party) for o in calls] for calls in history.values()],
+                             ["card"] * len(history))
+    assert len(profiles.fit(counts).rates) == 1
+    factors = besttime.weekday_factors([o for calls in history.values() for o in calls])
+    assert all(f == pytest.approx(1.0, abs=0.15) for (d, h), f in factors.items() if 8 <= h <= 20)
+
+
+def test_a_weekday_the_debtors_never_answer_on_is_learnt():
+    outcomes = [besttime.Outcome(d, h, d != 6 and (d + h) % 2 == 0) for d in range(7) for h in range(8, 21)
+                for _ in range(20)]
+    factors = besttime.weekday_factors(outcomes)
+    assert factors[(6, 12)] < 0.3 < 1.0 < factors[(0, 12)]
 
 
 def test_arms_are_stable_and_even():
@@ -105,13 +143,3 @@ def test_strategies_rank_differently():
     answers_now = Inputs({2: 0.6}, {2: {**flat, (0, 19): 0.6}}, {2: "Asia/Shanghai"})
     assert (score("propensity_besttime", answers_now, 2, Decimal("3000"), 0, now)
             > score("propensity", answers_now, 2, Decimal("3000"), 0, now))  # 19:00 is their hour
-
-
-def test_best_time_learns_the_hour_from_other_weekdays():
-    flat = besttime.segment_curve([besttime.Outcome(d, h, h % 3 == 0) for d in range(7) for h in range(8, 22)
-                                   for _ in range(3)])
-    evenings = [besttime.Outcome(d, 19, True) for d in range(1, 7)] + [besttime.Outcome(d, 10, False) for d in range(7)]
-    mine = besttime.rates(evenings, flat)
-    assert mine[(0, 19)] > 2 * flat[(0, 19)]  # never called on a Monday at 19:00, yet it is their hour
-    assert mine[(0, 10)] < flat[(0, 10)]
-    assert mine[(0, 19)] > mine[(0, 10)]

@@ -41,9 +41,10 @@ def test_strategy_reorders_allowed_leads(store: Store) -> None:
 
 def test_best_time_weights_the_debtors_local_hour(store: Store) -> None:
     ids = seed(store)
-    flat = {(d, h): 0.1 for d in range(7) for h in range(24)}
-    # 14:00 in Beijing on NOW's weekday: "big" answers then, "small" never does
-    good = {**flat, (NOW.weekday(), 14): 0.9}
+    # debtors who usually answer (a 0.9 propensity in one dial needs it: willingness is a probability);
+    # 14:00 in Beijing on NOW's weekday: "big" surely answers then, "small" never does
+    flat = {(d, h): 0.95 for d in range(7) for h in range(24)}
+    good = {**flat, (NOW.weekday(), 14): 1.0}
     bad = {**flat, (NOW.weekday(), 14): 0.0}
     inputs = Inputs({ids["big"]: 0.04, ids["small"]: 0.9}, {ids["big"]: good, ids["small"]: bad},
                     {ids["big"]: "Asia/Shanghai", ids["small"]: "Asia/Shanghai"})

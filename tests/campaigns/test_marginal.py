@@ -23,6 +23,7 @@ def test_willingness_undoes_the_dials_the_model_was_learnt_under():
     assert willingness(p30, 5, a) == pytest.approx(q)
     assert willingness(0.3, 1, 1.0) == pytest.approx(0.3)  # one dial that always reaches: the propensity itself
     assert willingness(0.3, 5, 0.0) == 0.0  # never answers
+    assert willingness(0.9, 1, 0.2) == 1.0  # the model and the curve disagree: a probability still, at most 1
 
 
 def test_posterior_lowers_willingness_with_each_conversation_that_did_not_pay():
