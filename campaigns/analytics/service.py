@@ -90,7 +90,7 @@ class StoreInputs:
             since = datetime.combine(made, time(), timezone.utc)
         history = extract.call_history(self.store, now - HISTORY, now)
         dials = float(evaluation.get("dials_per_account") or 1.0)  # type: ignore[arg-type]  # older models: 1
-        inputs = Inputs(scores, curves(history), history.zones,
+        inputs = Inputs(scores, besttime.curves(history.outcomes, history.products), history.zones,
                         contacts(extract.conversations(self.store, since, now),
                                  extract.payment_dates(self.store, since.date())),
                         extract.promised(self.store, now.date()),
@@ -110,12 +110,6 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
         paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
         out[account_id] = (len(talks), min(paid, len(talks)))
     return out
-
-
-def curves(history: extract.CallHistory) -> dict[int, dict[besttime.Cell, float]]:
-    """Each account's RPC curve (campaigns.analytics.besttime), its product as its segment: an account never
-    called gets its product's curve; a product never called, none."""
-    return besttime.curves(history.outcomes, history.products)
 
 
 def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:

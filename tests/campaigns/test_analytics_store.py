@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from campaigns.analytics import extract, features, service
+from campaigns.analytics import besttime, extract, features
 from cases import Store
 from cases.models import (Account, Attempt, AttemptOutcome, Debtor, PaymentChannel, Promise, PromiseStatus,
                           Source)
@@ -55,7 +55,7 @@ def test_call_history_is_read_in_the_debtors_local_time_and_learnt_per_account(s
     history = extract.call_history(store, utc(2026, 11, 1, 0), utc(2026, 11, 28, 0))
     assert history.zones[ids["small"]] == "Asia/Shanghai"
     assert sorted({(o.hour, o.right_party) for o in history.outcomes[ids["small"]]}) == [(10, False), (19, True)]
-    curves = service.curves(history)
+    curves = besttime.curves(history.outcomes, history.products)  # each product its segment
     monday = 0
     small = curves[ids["small"]]
     mean = sum(small.values()) / len(small)
