@@ -97,8 +97,9 @@ class Processes:
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None, nice: int = 0) -> subprocess.Popen[str]:
         """`dunline ARGS` in the floor's environment, or in `env` (a cluster node's own), at niceness `nice`."""
-        process = subprocess.Popen(["nice", "-n", str(nice), DUNLINE, *args], env=this_checkout(env or self.env), text=True,
-                                   start_new_session=True, stdout=self.log(name).open("w"), stderr=subprocess.STDOUT)
+        process = subprocess.Popen(["nice", "-n", str(nice), DUNLINE, *args], env=this_checkout(env or self.env),
+                                   text=True, start_new_session=True, stdout=self.log(name).open("w"),
+                                   stderr=subprocess.STDOUT)
         self.running[name] = process
         return process
 

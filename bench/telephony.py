@@ -183,8 +183,9 @@ def worker(args: argparse.Namespace) -> None:
 
 # The SIPp sides and the levels -------------------------------------------------------------------------------------
 def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-                             "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096", *extra],
+    return subprocess.Popen(["nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+                             "-mi", "127.0.0.1", "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096",
+                             *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

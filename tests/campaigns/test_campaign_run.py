@@ -163,7 +163,8 @@ async def test_item_9a_bridged_attempts_and_their_promises_name_the_agent(sqlite
 
 
 class RingTimes(ProgressivePacer):
-    """Progressive pacing that notes when it decided to dial and the dial time each resolved call's ring time implies."""
+    """Progressive pacing that notes when it decided to dial, and the dial time each resolved call's ring time
+    implies."""
 
     def __init__(self) -> None:
         self.decided: list[float] = []
