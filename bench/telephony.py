@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -41,21 +42,16 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.floor import cpu_seconds, with_python_children  # noqa: E402
 
 HERE = Path(__file__).parent
 PCAPS = Path("/usr/share/sip-tester")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def cpu_seconds(pid: int | str = "self") -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -73,6 +69,7 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
 
     anchors = MediaAnchors(RtpEngine(rtpengine[:2]), rtpengine[2]) if rtpengine else None
     anchor_cpu = (lambda: cpu_seconds(rtpengine[3])) if rtpengine else (lambda: 0.0)
+    dialer_cpu = functools.partial(with_python_children, os.getpid())  # with its capture replay process
     board = Switchboard(trunk=Trunk("127.0.0.1", trunk_port, min_ring_s=5.0), recordings=recordings,
                         anchors=anchors)
     await board.start()
@@ -122,10 +119,10 @@ async def run_dialer(calls: int, agents_port: int, trunk_port: int, cps: float, 
         await asyncio.sleep(max(0.0, started + (n + 1) / cps - time.monotonic()))
     with contextlib.suppress(asyncio.TimeoutError):  # not all bridged in time: no steady window, cpu_pct None
         await asyncio.wait_for(all_bridged.wait(), 60)
-        window["start"], window["cpu_start"], window["anchor_start"] = time.monotonic(), cpu_seconds(), anchor_cpu()
+        window["start"], window["cpu_start"], window["anchor_start"] = time.monotonic(), dialer_cpu(), anchor_cpu()
         while "first_end" not in window:
             await asyncio.sleep(0.05)
-        window["end"], window["cpu_end"], window["anchor_end"] = time.monotonic(), cpu_seconds(), anchor_cpu()
+        window["end"], window["cpu_end"], window["anchor_end"] = time.monotonic(), dialer_cpu(), anchor_cpu()
     await asyncio.wait(tasks, timeout=120)
     setup_span = (max(answered_times) - started) if answered_times else float("inf")
     for leg in legs:

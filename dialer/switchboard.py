@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
 import time
 import uuid
@@ -27,7 +26,7 @@ from dialer.leg import CallLeg
 from dialer.media.clock import MediaClock
 from dialer.media.recorder import StereoRecorder
 from dialer.media.relay import Bridge
-from dialer.media.rtpengine import AnchoredBridge, MediaAnchors, anchorable, replay_pcap
+from dialer.media.rtpengine import AnchoredBridge, MediaAnchors, anchorable
 from dialer.sip.call import Call
 from dialer.sip.digest import Credentials
 from dialer.sip.headers import parse_name_addr
@@ -156,7 +155,7 @@ class Switchboard:
             await agent.stop()
         self.clock.close()
         if self.anchors is not None:
-            self.anchors.engine.close()
+            self.anchors.close()
         self.registrar.close()
         self.ua.close()
         if self.trunk_ua is not self.ua:
@@ -250,29 +249,11 @@ class Switchboard:
             self._drop_capture(leg)
             return
         try:
-            await asyncio.to_thread(self._replace_recording, capture, leg, live, answered_at, ended_at)
+            await self.anchors.replays.record(capture, leg.anchor.sides, live.path, live.keyring, answered_at,
+                                              ended_at)
         except (OSError, ValueError) as error:  # what this process recorded stays the recording
             log.error("rtpengine's capture of %s not used: %s", live.path.name, error)
         self._drop_capture(leg)
-
-    @staticmethod
-    def _replace_recording(capture: Path, leg: CallLeg, live: StereoRecorder, answered_at: float,
-                           ended_at: float) -> None:
-        assert leg.anchor is not None
-        replay = live.path.with_name(f".{uuid.uuid4().hex}.replay.wav")
-        made: list[StereoRecorder] = []
-
-        def recorder(clock: Callable[[], float]) -> StereoRecorder:
-            made.append(StereoRecorder(replay, keyring=live.keyring, clock=clock))
-            return made[0]
-        replaced = False
-        try:
-            if replay_pcap(capture, leg.anchor, recorder, answered_at, ended_at):
-                os.replace(made[0].path, live.path)
-                replaced = True
-        finally:  # an empty or unreadable capture leaves no half-made file beside the recording
-            if made and not replaced:
-                made[0].path.unlink(missing_ok=True)
 
     def _drop_capture(self, leg: CallLeg) -> None:
         """rtpengine's capture holds the call's audio in clear: gone once used (or when there is no call)."""

@@ -7,8 +7,8 @@ as the other: the far end is offered rtpengine's outer port, and our RTP port ta
 detection, prompts and digits work as before. Bridging two anchored legs points each one's inner side at the
 other's inner port (a re-offer with `port-latching`, so neither far end sees its port change and nothing is
 signalled to them); unbridging points them back at our ports. rtpengine records a leg from its offer on
-(`record-call`, pcap) where asked: `replay_pcap` turns that capture into our stereo recording when the call is
-over.
+(`record-call`, pcap) where asked: `dialer.media.captures` turns that capture into our stereo recording when the
+call is over.
 
 The ng control protocol: a cookie, a space and a bencoded dictionary, over UDP; a request is sent again with
 the same cookie when no reply comes (rtpengine answers a repeated cookie from its cache, never twice).
@@ -19,23 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import struct
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dialer.media import bencode
-from dialer.media.recorder import StereoRecorder
+from dialer.media.captures import CaptureReplays
 from dialer.media.relay import LAW, Bridge, RtpLeg
-from dialer.media.rtp import RtpError, RtpPacket, parse_rtp
 from dialer.sip.sdp import CODEC_NAMES, SdpError, describe, parse_sdp
 
 log = logging.getLogger(__name__)
 Address = tuple[str, int]
 OURS, FAR = "dunline", "far"  # the tags of the two parties of every anchored leg
-PCAP_MAGIC = 0xA1B2C3D4
-LINKTYPE_RAW = 101  # rtpengine's --recording-format=raw: each packet an IP datagram
 
 
 class RtpEngineError(RuntimeError):
@@ -132,6 +127,12 @@ class Anchor:
     pointed: bool = False
     _turns: asyncio.Lock = field(default_factory=asyncio.Lock)  # one re-negotiation at a time, in call order
 
+    @property
+    def sides(self) -> dict[int, str]:
+        """Its capture's sides by destination port: what the far end sent (to the outer port) is the left,
+        what it heard (sent to the inner port: prompts, then the bridged party) the right."""
+        return {end[1]: side for end, side in ((self.outer, "left"), (self.inner, "right")) if end is not None}
+
     async def offer(self, ours: bytes) -> bytes:
         self.ours = ours
         fields: dict[str, Any] = {"record-call": "yes"} if self.record else {}
@@ -213,10 +214,11 @@ async def unbridge(a: Anchor, b: Anchor) -> None:
 @dataclass(frozen=True)
 class MediaAnchors:
     """Where anchored legs come from: one rtpengine, and the folder it records into (its --recording-dir, as
-    this host sees it), None when it records nothing for us."""
+    this host sees it), None when it records nothing for us; `replays` makes recordings from its captures."""
 
     engine: RtpEngine
     recordings: Path | None = None
+    replays: CaptureReplays = field(default_factory=CaptureReplays)
 
     def new(self, record: bool = False) -> Anchor:
         return Anchor(self.engine, record=record and self.recordings is not None)
@@ -228,57 +230,9 @@ class MediaAnchors:
         found = sorted((self.recordings / "pcaps").glob(f"{anchor.call_id}-*.pcap"))
         return found[-1] if found else None
 
-
-def replay_pcap(pcap: Path, anchor: Anchor, make_recorder: Callable[[Callable[[], float]], StereoRecorder],
-                answered_at: float, ended_at: float) -> int:
-    """Play an anchored leg's capture into a recorder on the capture's own clock: left what the far end sent
-    (packets to the outer port), right what it heard (packets to the inner port: prompts, then the bridged
-    party), from the answer or its first audio if earlier (early media, as a recording made here starts) to the
-    call's end; `answered_at` and `ended_at` are wall clock, which the hosts keep by NTP. The number of audio
-    packets placed."""
-    sides = {end[1]: side for end, side in ((anchor.outer, "left"), (anchor.inner, "right")) if end is not None}
-    # A packet's audio began one packet before it came (the recorder places it so): so does the recording.
-    first = next((at - len(rtp.payload) / 8000 for at, port, rtp in _audio(pcap) if port in sides), answered_at)
-    now = [min(first, answered_at)]
-    recorder = make_recorder(lambda: now[0])
-    recorder.start()
-    placed = 0
-    for at, port, rtp in _audio(pcap):
-        if port not in sides:
-            continue
-        now[0] = max(now[0], at)
-        side = recorder.left if sides[port] == "left" else recorder.right
-        side(rtp.payload, LAW[rtp.payload_type], rtp.timestamp, rtp.ssrc)
-        recorder.tick(now[0])
-        placed += 1
-    now[0] = max(now[0], ended_at)
-    recorder.close()
-    return placed
-
-
-def _audio(pcap: Path) -> Iterator[tuple[float, int, RtpPacket]]:
-    """The G.711 RTP packets of an rtpengine capture (raw IPv4 datagrams), read as a stream: (wall-clock time,
-    destination port, packet). ValueError when it is not such a capture; a cut-off last record ends it."""
-    with pcap.open("rb") as source:
-        head = source.read(24)
-        if len(head) < 24 or struct.unpack_from("<I", head)[0] != PCAP_MAGIC:
-            raise ValueError(f"{pcap.name}: not a little-endian pcap file")
-        if struct.unpack_from("<I", head, 20)[0] != LINKTYPE_RAW:
-            raise ValueError(f"{pcap.name}: link type is not raw IP (rtpengine's --recording-format=raw)")
-        while len(record := source.read(16)) == 16:
-            seconds, micros, length, _ = struct.unpack("<IIII", record)
-            packet = source.read(length)
-            if len(packet) < length:
-                return
-            header = (packet[0] & 0x0F) * 4 if packet else 0
-            if len(packet) < header + 8 + 12 or packet[0] >> 4 != 4:
-                continue
-            try:
-                rtp = parse_rtp(packet[header + 8:])
-            except RtpError:
-                continue
-            if rtp.payload_type in LAW:
-                yield seconds + micros / 1e6, struct.unpack_from("!H", packet, header + 2)[0], rtp
+    def close(self) -> None:
+        self.engine.close()
+        self.replays.close()
 
 
 class AnchoredBridge:

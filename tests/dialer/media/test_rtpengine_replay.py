@@ -1,5 +1,7 @@
-"""rtpengine's capture of an anchored leg, played into the call's stereo recording (dialer.media.rtpengine)."""
+"""rtpengine's capture of an anchored leg, played into the call's stereo recording (dialer.media.captures)."""
 
+import os
+import signal
 import struct
 from pathlib import Path
 
@@ -7,7 +9,8 @@ import pytest
 
 from dialer.media.recorder import StereoRecorder
 from dialer.media.rtp import RtpPacket
-from dialer.media.rtpengine import Anchor, replay_pcap
+from dialer.media.captures import WORKER_NICE, CaptureReplays, replay_pcap
+from dialer.media.rtpengine import Anchor
 from tests.dialer.media.test_recorder import frames, heard, packet
 
 OUTER, INNER, OTHER = 30000, 30002, 30010
@@ -42,7 +45,7 @@ def test_the_far_end_is_left_what_it_heard_right_and_the_span_is_answer_to_hang_
     packets = [(T0 + 1.0 + n * 0.02, datagram(OUTER, n, 1000)) for n in range(50)]  # 1 s of the debtor from 1 s
     packets += [(T0 + 2.0 + n * 0.02, datagram(INNER, n, -2000)) for n in range(50)]  # then 1 s of the agent
     packets += [(T0 + 2.5, datagram(OTHER, 99, 3000))]  # another leg's port: not this call's
-    placed = replay_pcap(capture(tmp_path / "c.pcap", packets), anchor(), recorder_at(tmp_path / "r.wav"),
+    placed = replay_pcap(capture(tmp_path / "c.pcap", packets), anchor().sides, recorder_at(tmp_path / "r.wav"),
                          answered_at=T0, ended_at=T0 + 4.0)
     assert placed == 100
     stereo = frames(tmp_path / "r.wav")
@@ -55,7 +58,7 @@ def test_the_far_end_is_left_what_it_heard_right_and_the_span_is_answer_to_hang_
 
 def test_early_audio_before_the_answer_starts_the_recording_one_packet_before_it_came(tmp_path: Path) -> None:
     packets = [(T0 - 0.5 + n * 0.02, datagram(OUTER, n, 1000)) for n in range(10)]
-    replay_pcap(capture(tmp_path / "c.pcap", packets), anchor(), recorder_at(tmp_path / "r.wav"),
+    replay_pcap(capture(tmp_path / "c.pcap", packets), anchor().sides, recorder_at(tmp_path / "r.wav"),
                 answered_at=T0, ended_at=T0 + 1.0)
     stereo = frames(tmp_path / "r.wav")
     assert len(stereo) == round((1.0 + 0.5 + 0.02) * 8000)
@@ -65,7 +68,7 @@ def test_early_audio_before_the_answer_starts_the_recording_one_packet_before_it
 def test_a_capture_cut_off_mid_record_ends_where_it_was_cut(tmp_path: Path) -> None:
     path = capture(tmp_path / "c.pcap", [(T0 + n * 0.02, datagram(OUTER, n, 1000)) for n in range(10)])
     path.write_bytes(path.read_bytes()[:-30])
-    assert replay_pcap(path, anchor(), recorder_at(tmp_path / "r.wav"), answered_at=T0, ended_at=T0 + 1) == 9
+    assert replay_pcap(path, anchor().sides, recorder_at(tmp_path / "r.wav"), answered_at=T0, ended_at=T0 + 1) == 9
 
 
 @pytest.mark.parametrize("content, reason", [(b"not a pcap at all, just text", "not a little-endian pcap"),
@@ -78,5 +81,26 @@ def test_what_is_not_an_rtpengine_capture_is_refused_by_name(tmp_path: Path, con
     else:
         path.write_bytes(content)
     with pytest.raises(ValueError, match=reason):
-        replay_pcap(path, anchor(), recorder_at(tmp_path / "r.wav"), answered_at=T0, ended_at=T0 + 1)
+        replay_pcap(path, anchor().sides, recorder_at(tmp_path / "r.wav"), answered_at=T0, ended_at=T0 + 1)
     assert not (tmp_path / "r.wav").exists()
+
+
+async def test_captures_are_replayed_in_a_lower_priority_process_replaced_when_it_is_killed(tmp_path: Path) -> None:
+    """The replay's per-packet work stays out of the serving process (its interpreter lock wakes the media clock);
+    a killed worker costs no recording: the next replay starts another."""
+    path = capture(tmp_path / "c.pcap", [(T0 + n * 0.02, datagram(OUTER, n, 1000)) for n in range(50)])
+    replays = CaptureReplays()
+    try:
+        assert await replays.record(path, anchor().sides, tmp_path / "a.wav", None, T0, T0 + 1.0)
+        assert (frames(tmp_path / "a.wav")[:7000, 0] == heard(1000)).all()
+        assert replays._pool is not None
+        (worker,) = replays._pool._processes.values()
+        assert worker.pid != os.getpid()
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(5)
+        assert await replays.record(path, anchor().sides, tmp_path / "b.wav", None, T0, T0 + 1.0)
+        assert (tmp_path / "b.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+    finally:
+        replays.close()
+    assert not list(tmp_path.glob(".*.replay.wav*"))  # nothing half-made left beside the recordings
