@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      "NUMEXPR_NUM_THREADS": "1"}
 STOP_GRACE_S = 10.0
+NICE = 10  # a pool worker's niceness above its starter's
 REDIS_RETRY_S = 1.0
 MAX_RESTARTS = 3  # per worker slot within RESTART_WINDOW_S: a worker that keeps dying (no model, no Redis) is
 RESTART_WINDOW_S = 600.0  # not restarted in a tight loop, yet a server that runs for months still replaces one
@@ -190,8 +191,10 @@ def run_worker(redis_url: str, *, prefix: str = PREFIX, transcript_prefix: str =
 
 def _pool_worker(redis_url: str, **options: Any) -> None:
     """A pool's worker process: Ctrl-C in the terminal reaches the whole process group; the pool, not the
-    signal, stops its workers."""
+    signal, stops its workers. It runs below its starter's priority (`NICE`): on a node where `dunline serve`
+    starts it, a transcript ready a moment later costs nothing, a late tick of the media clock is heard."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICE)
     run_worker(redis_url, **options)
 
 

@@ -7,9 +7,9 @@ process heard of it (the first seconds only, before the bridge moved into rtpeng
 Why a process: the replay is Python work for every packet (about 6,000 for a minute's call). In a thread of the
 serving process it holds the interpreter lock the event loop needs to wake the 20 ms media clock: on
 `bench/floor.py --agents 110 --talk 40 80 --media rtpengine --peers-nice 19` (~94 calls up, 2 shared cores) the
-clock's lateness p99 was 9-10 ms with the replay in a thread and 3.0 ms with no replay at all. `CaptureReplays`
-runs it in one worker process at a lower priority (a recording ready a moment later costs nothing; a late tick
-is heard), started with the first replay and again if it dies.
+clock's lateness p99 was 9-10 ms with the replay in a thread, 3.0 ms with no replay at all and 4.1 ms with the
+replay in this worker process. `CaptureReplays` runs it in one worker process at a lower priority (a recording
+ready a moment later costs nothing; a late tick is heard), started with the first replay and again if it dies.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import redis
 from audio.wav import read_pcm, write_pcm
 from recordings.jobs import Job, JobQueue
 from recordings.transcripts import TranscriptStore
-from recordings.worker import MAX_RESTARTS, RESTART_WINDOW_S, WorkerPool, run_worker
+from recordings.worker import MAX_RESTARTS, NICE, RESTART_WINDOW_S, WorkerPool, run_worker
 from speech.models import find_model
 from speech.wer import normalise
 from tests.conftest import REDIS_URL
@@ -115,6 +115,20 @@ def test_a_worker_that_keeps_dying_is_held_back_within_the_window_then_replaced_
         assert pool.replace_dead(now=1000.0 + MAX_RESTARTS) == 0 and pool.alive() == 0  # held back
         assert pool.replace_dead(now=1000.0 + RESTART_WINDOW_S + 0.5) == 1  # the first restart left the window
         assert pool.alive() == 1
+
+
+def test_pool_workers_run_below_their_starters_priority(prefixes: tuple[str, str]) -> None:
+    """Transcription is batch work: on a serving node it must leave the cores to the media clock first."""
+    pool = WorkerPool(REDIS_URL, 1, prefix=prefixes[0], transcript_prefix=prefixes[1], languages=("en",))
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    with pool:
+        pid = pool.processes[0].pid
+        assert pid is not None
+        for _ in range(300):  # the spawned worker lowers its own priority once it has started
+            if os.getpriority(os.PRIO_PROCESS, pid) != ours:
+                break
+            time.sleep(0.1)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(ours + NICE, 19)
 
 
 def test_a_stopped_pool_gives_its_job_back_unfinished(prefixes: tuple[str, str], tmp_path: Path) -> None:
