@@ -56,7 +56,8 @@ def rows(store: Store, as_of: date) -> tuple[list[int], list[dict[str, object]],
     ids, raw, labels = [], [], []
     for a in accounts:
         ids.append(a.id)
-        raw.append({"attempts_30d": attempts.get(a.id, 0), "contacts_30d": contacts.get(a.id, 0),
+        tried = attempts.get(a.id, 0)
+        raw.append({"contact_rate": contacts.get(a.id, 0) / tried if tried else 0.0,
                     "promises_kept": kept.get(a.id, 0), "promises_broken": broken.get(a.id, 0),
                     "payments_90d": payments.get(a.id, 0), "paid_amount_90d": float(paid.get(a.id, 0) or 0),
                     "days_past_due": max((as_of - a.due_date).days, 0) if a.due_date else 0,

@@ -19,7 +19,8 @@ def portfolio(n: int, seed: int = 7, with_sex: bool = False) -> tuple[list[dict]
     for _ in range(n):
         kept, broken = rnd.randint(0, 3), rnd.randint(0, 3)
         dpd = rnd.randint(1, 180)
-        row = {"attempts_30d": rnd.randint(0, 20), "contacts_30d": rnd.randint(0, 5), "promises_kept": kept,
+        tried, talked = rnd.randint(0, 20), rnd.randint(0, 5)
+        row = {"contact_rate": min(talked, tried) / tried if tried else 0.0, "promises_kept": kept,
                "promises_broken": broken, "payments_90d": rnd.randint(0, 3), "paid_amount_90d": rnd.random() * 500,
                "days_past_due": dpd, "balance": rnd.random() * 10000, "product": rnd.choice(["card", "loan"]),
                "region": rnd.choice(["north", "south"])}
