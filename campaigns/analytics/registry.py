@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from campaigns.analytics.features import FEATURES
 from campaigns.analytics.propensity import Model
 
 
@@ -30,9 +31,17 @@ def save(data_dir: Path, model: Model, evaluation: dict[str, object], as_of: dat
 
 
 def latest(data_dir: Path) -> Path:
+    """The newest version; FileNotFoundError when there is none, or when it was trained on other features than
+    today's (an upgrade changed them): scored on today's rows it would miss columns, so it is not used until
+    `dunline analytics train` makes a new one (the propensity strategy ranks without a model meanwhile)."""
     versions = sorted(p for p in root(data_dir).glob("[0-9]*") if p.is_dir()) if root(data_dir).exists() else []
     if not versions:
         raise FileNotFoundError(f"no propensity model under {root(data_dir)}; run `dunline analytics train` first")
+    trained_on = json.loads((versions[-1] / "metadata.json").read_text())["features"]
+    if trained_on != list(FEATURES):
+        raise FileNotFoundError(f"propensity model {versions[-1].name} was trained on other features "
+                                f"({', '.join(sorted(set(trained_on) ^ set(FEATURES)))} differ from this version's); "
+                                "run `dunline analytics train`")
     return versions[-1]
 
 

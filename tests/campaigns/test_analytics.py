@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from campaigns.analytics import arms, besttime, features, profiles, propensity
+from campaigns.analytics import arms, besttime, features, profiles, propensity, registry
 from campaigns.analytics.strategy import Inputs, score
 from campaigns.priority import priority
 
@@ -42,6 +43,17 @@ def test_trained_model_ranks_payers_and_is_evaluated_and_explained():
     assert sum(c["n"] for c in report["calibration"]) == 400
     top = [name for name, _ in model.explain(rows[0])[:3]]
     assert {"promises_kept", "promises_broken", "days_past_due"} & set(top)
+
+
+def test_a_model_trained_on_other_features_is_not_used_until_retrained(tmp_path):
+    rows, labels = portfolio(200)
+    path = registry.save(tmp_path, propensity.train(rows, labels), {}, date(2026, 11, 1))
+    assert registry.latest(tmp_path) == path
+    metadata = json.loads((path / "metadata.json").read_text())
+    metadata["features"] = ["attempts_30d", "contacts_30d", *metadata["features"][1:]]  # an older version's
+    (path / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(FileNotFoundError, match="trained on other features.*attempts_30d.*analytics train"):
+        registry.latest(tmp_path)
 
 
 def test_a_row_beyond_the_training_range_scores_as_at_its_edge():
