@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from campaigns.analytics.features import FEATURES
 from campaigns.analytics.propensity import Model
@@ -37,7 +38,7 @@ def latest(data_dir: Path) -> Path:
     versions = sorted(p for p in root(data_dir).glob("[0-9]*") if p.is_dir()) if root(data_dir).exists() else []
     if not versions:
         raise FileNotFoundError(f"no propensity model under {root(data_dir)}; run `dunline analytics train` first")
-    trained_on = json.loads((versions[-1] / "metadata.json").read_text())["features"]
+    trained_on = _metadata(versions[-1])["features"]
     if trained_on != list(FEATURES):
         raise FileNotFoundError(f"propensity model {versions[-1].name} was trained on other features "
                                 f"({', '.join(sorted(set(trained_on) ^ set(FEATURES)))} differ from this version's); "
@@ -51,4 +52,8 @@ def load(path: Path) -> tuple[Model, dict[str, object]]:
 
 def as_of(path: Path) -> date:
     """The date a saved model's training features were taken at."""
-    return date.fromisoformat(json.loads((path / "metadata.json").read_text())["as_of"])
+    return date.fromisoformat(_metadata(path)["as_of"])
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    return json.loads((path / "metadata.json").read_text())
