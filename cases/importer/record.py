@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from operator import mul
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cases.importer.fields import STORED_IN, ColumnMapping
@@ -64,8 +64,7 @@ class FieldError:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneRecord:
+class PhoneRecord(NamedTuple):
     e164: str
     kind: PhoneKind
     owner: PhoneOwner
