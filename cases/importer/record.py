@@ -245,6 +245,15 @@ def account_debtor_ref(creditor: str, account_ref: str) -> str:
     return ref if len(ref) <= limit else f"acct#{hashlib.sha256(ref.encode()).hexdigest()}"[:limit]
 
 
+@lru_cache(maxsize=64)
+def years_from(day: date, years: int) -> date:
+    """The same day `years` later (or earlier); 29 February becomes the 28th in a year without one."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 @lru_cache(maxsize=1024)
 def known_zone(name: str) -> bool:
     try:
@@ -301,7 +310,7 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
         if country == "CN" and not cn_id_checksum_ok(national_id):
             row.fail("national_id", "not a valid 18-digit resident ID (check digit)")
     birth_date = row.day("birth_date")
-    if birth_date and not (today.replace(year=today.year - 120) <= birth_date <= today.replace(year=today.year - 16)):
+    if birth_date and not (years_from(today, -120) <= birth_date <= years_from(today, -16)):
         row.fail("birth_date", "implausible date of birth (age must be 16-120)")
 
     language_text = (row.text("language") or "").lower()
@@ -340,7 +349,7 @@ def parse_row(number: int, cells: list[Any], index: dict[str, int], headers: lis
     if balance is not None and overdue is not None and overdue > balance:
         row.fail("overdue_amount", f"overdue amount exceeds the balance {balance}")
     due_date = row.day("due_date")
-    if due_date and due_date > today.replace(year=today.year + 50):
+    if due_date and due_date > years_from(today, 50):
         row.fail("due_date", "due date too far in the future")
     credit_limit = row.amount("credit_limit")
     jurisdiction = (row.text("jurisdiction") or

@@ -64,6 +64,22 @@ def test_a_malformed_row_is_reported_precisely_and_nothing_is_written(store: Sto
     assert counts(store) == (0, 0, 0, 0)
 
 
+def test_dates_of_birth_and_due_dates_are_checked_against_the_import_day_even_on_29_february(
+        store: Store, tmp_path: Path) -> None:
+    """Ages 16-120 and due dates at most 50 years ahead, counted from the day of the import; from 29 February the
+    same day in a year without one is the 28th (it once failed every row with a due date, uncaught)."""
+    rows = ["A-1,Acme,On The Day,,2012-02-29,credit_card,10,0,2078-02-28,13812345678",
+            "A-2,Acme,Too Young,,2012-03-01,credit_card,10,0,2078-03-01,13812345679",
+            "A-3,Acme,Too Old,,1908-02-28,credit_card,10,0,,13812345670"]
+    leap_day = CaseImporter(store, actor="tester", default_region="CN", today=date(2028, 2, 29))
+    report = leap_day.run(write(tmp_path, rows), dry_run=True)
+    assert [(e.row, e.column, e.reason) for e in report.errors] == [
+        (3, "birth_date", "implausible date of birth (age must be 16-120)"),
+        (3, "due_date", "due date too far in the future"),
+        (4, "birth_date", "implausible date of birth (age must be 16-120)"),
+    ]
+
+
 @pytest.mark.parametrize("national_id", ["1101011990030745²X", "110101199003074٥15", "１１０１０１１９９００３０７４５１５"])
 def test_a_national_id_with_digits_of_other_scripts_is_a_row_error(store: Store, tmp_path: Path,
                                                                    national_id: str) -> None:
