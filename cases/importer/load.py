@@ -19,7 +19,7 @@ import gc
 import hashlib
 from operator import attrgetter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -120,15 +120,16 @@ class CaseImporter:
             return table.headers[index[name]] if name in index else f"{name} (default)"
 
         first_row_of: dict[tuple[str, str], int] = {}
-        with self.store.sessions() as session, _heap_frozen():
+        parser = RowParser(path, index, table.headers, mapping, self.default_region, self.today,
+                           table.encoding or "text")
+        parsing = closing(parsed_rows(parser, table, self.batch_size, self.helper_from))  # and its helper with it
+        with self.store.sessions() as session, _heap_frozen(), parsing as rows:
             run = ImportRun(file_name=path.name, file_sha256=file_sha256(path), actor=self.actor)
             session.add(run)
             session.flush()
             report.import_id = run.id
             batch: list[CaseRecord] = []
-            parser = RowParser(path, index, table.headers, mapping, self.default_region, self.today,
-                               table.encoding or "text")
-            for parsed in parsed_rows(parser, table, self.batch_size, self.helper_from):
+            for parsed in rows:
                 report.rows += 1
                 if isinstance(parsed, CaseRecord):
                     key = (parsed.creditor, parsed.account_ref)

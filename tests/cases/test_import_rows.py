@@ -182,3 +182,25 @@ def test_a_helper_killed_mid_import_fails_it_and_nothing_is_written(tmp_path: Pa
     assert counts(store) == (0, 0, 0, 0)
     assert not multiprocessing.active_children()
     store.dispose()
+
+
+def test_the_helper_is_gone_when_an_import_stops_for_another_reason(tmp_path: Path, start: str,
+                                                                    probe: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cases.csv"
+    write_csv(path, generate_cases(1000, seed=3))
+    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+    migrate.upgrade(store.engine)
+    probe.setattr("cases.importer.load.RowParser", HelperProbe)
+    importer = CaseImporter(store, actor="tester", default_region="CN", today=TODAY, batch_size=20, helper_from=1)
+
+    def interrupted(done: int, total: int | None) -> None:
+        if done >= 200:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run(path, progress=interrupted)
+
+    assert path.with_suffix(".helped").exists()  # a helper was parsing
+    assert not multiprocessing.active_children()
+    assert counts(store) == (0, 0, 0, 0)
+    store.dispose()
