@@ -82,7 +82,7 @@ class StoreInputs:
         since = now - HISTORY
         if path is not None:
             model, evaluation = registry.load(path)
-            made = min(registry.as_of(path) + timedelta(days=extract.LABEL_DAYS), now.date())
+            made = min(registry.as_of(path), now.date())
             if self._scores is None or self._scores[0] != path:
                 ids, rows, _ = extract.rows(self.store, made)
                 self._scores = path, dict(zip(ids, (model.score(row) for row in rows)))
@@ -90,14 +90,16 @@ class StoreInputs:
             since = datetime.combine(made, time(), timezone.utc)
         history = extract.call_history(self.store, now - HISTORY, now)
         dials = float(evaluation.get("dials_per_account") or 1.0)  # type: ignore[arg-type]  # older models: 1
+        talks = extract.conversations(self.store, since, now)
+        paid = extract.payments(self.store, since.date())
+        sizes, share = payment_sizes(talks, paid)
         inputs = Inputs(scores, besttime.curves(history.outcomes, history.products), history.zones,
-                        contacts(extract.conversations(self.store, since, now),
-                                 extract.payment_dates(self.store, since.date())),
+                        contacts(talks, {a: [p.day for p in ps] for a, ps in paid.items()}),
                         extract.promised(self.store, now.date()),
                         frozenset((o.weekday, o.hour) for outcomes in history.outcomes.values() for o in outcomes),
-                        dials)
+                        dials, sizes=sizes, share=share)
         units = ((paid, n, strategy.prior_willingness(inputs, a)) for a, (n, paid) in inputs.contacts.items())
-        return replace(inputs, strength=shrinkage.weight(units, besttime.PRIOR_WEIGHT))
+        return replace(inputs, strength=shrinkage.sequential_weight(units, besttime.PRIOR_WEIGHT))
 
 
 def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[date]]
@@ -110,6 +112,21 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
         paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
         out[account_id] = (len(talks), min(paid, len(talks)))
     return out
+
+
+def payment_sizes(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[extract.Paid]]
+                  ) -> tuple[dict[int, float], float]:
+    """What a payment after a call comes to: each account's mean over its own payments on or after its first
+    conversation's day, and pooled over the accounts as a share of the balance owed before each (1 while
+    none is known: the whole balance)."""
+    own, amount, owed = {}, 0.0, 0.0
+    for account_id, talks in conversations.items():
+        after = [p for p in payments.get(account_id, ()) if p.day >= talks[0].date()]
+        if after:
+            own[account_id] = sum(p.amount for p in after) / len(after)
+            amount += sum(p.amount for p in after)
+            owed += sum(p.owed for p in after)
+    return own, amount / owed if owed > 0 else 1.0
 
 
 def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:

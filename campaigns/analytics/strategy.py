@@ -91,6 +91,8 @@ class Inputs:
     dialled: frozenset[besttime.Cell] = frozenset()  # the cells the history dialled (none known: all 168)
     dials_per_account: float = 1.0  # dials per account in the model's 30-day label window
     strength: float = besttime.PRIOR_WEIGHT  # the willingness prior's weight in conversations, until measured
+    sizes: Mapping[int, float] = field(default_factory=dict)  # account -> its mean payment after its calls
+    share: float = 1.0  # a payment after a call as a share of the balance owed, pooled (none seen: all of it)
 
 
 def willingness(propensity: float, dials: float, answer_rate: float) -> float:
@@ -110,6 +112,14 @@ def posterior(prior: float, strength: float, contacts: int, paid: int) -> float:
 def marginal(willing: float, answer_rate: float, amount: float) -> float:
     """Expected amount one dial collects: the debtor answers, then pays the amount."""
     return answer_rate * willing * amount
+
+
+def payment_size(inputs: Inputs, account_id: int, balance: float) -> float:
+    """What the debtor would pay once reached and willing: what they paid after earlier calls, else the pooled
+    share of what they owe; never more than the balance. Debts are spread over orders of magnitude and a
+    debtor pays a share of one, so the balance alone overstates what a debtor who already paid part of it
+    (and will pay in like instalments) brings next."""
+    return min(balance, inputs.sizes.get(account_id, inputs.share * balance))
 
 
 def answer_rate(inputs: Inputs, account_id: int) -> float:
@@ -140,7 +150,8 @@ def score(strategy: str, inputs: Inputs, account_id: int, balance: Decimal, base
         now_rate = inputs.curves[account_id][(here.weekday(), here.hour)]
     contacts, paid = inputs.contacts.get(account_id, (0, 0))
     prior = prior_willingness(inputs, account_id)
-    return marginal(posterior(prior, inputs.strength, contacts, paid), now_rate, float(balance))
+    return marginal(posterior(prior, inputs.strength, contacts, paid), now_rate,
+                    payment_size(inputs, account_id, float(balance)))
 
 
 class Ranking:

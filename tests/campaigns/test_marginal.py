@@ -1,6 +1,6 @@
 """The model-based strategies' expected collected per dial: willingness per conversation derived from the
 30-day propensity, updated by the debtor's own conversations, the answer rate at the hour, live promises; and
-the empirical-Bayes weight of a prior measured from the units themselves."""
+the empirical-Bayes weight of a prior measured from the units themselves; what a payment comes to."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from campaigns.analytics import service, shrinkage
-from campaigns.analytics.strategy import Inputs, marginal, posterior, score, willingness
+from campaigns.analytics.extract import Paid
+from campaigns.analytics.strategy import Inputs, marginal, payment_size, posterior, score, willingness
 
 NOW = datetime(2026, 3, 2, 11, tzinfo=timezone.utc)  # Monday 19:00 in Beijing
 
@@ -79,3 +80,39 @@ def test_shrinkage_weight_is_small_when_units_differ_and_large_when_alike():
     assert shrinkage.weight(beta, 8.0) == pytest.approx(4, rel=0.25)
     assert shrinkage.weight([(1, 1, 0.3)] * 100, 8.0) == 8.0  # nobody tried twice: the default
     assert shrinkage.weight([(2, 2, 0.3), (0, 2, 0.3)] * 50, 8.0) >= shrinkage.LEAST
+
+
+def test_sequential_weight_holds_when_calls_stop_on_a_payment():
+    # debtors Beta(0.3 w, 0.7 w) with w = 4, called until they pay or 4 conversations: the ones talked to
+    # twice or more are those whose first did not pay, so the moments see too little spread
+    rnd = random.Random(5)
+    units = []
+    for p in (rnd.betavariate(0.3 * 4, 0.7 * 4) for _ in range(5000)):
+        hits, tries = 0, 0
+        while tries < 4 and not hits:
+            tries += 1
+            hits = int(rnd.random() < p)
+        units.append((hits, tries, 0.3))
+    assert shrinkage.sequential_weight(units, 8.0) == pytest.approx(4, rel=0.3)
+    assert shrinkage.weight(units, 8.0) > 8  # the moments trust the prior twice too much and more
+    fixed = [(sum(rnd.random() < p for _ in range(5)), 5, 0.3)
+             for p in (rnd.betavariate(0.3 * 4, 0.7 * 4) for _ in range(5000))]
+    assert shrinkage.sequential_weight(fixed, 8.0) == pytest.approx(4, rel=0.3)  # and as good on fixed trials
+    assert shrinkage.sequential_weight([(1, 1, 0.3)] * 100, 8.0) == 8.0  # nobody tried twice: the default
+
+
+def test_payment_size_is_what_the_debtor_paid_after_calls_else_the_pooled_share():
+    talks = {1: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)], 2: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)],
+             3: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)]}
+    paid = {1: [Paid(date(2026, 3, 1), 50.0, 1000.0), Paid(date(2026, 3, 5), 300.0, 950.0),
+                Paid(date(2026, 3, 9), 100.0, 650.0)],  # the first before any call: not what a call brought
+            2: [Paid(date(2026, 3, 6), 150.0, 1000.0)], 4: [Paid(date(2026, 3, 6), 999.0, 999.0)]}
+    sizes, share = service.payment_sizes(talks, paid)
+    assert sizes == {1: 200.0, 2: 150.0}
+    assert share == pytest.approx(550 / 2600)
+    assert service.payment_sizes(talks, {}) == ({}, 1.0)  # nothing paid yet: the whole balance
+    inputs = Inputs(sizes=sizes, share=share)
+    assert payment_size(inputs, 1, 10_000.0) == 200.0
+    assert payment_size(inputs, 1, 120.0) == 120.0  # never more than is owed
+    assert payment_size(inputs, 3, 2600.0) == pytest.approx(550)
+    assert payment_size(Inputs(), 3, 2600.0) == 2600.0
