@@ -4,6 +4,7 @@ ranking a campaign's strategy option makes with the latest model (what the hoppe
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from campaigns.analytics import arms, besttime, extract, propensity, registry, shrinkage, strategy
 from campaigns.analytics.strategy import Inputs, Plan, Ranking
+from campaigns.hopper import RECYCLE_AFTER
 from cases import Store
 from cases.audit import record
-from cases.models import Campaign
+from cases.models import AttemptOutcome, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +51,22 @@ def explain(store: Store, data_dir: Path, account_id: int, as_of: date) -> tuple
 
 
 HISTORY = timedelta(days=90)  # the calls best time learns from
+PACE = timedelta(days=7)  # the calls the floor's dials per hour are counted from
+# An unanswered case rests this many whole hours after the one it was dialled in (its calls fall anywhere in
+# that hour): best time weighs a dial now against the hours it blocks.
+REST_HOURS = math.ceil(RECYCLE_AFTER[AttemptOutcome.NO_ANSWER] / timedelta(hours=1))
 
 
 class StoreInputs:
     """The model-based strategies' inputs read from the case store and the latest model, once per day (UTC):
-    propensity of every account from its features as of the day the model's labels end (the model's
-    knowledge, `Inputs.propensity`), the conversations and payments since then (the evidence the strategy
-    updates it with, so no outcome counts twice and the model never scores features drawn from a calling
-    regime it was not trained on), best-time curves from the calls of the 90 days before (answering profiles,
-    each debtor's mix from their own calls and their product's). No model yet: every propensity is 0 (the cases
-    keep their store order) and the campaign's log says so."""
+    propensity of every account from its features as of the model's own date, the rows it was trained on (the
+    model's knowledge, `Inputs.propensity`: it never scores features drawn from a longer history or another
+    calling regime than it learnt from), the conversations and payments since then (the evidence the strategy
+    updates it with, so no outcome counts twice) and what the payments after calls came to, best-time curves
+    from the calls of the 90 days before (answering profiles, each debtor's mix from their own calls and their
+    product's), the hours the hopper rests an unanswered case and what the floor's last dial of each hour
+    brings. No model yet: every propensity is 0 (the cases keep their store order) and the campaign's log
+    says so."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
@@ -99,7 +107,9 @@ class StoreInputs:
                         frozenset((o.weekday, o.hour) for outcomes in history.outcomes.values() for o in outcomes),
                         dials, sizes=sizes, share=share)
         units = ((paid, n, strategy.prior_willingness(inputs, a)) for a, (n, paid) in inputs.contacts.items())
-        return replace(inputs, strength=shrinkage.sequential_weight(units, besttime.PRIOR_WEIGHT))
+        inputs = replace(inputs, strength=shrinkage.sequential_weight(units, besttime.PRIOR_WEIGHT))
+        return replace(inputs, rest_hours=REST_HOURS, prices=prices(
+            inputs, extract.balances(self.store), extract.dials_per_hour(self.store, now - PACE, now), now))
 
 
 def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[date]]
@@ -111,6 +121,21 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
         first = talks[0].date()
         paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
         out[account_id] = (len(talks), min(paid, len(talks)))
+    return out
+
+
+def prices(inputs: Inputs, balances: Mapping[int, float], per_hour: float, now: datetime) -> dict[int, float]:
+    """Each UTC hour of `now`'s day: what the floor's last dial of the hour brings, the `per_hour`-th largest
+    expected amount a dial then collects over the cases (0 when the floor has more dials than cases)."""
+    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    rank = max(1, round(per_hour))
+    worth = {a: strategy.reached(inputs, a, b) for a, b in balances.items() if b > 0 and a in inputs.curves}
+    out = {}
+    for hour in range(24):
+        at = day + timedelta(hours=hour)
+        dials = sorted((v * rate for a, v in worth.items() if (rate := strategy.rate_at(inputs, a, at)) is not None),
+                       reverse=True)
+        out[hour] = dials[rank - 1] if len(dials) >= rank else 0.0
     return out
 
 

@@ -6,14 +6,18 @@ A campaign's definition may hold
 
 - baseline: `campaigns.priority.priority` (days past due times balance), the hopper's default;
 - propensity: expected collected per dial (`marginal`), the debtor's willingness per conversation times how
-  often they answer on average times the balance;
-- propensity + best time: the same with how often they answer at this local hour (besttime curve).
+  often they answer on average times what they would pay (`payment_size`: what they paid after earlier calls,
+  else the pooled share of the balance that payments after calls came to);
+- propensity + best time: what a dial at this local hour adds to the debtor's day over keeping them for a
+  later hour (`dial_now`): their answer rate by hour (besttime curve), the hours an unanswered call rests
+  them (the hopper's recycle) and what the floor's last dial of each hour brings (`Inputs.prices`), so a
+  debtor whose better hour an off-peak dial would block waits for it.
 Willingness per conversation is derived, not tuned: the model's 30-day propensity was learnt under some number
 of dials per account (`Inputs.dials_per_account`), so one dial pays 1 - (1 - p)^(1/dials); divided by the
 debtor's usual answer rate that is their chance to pay once reached, the prior of a beta posterior updated by
-their own conversations since and the payments that followed (each conversation without a payment lowers it,
-a repeated call is worth less unless it paid), with the weight `Inputs.strength` estimated from the store
-(campaigns.analytics.shrinkage). A case with a live promise not yet due gains nothing from a call (score 0).
+their own conversations since the model's date and the payments that followed (each conversation without a
+payment lowers it, a repeated call is worth less unless it paid), with the weight `Inputs.strength` estimated
+from the store by likelihood (campaigns.analytics.shrinkage.sequential_weight). A case with a live promise not yet due gains nothing from a call (score 0).
 With a challenger, each case goes to one arm by a stable hash (`arms.arm`, `split` the challenger's share)
 and is scored by its arm's strategy; the arm is recorded on every attempt so reports can compare them.
 Scores only reorder the cases the hopper found; the gate still decides every lead (caps, windows, holds).
@@ -21,9 +25,9 @@ Scores only reorder the cases the hopper found; the gate still decides every lea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -93,6 +97,8 @@ class Inputs:
     strength: float = besttime.PRIOR_WEIGHT  # the willingness prior's weight in conversations, until measured
     sizes: Mapping[int, float] = field(default_factory=dict)  # account -> its mean payment after its calls
     share: float = 1.0  # a payment after a call as a share of the balance owed, pooled (none seen: all of it)
+    rest_hours: int = 0  # whole hours after the one dialled in that an unanswered case rests (the hopper's recycle)
+    prices: Mapping[int, float] = field(default_factory=dict)  # UTC hour -> what the floor's last dial then brings
 
 
 def willingness(propensity: float, dials: float, answer_rate: float) -> float:
@@ -138,20 +144,59 @@ def prior_willingness(inputs: Inputs, account_id: int) -> float:
                        answer_rate(inputs, account_id))
 
 
+def reached(inputs: Inputs, account_id: int, balance: float) -> float:
+    """Expected amount a conversation with the debtor collects: their willingness after their own conversations
+    times what they would pay."""
+    contacts, paid = inputs.contacts.get(account_id, (0, 0))
+    return posterior(prior_willingness(inputs, account_id), inputs.strength, contacts, paid) * payment_size(
+        inputs, account_id, balance)
+
+
+def rate_at(inputs: Inputs, account_id: int, at: datetime) -> float | None:
+    """The debtor's chance to answer a dial at `at` (None: an hour the floor does not dial them in)."""
+    there = local(at, inputs.zones.get(account_id, "UTC"))
+    cell = (there.weekday(), there.hour)
+    return inputs.curves[account_id][cell] if not inputs.dialled or cell in inputs.dialled else None
+
+
+def today(inputs: Inputs, account_id: int, now: datetime) -> list[float | None]:
+    """The debtor's chance to answer in each hour from now to the end of their local day (None: an hour the floor
+    does not dial them in)."""
+    zone = inputs.zones.get(account_id, "UTC")
+    hours = [now + timedelta(hours=k) for k in range(24)]
+    return [rate_at(inputs, account_id, at) for at in hours if local(at, zone).date() == local(now, zone).date()]
+
+
+def dial_now(value: float, rates: Sequence[float | None], prices: Sequence[float], rest: int) -> float:
+    """What dialling now adds to the debtor's day over keeping them for a later hour: the best day's plan
+    that dials now (answered: done for the day; not: resting `rest` more hours) less the best that waits, each
+    dial costing its hour's price (what the floor's last dial then brings). A debtor who answers far better at
+    an hour the rest would block is worth little now; one whose best hour is now, worth a dial now and more."""
+    best = [0.0] * (len(rates) + rest + 2)  # best[k]: the day's best plan from hour k, the debtor free then
+    for k in reversed(range(len(rates))):
+        best[k] = best[k + 1]
+        rate = rates[k]
+        if rate is not None:
+            best[k] = max(best[k], value * rate - prices[k] + (1 - rate) * best[k + 1 + rest])
+    rate = rates[0] if rates else None
+    if rate is None:
+        return 0.0
+    return value * rate + (1 - rate) * best[1 + rest] - best[1]
+
+
 def score(strategy: str, inputs: Inputs, account_id: int, balance: Decimal, base: float, now: datetime) -> float:
     """A case's score under `strategy` at `now`; `base` is its baseline priority."""
     if strategy == "baseline":
         return base
     if account_id in inputs.promised:
         return 0.0
-    now_rate = answer_rate(inputs, account_id)
+    value = reached(inputs, account_id, float(balance))
     if strategy == "propensity_besttime" and account_id in inputs.curves:
-        here = local(now, inputs.zones.get(account_id, "UTC"))
-        now_rate = inputs.curves[account_id][(here.weekday(), here.hour)]
-    contacts, paid = inputs.contacts.get(account_id, (0, 0))
-    prior = prior_willingness(inputs, account_id)
-    return marginal(posterior(prior, inputs.strength, contacts, paid), now_rate,
-                    payment_size(inputs, account_id, float(balance)))
+        rates = today(inputs, account_id, now)
+        prices = [inputs.prices.get((now + timedelta(hours=k)).astimezone(timezone.utc).hour, 0.0)
+                  for k in range(len(rates))]
+        return dial_now(value, rates, prices, inputs.rest_hours)
+    return marginal(value, answer_rate(inputs, account_id), 1.0)
 
 
 class Ranking:
