@@ -132,21 +132,6 @@ def payments(store: Store, since: date) -> dict[int, list[Paid]]:
     return out
 
 
-def balances(store: Store) -> dict[int, float]:
-    """Each account's balance."""
-    with store.reading() as session:
-        return {a: float(b) for a, b in session.execute(select(Account.id, Account.balance)).all()}
-
-
-def dials_per_hour(store: Store, since: datetime, until: datetime) -> float:
-    """Calls per hour in [since, until), over the hours that had any: the floor's pace."""
-    with store.reading() as session:
-        started = session.scalars(select(Attempt.started_at).where(
-            Attempt.channel == Channel.CALL, Attempt.started_at >= since, Attempt.started_at < until)).all()
-    hours = {at.replace(minute=0, second=0, microsecond=0) for at in started}
-    return len(started) / len(hours) if hours else 0.0
-
-
 def promised(store: Store, today: date) -> frozenset[int]:
     """Accounts with a pending promise whose date has not passed."""
     with store.reading() as session:

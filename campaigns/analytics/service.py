@@ -51,7 +51,6 @@ def explain(store: Store, data_dir: Path, account_id: int, as_of: date) -> tuple
 
 
 HISTORY = timedelta(days=90)  # the calls best time learns from
-PACE = timedelta(days=7)  # the calls the floor's dials per hour are counted from
 # An unanswered case rests this many whole hours after the one it was dialled in (its calls fall anywhere in
 # that hour): best time weighs a dial now against the hours it blocks.
 REST_HOURS = math.ceil(RECYCLE_AFTER[AttemptOutcome.NO_ANSWER] / timedelta(hours=1))
@@ -64,9 +63,8 @@ class StoreInputs:
     calling regime than it learnt from), the conversations and payments since then (the evidence the strategy
     updates it with, so no outcome counts twice) and what the payments after calls came to, best-time curves
     from the calls of the 90 days before (answering profiles, each debtor's mix from their own calls and their
-    product's), the hours the hopper rests an unanswered case and what the floor's last dial of each hour
-    brings. No model yet: every propensity is 0 (the cases keep their store order) and the campaign's log
-    says so."""
+    product's), and the hours the hopper rests an unanswered case. No model yet: every propensity is 0 (the
+    cases keep their store order) and the campaign's log says so."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
@@ -108,8 +106,7 @@ class StoreInputs:
                         dials, sizes=sizes, share=share)
         units = ((paid, n, strategy.prior_willingness(inputs, a)) for a, (n, paid) in inputs.contacts.items())
         inputs = replace(inputs, strength=shrinkage.sequential_weight(units, besttime.PRIOR_WEIGHT))
-        return replace(inputs, rest_hours=REST_HOURS, prices=prices(
-            inputs, extract.balances(self.store), extract.dials_per_hour(self.store, now - PACE, now), now))
+        return replace(inputs, rest_hours=REST_HOURS)
 
 
 def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[date]]
@@ -121,21 +118,6 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
         first = talks[0].date()
         paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
         out[account_id] = (len(talks), min(paid, len(talks)))
-    return out
-
-
-def prices(inputs: Inputs, balances: Mapping[int, float], per_hour: float, now: datetime) -> dict[int, float]:
-    """Each UTC hour of `now`'s day: what the floor's last dial of the hour brings, the `per_hour`-th largest
-    expected amount a dial then collects over the cases (0 when the floor has more dials than cases)."""
-    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    rank = max(1, round(per_hour))
-    worth = {a: strategy.reached(inputs, a, b) for a, b in balances.items() if b > 0 and a in inputs.curves}
-    out = {}
-    for hour in range(24):
-        at = day + timedelta(hours=hour)
-        dials = sorted((v * rate for a, v in worth.items() if (rate := strategy.rate_at(inputs, a, at)) is not None),
-                       reverse=True)
-        out[hour] = dials[rank - 1] if len(dials) >= rank else 0.0
     return out
 
 

@@ -8,16 +8,16 @@ A campaign's definition may hold
 - propensity: expected collected per dial (`marginal`), the debtor's willingness per conversation times how
   often they answer on average times what they would pay (`payment_size`: what they paid after earlier calls,
   else the pooled share of the balance that payments after calls came to);
-- propensity + best time: what a dial at this local hour adds to the debtor's day over keeping them for a
-  later hour (`dial_now`): their answer rate by hour (besttime curve), the hours an unanswered call rests
-  them (the hopper's recycle) and what the floor's last dial of each hour brings (`Inputs.prices`), so a
-  debtor whose better hour an off-peak dial would block waits for it.
+- propensity + best time: the same with how often they answer at this local hour (besttime curve), less what
+  the dial forfeits when one of the hours an unanswered call rests them through (the hopper's recycle)
+  answers better (`dial_now`): a debtor is not dialled off-peak into the rest that covers their best hour.
 Willingness per conversation is derived, not tuned: the model's 30-day propensity was learnt under some number
 of dials per account (`Inputs.dials_per_account`), so one dial pays 1 - (1 - p)^(1/dials); divided by the
 debtor's usual answer rate that is their chance to pay once reached, the prior of a beta posterior updated by
 their own conversations since the model's date and the payments that followed (each conversation without a
 payment lowers it, a repeated call is worth less unless it paid), with the weight `Inputs.strength` estimated
-from the store by likelihood (campaigns.analytics.shrinkage.sequential_weight). A case with a live promise not yet due gains nothing from a call (score 0).
+from the store by likelihood (campaigns.analytics.shrinkage.sequential_weight). A case with a live promise not
+yet due gains nothing from a call (score 0).
 With a challenger, each case goes to one arm by a stable hash (`arms.arm`, `split` the challenger's share)
 and is scored by its arm's strategy; the arm is recorded on every attempt so reports can compare them.
 Scores only reorder the cases the hopper found; the gate still decides every lead (caps, windows, holds).
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -98,7 +98,6 @@ class Inputs:
     sizes: Mapping[int, float] = field(default_factory=dict)  # account -> its mean payment after its calls
     share: float = 1.0  # a payment after a call as a share of the balance owed, pooled (none seen: all of it)
     rest_hours: int = 0  # whole hours after the one dialled in that an unanswered case rests (the hopper's recycle)
-    prices: Mapping[int, float] = field(default_factory=dict)  # UTC hour -> what the floor's last dial then brings
 
 
 def willingness(propensity: float, dials: float, answer_rate: float) -> float:
@@ -159,29 +158,24 @@ def rate_at(inputs: Inputs, account_id: int, at: datetime) -> float | None:
     return inputs.curves[account_id][cell] if not inputs.dialled or cell in inputs.dialled else None
 
 
-def today(inputs: Inputs, account_id: int, now: datetime) -> list[float | None]:
-    """The debtor's chance to answer in each hour from now to the end of their local day (None: an hour the floor
-    does not dial them in)."""
+def today(inputs: Inputs, account_id: int, now: datetime, hours: int) -> list[float | None]:
+    """The debtor's chance to answer in each of the next `hours` hours from now that fall on their local day
+    (None: an hour the floor does not dial them in)."""
     zone = inputs.zones.get(account_id, "UTC")
-    hours = [now + timedelta(hours=k) for k in range(24)]
-    return [rate_at(inputs, account_id, at) for at in hours if local(at, zone).date() == local(now, zone).date()]
+    ahead = [now + timedelta(hours=k) for k in range(hours)]
+    return [rate_at(inputs, account_id, at) for at in ahead if local(at, zone).date() == local(now, zone).date()]
 
 
-def dial_now(value: float, rates: Sequence[float | None], prices: Sequence[float], rest: int) -> float:
-    """What dialling now adds to the debtor's day over keeping them for a later hour: the best day's plan
-    that dials now (answered: done for the day; not: resting `rest` more hours) less the best that waits, each
-    dial costing its hour's price (what the floor's last dial then brings). A debtor who answers far better at
-    an hour the rest would block is worth little now; one whose best hour is now, worth a dial now and more."""
-    best = [0.0] * (len(rates) + rest + 2)  # best[k]: the day's best plan from hour k, the debtor free then
-    for k in reversed(range(len(rates))):
-        best[k] = best[k + 1]
-        rate = rates[k]
-        if rate is not None:
-            best[k] = max(best[k], value * rate - prices[k] + (1 - rate) * best[k + 1 + rest])
-    rate = rates[0] if rates else None
-    if rate is None:
+def dial_now(value: float, rates: Sequence[float | None], rest: int) -> float:
+    """What a dial now brings, less what it forfeits: unanswered, the debtor rests through the next `rest`
+    hours, so if one of those hours answers better, dialling now instead of then loses the difference. A
+    debtor whose better hour is about to come waits for it; one whom no hour within the rest beats is worth
+    their expected amount now."""
+    now = rates[0] if rates else None
+    if now is None:
         return 0.0
-    return value * rate + (1 - rate) * best[1 + rest] - best[1]
+    better = max((r for r in rates[1:1 + rest] if r is not None), default=0.0)
+    return value * (now - max(0.0, better - now))
 
 
 def score(strategy: str, inputs: Inputs, account_id: int, balance: Decimal, base: float, now: datetime) -> float:
@@ -192,10 +186,7 @@ def score(strategy: str, inputs: Inputs, account_id: int, balance: Decimal, base
         return 0.0
     value = reached(inputs, account_id, float(balance))
     if strategy == "propensity_besttime" and account_id in inputs.curves:
-        rates = today(inputs, account_id, now)
-        prices = [inputs.prices.get((now + timedelta(hours=k)).astimezone(timezone.utc).hour, 0.0)
-                  for k in range(len(rates))]
-        return dial_now(value, rates, prices, inputs.rest_hours)
+        return dial_now(value, today(inputs, account_id, now, 1 + inputs.rest_hours), inputs.rest_hours)
     return marginal(value, answer_rate(inputs, account_id), 1.0)
 
 

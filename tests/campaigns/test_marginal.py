@@ -12,7 +12,7 @@ import pytest
 
 from campaigns.analytics import service, shrinkage
 from campaigns.analytics.extract import Paid
-from campaigns.analytics.strategy import (Inputs, dial_now, marginal, payment_size, posterior, reached, score,
+from campaigns.analytics.strategy import (Inputs, dial_now, marginal, payment_size, posterior, score,
                                           willingness)
 
 NOW = datetime(2026, 3, 2, 11, tzinfo=timezone.utc)  # Monday 19:00 in Beijing
@@ -120,28 +120,14 @@ def test_payment_size_is_what_the_debtor_paid_after_calls_else_the_pooled_share(
 
 
 def test_dial_now_keeps_a_debtor_for_a_better_hour_the_rest_would_block():
-    assert dial_now(100, [0.2], [0.0], 2) == pytest.approx(20)  # the day's last hour: what the dial brings
-    assert dial_now(100, [None, 0.5], [0.0, 0.0], 2) == 0.0  # not dialled now
-    # 0.1 now, 0.5 next hour: a dial now rests through it, and waiting is worth more than dialling
-    assert dial_now(100, [0.1, 0.5, 0.1], [0.0] * 3, 2) < 0
-    # the best hour now: 50 now, and unanswered (half the time) 10 at the hour after the rest, against the 10
-    # that waiting makes of the day
-    assert dial_now(100, [0.5, 0.1, 0.1, 0.1], [0.0] * 4, 2) == pytest.approx(50 + 0.5 * 10 - 10)
-    # later hours priced above what this debtor brings then: nothing to wait for, the dial's own worth
-    assert dial_now(100, [0.1, 0.5, 0.1], [0.0, 60.0, 60.0], 2) == pytest.approx(10)
-
-
-def test_prices_are_what_the_floors_last_dial_of_each_hour_brings():
-    morning = {(d, h): 0.5 if h < 12 else 0.1 for d in range(7) for h in range(24)}
-    inputs = Inputs({a: 0.3 for a in (1, 2, 3)}, {a: morning for a in (1, 2, 3)},
-                    {a: "Asia/Shanghai" for a in (1, 2, 3)}, dials_per_account=1,
-                    dialled=frozenset((d, h) for d in range(7) for h in range(8, 22)))
-    worth = {a: reached(inputs, a, b) for a, b in ((1, 100.0), (2, 200.0), (3, 300.0))}
-    prices = service.prices(inputs, {1: 100.0, 2: 200.0, 3: 300.0, 4: 0.0}, 2, NOW)
-    assert prices[1] == pytest.approx(worth[2] * 0.5)  # 09:00 in Beijing: the second best of three at 0.5
-    assert prices[6] == pytest.approx(worth[2] * 0.1)  # 14:00: the second best at 0.1
-    assert prices[20] == 0.0  # 04:00 in Beijing: nobody is dialled
-    assert service.prices(inputs, {1: 100.0}, 2, NOW)[1] == 0.0  # fewer cases than dials: no price
+    assert dial_now(100, [0.2], 2) == pytest.approx(20)  # the day's last hour: what the dial brings
+    assert dial_now(100, [None, 0.5], 2) == 0.0  # not dialled now
+    # 0.1 now, 0.5 next hour: unanswered, a dial now rests through it and forfeits the difference
+    assert dial_now(100, [0.1, 0.5, 0.1], 2) == pytest.approx(100 * (0.1 - 0.4))
+    # no hour within the rest is better: the dial's own expected amount
+    assert dial_now(100, [0.1, 0.1, 0.1], 2) == pytest.approx(10)
+    assert dial_now(100, [0.3, 0.3, None], 2) == pytest.approx(30)
+    assert dial_now(100, [0.1, 0.5], 0) == pytest.approx(10)  # no rest: nothing forfeited
 
 
 def test_best_time_ranks_a_debtor_below_an_equal_one_while_their_better_hour_is_within_the_rest():
@@ -149,7 +135,7 @@ def test_best_time_ranks_a_debtor_below_an_equal_one_while_their_better_hour_is_
     later = {**flat, (0, 20): 0.5}  # NOW is Monday 19:00 in Beijing
     inputs = Inputs({1: 0.3, 2: 0.3}, {1: later, 2: flat}, {1: "Asia/Shanghai", 2: "Asia/Shanghai"},
                     dials_per_account=5, dialled=frozenset((d, h) for d in range(7) for h in range(8, 22)),
-                    rest_hours=2, prices={h: 1.0 for h in range(24)})
+                    rest_hours=2)
     at_seven, at_eight = NOW, NOW + timedelta(hours=1)
     assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, at_seven) < score(
         "propensity_besttime", inputs, 2, Decimal("1000"), 0, at_seven)
