@@ -159,11 +159,13 @@ def rate_at(inputs: Inputs, account_id: int, at: datetime) -> float | None:
 
 
 def today(inputs: Inputs, account_id: int, now: datetime, hours: int) -> list[float | None]:
-    """The debtor's chance to answer in each of the next `hours` hours from now that fall on their local day
-    (None: an hour the floor does not dial them in)."""
+    """The debtor's chance to answer now and in each of the next `hours` - 1 hours that fall on their local day
+    (None: a later hour the floor does not dial them in; now is always theirs, as the hopper asked)."""
     zone = inputs.zones.get(account_id, "UTC")
-    ahead = [now + timedelta(hours=k) for k in range(hours)]
-    return [rate_at(inputs, account_id, at) for at in ahead if local(at, zone).date() == local(now, zone).date()]
+    here = local(now, zone)
+    ahead = [now + timedelta(hours=k) for k in range(1, hours)]
+    return [inputs.curves[account_id][(here.weekday(), here.hour)]] + [
+        rate_at(inputs, account_id, at) for at in ahead if local(at, zone).date() == here.date()]
 
 
 def dial_now(value: float, rates: Sequence[float | None], rest: int) -> float:

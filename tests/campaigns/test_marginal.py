@@ -141,3 +141,10 @@ def test_best_time_ranks_a_debtor_below_an_equal_one_while_their_better_hour_is_
         "propensity_besttime", inputs, 2, Decimal("1000"), 0, at_seven)
     assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, at_eight) > score(
         "propensity_besttime", inputs, 2, Decimal("1000"), 0, at_eight)
+
+
+def test_best_time_scores_the_hour_asked_even_one_the_history_never_dialled():
+    curve = {(d, h): 0.2 for d in range(7) for h in range(24)}
+    inputs = Inputs({1: 0.3}, {1: curve}, {1: "Asia/Shanghai"}, dials_per_account=5,
+                    dialled=frozenset((d, h) for d in range(7) for h in range(8, 19)), rest_hours=2)
+    assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, NOW) > 0  # 19:00 never dialled before
