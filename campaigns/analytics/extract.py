@@ -105,13 +105,30 @@ def dials_per_account(store: Store, since: date, until: date) -> float:
     return calls / accounts if accounts else 0.0
 
 
-def payment_dates(store: Store, since: date) -> dict[int, list[date]]:
-    """Each account's payment dates from `since` on."""
+@dataclass(frozen=True)
+class Paid:
+    """One payment: its day, its amount, and the balance owed just before it."""
+
+    day: date
+    amount: float
+    owed: float
+
+
+def payments(store: Store, since: date) -> dict[int, list[Paid]]:
+    """Each account's payments from `since` on, in order; what was owed before each is today's balance plus
+    that payment and those after it (payments are what lower a balance)."""
     with store.reading() as session:
-        rows = session.execute(select(Payment.account_id, Payment.paid_on).where(Payment.paid_on >= since)).all()
-    out: dict[int, list[date]] = {}
-    for account_id, paid_on in rows:
-        out.setdefault(account_id, []).append(paid_on)
+        balance = dict(session.execute(select(Account.id, Account.balance)).all())
+        rows = session.execute(select(Payment.account_id, Payment.paid_on, Payment.amount)
+                               .where(Payment.paid_on >= since).order_by(Payment.paid_on, Payment.id)).all()
+    out: dict[int, list[Paid]] = {}
+    for account_id, paid_on, amount in rows:
+        out.setdefault(account_id, []).append(Paid(paid_on, float(amount), 0.0))
+    for account_id, paid in out.items():
+        owed = float(balance[account_id])
+        for i in reversed(range(len(paid))):
+            owed += paid[i].amount
+            paid[i] = Paid(paid[i].day, paid[i].amount, owed)
     return out
 
 

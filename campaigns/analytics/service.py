@@ -4,6 +4,7 @@ ranking a campaign's strategy option makes with the latest model (what the hoppe
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from campaigns.analytics import arms, besttime, extract, propensity, registry, shrinkage, strategy
 from campaigns.analytics.strategy import Inputs, Plan, Ranking
+from campaigns.hopper import RECYCLE_AFTER
 from cases import Store
 from cases.audit import record
-from cases.models import Campaign
+from cases.models import AttemptOutcome, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +51,20 @@ def explain(store: Store, data_dir: Path, account_id: int, as_of: date) -> tuple
 
 
 HISTORY = timedelta(days=90)  # the calls best time learns from
+# An unanswered case rests this many whole hours after the one it was dialled in (its calls fall anywhere in
+# that hour): best time weighs a dial now against the hours it blocks.
+REST_HOURS = math.ceil(RECYCLE_AFTER[AttemptOutcome.NO_ANSWER] / timedelta(hours=1))
 
 
 class StoreInputs:
     """The model-based strategies' inputs read from the case store and the latest model, once per day (UTC):
-    propensity of every account from its features as of the day the model's labels end (the model's
-    knowledge, `Inputs.propensity`), the conversations and payments since then (the evidence the strategy
-    updates it with, so no outcome counts twice and the model never scores features drawn from a calling
-    regime it was not trained on), best-time curves from the calls of the 90 days before (answering profiles,
-    each debtor's mix from their own calls and their product's). No model yet: every propensity is 0 (the cases
-    keep their store order) and the campaign's log says so."""
+    propensity of every account from its features as of the model's own date, the rows it was trained on (the
+    model's knowledge, `Inputs.propensity`: it never scores features drawn from a longer history or another
+    calling regime than it learnt from), the conversations and payments since then (the evidence the strategy
+    updates it with, so no outcome counts twice) and what the payments after calls came to, best-time curves
+    from the calls of the 90 days before (answering profiles, each debtor's mix from their own calls and their
+    product's), and the hours the hopper rests an unanswered case. No model yet: every propensity is 0 (the
+    cases keep their store order) and the campaign's log says so."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
@@ -82,7 +88,7 @@ class StoreInputs:
         since = now - HISTORY
         if path is not None:
             model, evaluation = registry.load(path)
-            made = min(registry.as_of(path) + timedelta(days=extract.LABEL_DAYS), now.date())
+            made = min(registry.as_of(path), now.date())
             if self._scores is None or self._scores[0] != path:
                 ids, rows, _ = extract.rows(self.store, made)
                 self._scores = path, dict(zip(ids, (model.score(row) for row in rows)))
@@ -90,14 +96,17 @@ class StoreInputs:
             since = datetime.combine(made, time(), timezone.utc)
         history = extract.call_history(self.store, now - HISTORY, now)
         dials = float(evaluation.get("dials_per_account") or 1.0)  # type: ignore[arg-type]  # older models: 1
+        talks = extract.conversations(self.store, since, now)
+        paid = extract.payments(self.store, since.date())
+        sizes, share = payment_sizes(talks, paid)
         inputs = Inputs(scores, besttime.curves(history.outcomes, history.products), history.zones,
-                        contacts(extract.conversations(self.store, since, now),
-                                 extract.payment_dates(self.store, since.date())),
+                        contacts(talks, {a: [p.day for p in ps] for a, ps in paid.items()}),
                         extract.promised(self.store, now.date()),
                         frozenset((o.weekday, o.hour) for outcomes in history.outcomes.values() for o in outcomes),
-                        dials)
+                        dials, sizes=sizes, share=share)
         units = ((paid, n, strategy.prior_willingness(inputs, a)) for a, (n, paid) in inputs.contacts.items())
-        return replace(inputs, strength=shrinkage.weight(units, besttime.PRIOR_WEIGHT))
+        inputs = replace(inputs, strength=shrinkage.sequential_weight(units, besttime.PRIOR_WEIGHT))
+        return replace(inputs, rest_hours=REST_HOURS)
 
 
 def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[date]]
@@ -110,6 +119,21 @@ def contacts(conversations: Mapping[int, list[datetime]], payments: Mapping[int,
         paid = sum(1 for day in payments.get(account_id, ()) if day >= first)
         out[account_id] = (len(talks), min(paid, len(talks)))
     return out
+
+
+def payment_sizes(conversations: Mapping[int, list[datetime]], payments: Mapping[int, list[extract.Paid]]
+                  ) -> tuple[dict[int, float], float]:
+    """What a payment after a call comes to: each account's mean over its own payments on or after its first
+    conversation's day, and pooled over the accounts as a share of the balance owed before each (1 while
+    none is known: the whole balance)."""
+    own, amount, owed = {}, 0.0, 0.0
+    for account_id, talks in conversations.items():
+        after = [p for p in payments.get(account_id, ()) if p.day >= talks[0].date()]
+        if after:
+            own[account_id] = sum(p.amount for p in after) / len(after)
+            amount += sum(p.amount for p in after)
+            owed += sum(p.owed for p in after)
+    return own, amount / owed if owed > 0 else 1.0
 
 
 def set_plan(session: Session, campaign: Campaign, plan: Plan, *, actor: str) -> None:

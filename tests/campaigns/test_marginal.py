@@ -1,17 +1,19 @@
 """The model-based strategies' expected collected per dial: willingness per conversation derived from the
 30-day propensity, updated by the debtor's own conversations, the answer rate at the hour, live promises; and
-the empirical-Bayes weight of a prior measured from the units themselves."""
+the empirical-Bayes weight of a prior measured from the units themselves; what a payment comes to."""
 
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from campaigns.analytics import service, shrinkage
-from campaigns.analytics.strategy import Inputs, marginal, posterior, score, willingness
+from campaigns.analytics.extract import Paid
+from campaigns.analytics.strategy import (Inputs, dial_now, marginal, payment_size, posterior, score,
+                                          willingness)
 
 NOW = datetime(2026, 3, 2, 11, tzinfo=timezone.utc)  # Monday 19:00 in Beijing
 
@@ -79,3 +81,70 @@ def test_shrinkage_weight_is_small_when_units_differ_and_large_when_alike():
     assert shrinkage.weight(beta, 8.0) == pytest.approx(4, rel=0.25)
     assert shrinkage.weight([(1, 1, 0.3)] * 100, 8.0) == 8.0  # nobody tried twice: the default
     assert shrinkage.weight([(2, 2, 0.3), (0, 2, 0.3)] * 50, 8.0) >= shrinkage.LEAST
+
+
+def test_sequential_weight_holds_when_calls_stop_on_a_payment():
+    # debtors Beta(0.3 w, 0.7 w) with w = 4, called until they pay or 4 conversations: the ones talked to
+    # twice or more are those whose first did not pay, so the moments see too little spread
+    rnd = random.Random(5)
+    units = []
+    for p in (rnd.betavariate(0.3 * 4, 0.7 * 4) for _ in range(5000)):
+        hits, tries = 0, 0
+        while tries < 4 and not hits:
+            tries += 1
+            hits = int(rnd.random() < p)
+        units.append((hits, tries, 0.3))
+    assert shrinkage.sequential_weight(units, 8.0) == pytest.approx(4, rel=0.3)
+    assert shrinkage.weight(units, 8.0) > 8  # the moments trust the prior twice too much and more
+    fixed = [(sum(rnd.random() < p for _ in range(5)), 5, 0.3)
+             for p in (rnd.betavariate(0.3 * 4, 0.7 * 4) for _ in range(5000))]
+    assert shrinkage.sequential_weight(fixed, 8.0) == pytest.approx(4, rel=0.3)  # and as good on fixed trials
+    assert shrinkage.sequential_weight([(1, 1, 0.3)] * 100, 8.0) == 8.0  # nobody tried twice: the default
+
+
+def test_payment_size_is_what_the_debtor_paid_after_calls_else_the_pooled_share():
+    talks = {1: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)], 2: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)],
+             3: [datetime(2026, 3, 5, 3, tzinfo=timezone.utc)]}
+    paid = {1: [Paid(date(2026, 3, 1), 50.0, 1000.0), Paid(date(2026, 3, 5), 300.0, 950.0),
+                Paid(date(2026, 3, 9), 100.0, 650.0)],  # the first before any call: not what a call brought
+            2: [Paid(date(2026, 3, 6), 150.0, 1000.0)], 4: [Paid(date(2026, 3, 6), 999.0, 999.0)]}
+    sizes, share = service.payment_sizes(talks, paid)
+    assert sizes == {1: 200.0, 2: 150.0}
+    assert share == pytest.approx(550 / 2600)
+    assert service.payment_sizes(talks, {}) == ({}, 1.0)  # nothing paid yet: the whole balance
+    inputs = Inputs(sizes=sizes, share=share)
+    assert payment_size(inputs, 1, 10_000.0) == 200.0
+    assert payment_size(inputs, 1, 120.0) == 120.0  # never more than is owed
+    assert payment_size(inputs, 3, 2600.0) == pytest.approx(550)
+    assert payment_size(Inputs(), 3, 2600.0) == 2600.0
+
+
+def test_dial_now_keeps_a_debtor_for_a_better_hour_the_rest_would_block():
+    assert dial_now(100, [0.2], 2) == pytest.approx(20)  # the day's last hour: what the dial brings
+    assert dial_now(100, [None, 0.5], 2) == 0.0  # not dialled now
+    # 0.1 now, 0.5 next hour: unanswered, a dial now rests through it and forfeits the difference
+    assert dial_now(100, [0.1, 0.5, 0.1], 2) == pytest.approx(100 * (0.1 - 0.4))
+    # no hour within the rest is better: the dial's own expected amount
+    assert dial_now(100, [0.1, 0.1, 0.1], 2) == pytest.approx(10)
+    assert dial_now(100, [0.3, 0.3, None], 2) == pytest.approx(30)
+    assert dial_now(100, [0.1, 0.5], 0) == pytest.approx(10)  # no rest: nothing forfeited
+
+
+def test_best_time_ranks_a_debtor_below_an_equal_one_while_their_better_hour_is_within_the_rest():
+    flat = {(d, h): 0.1 for d in range(7) for h in range(24)}
+    later = {**flat, (0, 20): 0.5}  # NOW is Monday 19:00 in Beijing
+    inputs = Inputs({1: 0.3, 2: 0.3}, {1: later, 2: flat}, {1: "Asia/Shanghai", 2: "Asia/Shanghai"},
+                    dials_per_account=5, dialled=frozenset((d, h) for d in range(7) for h in range(8, 22)),
+                    rest_hours=2)
+    at_seven, at_eight = NOW, NOW + timedelta(hours=1)
+    assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, at_seven) < score(
+        "propensity_besttime", inputs, 2, Decimal("1000"), 0, at_seven)
+    assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, at_eight) > score(
+        "propensity_besttime", inputs, 2, Decimal("1000"), 0, at_eight)
+
+
+def test_best_time_scores_the_hour_asked_even_one_the_history_never_dialled():
+    curve = {(d, h): 0.2 for d in range(7) for h in range(24)}
+    inputs = Inputs({1: 0.3}, {1: curve}, {1: "Asia/Shanghai"}, dials_per_account=5,
+                    dialled=frozenset((d, h) for d in range(7) for h in range(8, 19)), rest_hours=2)
+    assert score("propensity_besttime", inputs, 1, Decimal("1000"), 0, NOW) > 0  # 19:00 never dialled before
