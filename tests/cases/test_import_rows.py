@@ -165,15 +165,21 @@ def test_a_small_file_is_parsed_without_a_helper(tmp_path: Path, probe: pytest.M
         {str(os.getpid())}
 
 
-def test_a_helper_killed_mid_import_fails_it_and_nothing_is_written(tmp_path: Path, start: str,
-                                                                     probe: pytest.MonkeyPatch) -> None:
+def helped_import(tmp_path: Path, probe: pytest.MonkeyPatch) -> tuple[Path, Store, CaseImporter]:
+    """1,000 generated cases, an empty store, and an importer whose helper surely parses (HelperProbe)."""
     path = tmp_path / "cases.csv"
     write_csv(path, generate_cases(1000, seed=3))
     store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
     migrate.upgrade(store.engine)
-    probe.setenv("PROBE_DIES", "1")
     probe.setattr("cases.importer.load.RowParser", HelperProbe)
-    importer = CaseImporter(store, actor="tester", default_region="CN", today=TODAY, batch_size=20, helper_from=1)
+    return path, store, CaseImporter(store, actor="tester", default_region="CN", today=TODAY, batch_size=20,
+                                     helper_from=1)
+
+
+def test_a_helper_killed_mid_import_fails_it_and_nothing_is_written(tmp_path: Path, start: str,
+                                                                     probe: pytest.MonkeyPatch) -> None:
+    probe.setenv("PROBE_DIES", "1")
+    path, store, importer = helped_import(tmp_path, probe)
 
     with pytest.raises(ParserFailed, match="ended unexpectedly .exit code -9.; nothing was imported"):
         importer.run(path)
@@ -186,12 +192,7 @@ def test_a_helper_killed_mid_import_fails_it_and_nothing_is_written(tmp_path: Pa
 
 def test_the_helper_is_gone_when_an_import_stops_for_another_reason(tmp_path: Path, start: str,
                                                                     probe: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "cases.csv"
-    write_csv(path, generate_cases(1000, seed=3))
-    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
-    migrate.upgrade(store.engine)
-    probe.setattr("cases.importer.load.RowParser", HelperProbe)
-    importer = CaseImporter(store, actor="tester", default_region="CN", today=TODAY, batch_size=20, helper_from=1)
+    path, store, importer = helped_import(tmp_path, probe)
 
     def interrupted(done: int, total: int | None) -> None:
         if done >= 200:
