@@ -33,7 +33,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -143,8 +143,8 @@ class ClearCipher:
     def token(self, value: str) -> str:
         return value
 
-    def seal_with_token(self, value: str) -> tuple[str, str]:
-        return value, value
+    def seal_with_tokens(self, values: Sequence[str]) -> tuple[list[str], list[str]]:
+        return list(values), list(values)
 
 
 class ClearColumns:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import binascii
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -51,6 +51,13 @@ def _text(raw: bytes) -> str:
     return _to_base64(raw).translate(_TO_URLSAFE, _UNPADDED).decode("ascii")
 
 
+def _texts(raws: list[bytes], prefix: bytes) -> list[str]:
+    """`prefix` + `_text(raw)` for each of `raws`, translated and decoded once for them all: b2a_base64 ends each
+    with a newline, which then splits them (it appears nowhere else in base64)."""
+    joined = prefix + prefix.join(map(_to_base64, raws))  # "s1:A\ns1:B\n": one more prefix than values
+    return joined.translate(_TO_URLSAFE, b"=").decode("ascii").split("\n")[:-1]
+
+
 class ColumnCipher:
     """Seals and opens column values under one data key; safe to share between threads."""
 
@@ -67,24 +74,28 @@ class ColumnCipher:
         return PREFIX + _text(self._encrypt(value.encode(), None))
 
     def seal_all(self, values: Iterable[str | None]) -> list[str | None]:
-        """`seal` over a column of values in one loop (None stays None): the same text as `seal` gives each,
-        `_text` written out in the loop, without two Python calls per value around the one AES-SIV call (a bulk
-        import seals ~4.5 values a row)."""
-        encrypt, to_base64, urlsafe, unpadded, prefix = (self._encrypt, _to_base64, _TO_URLSAFE, _UNPADDED,
-                                                         _PREFIX_BYTES)
-        return [None if value is None else
-                (prefix + to_base64(encrypt(value.encode(), None)).translate(urlsafe, unpadded)).decode("ascii")
-                for value in values]
+        """`seal` over a column of values (None stays None): the same text as `seal` gives each. A bulk import
+        seals ~4.5 values a row, so the loop holds only the AES-SIV call and the base64; the rest is done once
+        for the whole column (`_texts`)."""
+        values = list(values)
+        encrypt = self._encrypt
+        sealed = _texts([encrypt(value.encode(), None) for value in values if value is not None], _PREFIX_BYTES)
+        if None not in values:
+            return sealed  # type: ignore[return-value]  # list is invariant
+        texts = iter(sealed)
+        return [None if value is None else next(texts) for value in values]
 
     def token(self, value: str) -> str:
         """The value's keyed PRF alone (the SIV its sealing starts with): a short stable reference made from
         personal data that reveals none of it (a debtor filed under a national ID)."""
         return _text(self._encrypt(value.encode(), None)[:SIV_BYTES])
 
-    def seal_with_token(self, value: str) -> tuple[str, str]:
-        """`(seal(value), token(value))` from one AES-SIV pass: the token is the sealed value's own SIV."""
-        sealed = self._encrypt(value.encode(), None)
-        return PREFIX + _text(sealed), _text(sealed[:SIV_BYTES])
+    def seal_with_tokens(self, values: Sequence[str]) -> tuple[list[str], list[str]]:
+        """`[seal(v) for v in values], [token(v) for v in values]` from one AES-SIV pass a value: the token is
+        the sealed value's own SIV."""
+        encrypt = self._encrypt
+        raws = [encrypt(value.encode(), None) for value in values]
+        return _texts(raws, _PREFIX_BYTES), _texts([raw[:SIV_BYTES] for raw in raws], b"")
 
     def open(self, stored: str) -> str:
         if stored[:_PREFIX_CHARS] != PREFIX:  # a slice compare: cheaper than a method call, ~1,000 times a page

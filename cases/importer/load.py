@@ -171,11 +171,10 @@ class CaseImporter:
         The matching runs even when nothing will be written (an earlier row was invalid), so the report
         names every such row."""
         conn = session.connection()
-        cipher = cipher_of(conn.dialect)
-        for record in batch:
-            if record.debtor_ref.startswith(NATIONAL_ID_REF) and record.national_id:
-                record.sealed_national_id, token = cipher.seal_with_token(record.national_id)
-                record.debtor_ref = NATIONAL_ID_REF + token
+        filed_by_id = [r for r in batch if r.debtor_ref.startswith(NATIONAL_ID_REF) and r.national_id]
+        sealed, tokens = cipher_of(conn.dialect).seal_with_tokens([r.national_id for r in filed_by_id])
+        for record, sealed_id, token in zip(filed_by_id, sealed, tokens):
+            record.sealed_national_id, record.debtor_ref = sealed_id, NATIONAL_ID_REF + token
         on_file = {(row.creditor, row.account_ref): row for row in conn.execute(
             select(ACCOUNTS, DEBTORS.c.external_ref.label("debtor_ref"), DEBTORS.c.national_id.label("debtor_nid"))
             .join(DEBTORS, DEBTORS.c.id == ACCOUNTS.c.debtor_id)

@@ -27,15 +27,14 @@ def test_sealed_text_and_token_keep_their_format(plain: str, stored: str, token:
     cipher = ColumnCipher(KEY)
     assert cipher.seal(plain) == stored
     assert cipher.token(plain) == token
-    assert cipher.seal_with_token(plain) == (stored, token)
+    assert cipher.seal_with_tokens([plain]) == ([stored], [token])
     assert cipher.open(stored) == plain
 
 
 def test_the_token_is_the_sealed_values_siv() -> None:
     cipher = ColumnCipher(KEY)
-    for length in range(40):  # every padding case of the base64 text
-        plain = "x" * length
-        stored, token = cipher.seal_with_token(plain)
+    plains = ["x" * length for length in range(40)]  # every padding case of the base64 text
+    for plain, stored, token in zip(plains, *cipher.seal_with_tokens(plains)):
         body = stored.removeprefix("s1:")
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         assert base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)) == raw[:16]
@@ -68,4 +67,5 @@ def test_a_column_sealed_at_once_is_sealed_as_each_value_alone() -> None:
     values = [plain for plain, _, _ in KNOWN] + ["x" * length for length in range(40)]
     assert cipher.seal_all(values) == [cipher.seal(value) for value in values]
     assert cipher.seal_all([KNOWN[3][0], None, KNOWN[2][0]]) == [KNOWN[3][1], None, KNOWN[2][1]]
-    assert cipher.seal_all([]) == []
+    assert cipher.seal_all([]) == [] and cipher.seal_all([None]) == [None]
+    assert cipher.seal_with_tokens([]) == ([], [])
