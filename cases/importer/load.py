@@ -119,7 +119,9 @@ class CaseImporter:
         def column(name: str) -> str:
             return table.headers[index[name]] if name in index else f"{name} (default)"
 
-        first_row_of: dict[tuple[str, str], int] = {}
+        # Each account's first row, to name it beside a duplicate: by creditor, then account reference (a tuple key
+        # a row cost ~270 bytes, of which the tuple and the creditor's own copy ~150; this the rest).
+        first_row_of: dict[str, dict[str, int]] = {}
         parser = RowParser(path, index, table.headers, mapping, self.default_region, self.today,
                            table.encoding or "text")
         parsing = closing(parsed_rows(parser, table, self.batch_size, self.helper_from))  # and its helper with it
@@ -132,12 +134,11 @@ class CaseImporter:
             for parsed in rows:
                 report.rows += 1
                 if isinstance(parsed, CaseRecord):
-                    key = (parsed.creditor, parsed.account_ref)
-                    if key in first_row_of:
+                    creditor_rows = first_row_of.setdefault(parsed.creditor, {})
+                    first = creditor_rows.setdefault(parsed.account_ref, parsed.row)
+                    if first != parsed.row:
                         parsed = [FieldError(parsed.row, column("account_ref"), parsed.account_ref,
-                                             f"duplicate account in this file (first at row {first_row_of[key]})")]
-                    else:
-                        first_row_of[key] = parsed.row
+                                             f"duplicate account in this file (first at row {first})")]
                 if isinstance(parsed, list):
                     report.reject(parsed)
                     continue
