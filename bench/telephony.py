@@ -15,11 +15,12 @@ issue 22's offload): bridged and recorded there, the carrier's PCMA transcoded t
 rtpengine's CPU in the same window is printed beside the dialer's, and the recordings are the ones made from
 rtpengine's captures.
 
-`--peers-nice N` runs both SIPp sides at a lower priority: issue 21 asks for the dialer's side measured alone,
-the load generator throttled (SIPp's own threads compete for the same two cores).
+`--peers-nice N` runs both SIPp sides at a lower priority, `--pin` on a core of their own (the last; the dialer
+and rtpengine on the others): issue 21 asks for the dialer's side measured alone, the load generator throttled or
+pinned (SIPp's own threads, one per call replaying the capture, compete for the same two cores).
 
     python bench/telephony.py [--json] [--levels 50,100,200,400] [--cps 100] [--steady 10] [--media here|rtpengine]
-                              [--peers-nice 0]
+                              [--peers-nice 0] [--pin]
 """
 
 from __future__ import annotations
@@ -179,21 +180,32 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # The SIPp sides and the levels -------------------------------------------------------------------------------------
-def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+def cores(pin: bool) -> tuple[list[str], list[str]]:
+    """Command prefixes for (our side, the SIPp peers): with `pin`, the peers on the last core, ours on the rest."""
+    count = os.cpu_count() or 1
+    if not pin:
+        return [], []
+    if count < 2:
+        sys.exit("--pin needs two cores or more")
+    return ["taskset", "-c", f"0-{count - 2}"], ["taskset", "-c", str(count - 1)]
+
+
+def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int = 0,
+         pinned: list[str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*(pinned or []), "nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
                              "-mi", "127.0.0.1", "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096",
                              *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_rtpengine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_rtpengine(folder: Path, pinned: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     """deploy/rtpengine's rtpengine in user space; with the worker's --rtpengine argument for it."""
     from tests.integration.peers import rtpengine_command
 
     folder.mkdir(parents=True, exist_ok=True)
     port, log = free_port(), folder / "rtpengine.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(rtpengine_command(port, folder), stdout=output,
+        process = subprocess.Popen([*pinned, *rtpengine_command(port, folder)], stdout=output,
                                    stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while b"Startup complete" not in log.read_bytes():
@@ -204,22 +216,24 @@ def start_rtpengine(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"127.0.0.1,{port},{folder},{process.pid}"
 
 
-def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here", peers_nice: int = 0) -> dict:
+def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here", peers_nice: int = 0,
+              pin: bool = False) -> dict:
+    ours, peers = cores(pin)
     agents_port, trunk_port = free_port(), free_port()
     talk_ms = int(1000 * (calls / cps + steady_s + 2))
     debtors = scratch / f"debtors-{calls}.xml"
     debtors.write_text((HERE / "sipp" / "debtors.xml").read_text().replace("PCAPS", str(PCAPS))
                        .replace("TALK_MS", str(talk_ms)))
     # -bg makes SIPp fork into the background: find and stop it by its port afterwards.
-    sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"], peers_nice).wait()
-    sipp(debtors, trunk_port, free_port(), [], peers_nice).wait()
+    sipp(HERE / "sipp" / "agents.xml", agents_port, free_port(), ["-rtp_echo"], peers_nice, peers).wait()
+    sipp(debtors, trunk_port, free_port(), [], peers_nice, peers).wait()
     recordings = scratch / f"recordings-{calls}"
     anchor, anchor_args = None, []
     try:
         if media == "rtpengine":
-            anchor, argument = start_rtpengine(scratch / f"rtpengine-{calls}")
+            anchor, argument = start_rtpengine(scratch / f"rtpengine-{calls}", ours)
             anchor_args = ["--rtpengine", argument]
-        out = subprocess.run([sys.executable, __file__, "--worker", str(calls), "--agents-port", str(agents_port),
+        out = subprocess.run([*ours, sys.executable, __file__, "--worker", str(calls), "--agents-port", str(agents_port),
                               "--trunk-port", str(trunk_port), "--cps", str(cps), "--recordings", str(recordings),
                               *anchor_args], capture_output=True, text=True, timeout=talk_ms / 1000 + 180)
         if out.returncode != 0:
@@ -244,6 +258,8 @@ def main() -> None:
     parser.add_argument("--peers-nice", type=int, default=0, metavar="N",
                         help="run both SIPp sides at niceness N (0-19): the dialer's own figures without its load "
                              "generator's claim on the cores (in production carrier and phones are other machines)")
+    parser.add_argument("--pin", action="store_true",
+                        help="run both SIPp sides on the last core and the dialer (and rtpengine) on the others")
     parser.add_argument("--rtpengine", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--agents-port", type=int, help=argparse.SUPPRESS)
@@ -260,11 +276,12 @@ def main() -> None:
             print(f"{'calls':>5} {'cpu % core':>10} {'failed':>6} {'lost audio s':>12} {'bridge p50 ms':>13} "
                   f"{'bridge p99 ms':>13} {'setup cps':>9}  goals: 0 failed, 0 lost, <=50% to 200, p99<=50, >=50 cps")
         for calls in (int(level) for level in args.levels.split(",")):
-            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media, args.peers_nice)
+            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media, args.peers_nice, args.pin)
             if args.json:
                 print(json.dumps({**{key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
                                                                "bridge_ms_p50", "bridge_ms_p99", "setup_cps", "media",
-                                                               "rtpengine_cpu_pct")}, "peers_nice": args.peers_nice}))
+                                                               "rtpengine_cpu_pct")}, "peers_nice": args.peers_nice,
+                                  "pinned": args.pin}))
             else:
                 print(f"{row['calls']:>5} {row['cpu_pct']!s:>10} {row['failed']:>6} {row['lost_audio_s']:>12} "
                       f"{row['bridge_ms_p50']!s:>13} {row['bridge_ms_p99']!s:>13} {row['setup_cps']:>9}"
