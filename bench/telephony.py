@@ -180,19 +180,22 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # The SIPp sides and the levels -------------------------------------------------------------------------------------
-def cores(pin: bool) -> tuple[list[str], list[str]]:
-    """Command prefixes for (our side, the SIPp peers): with `pin`, the peers on the last core, ours on the rest."""
+Pinning = tuple[list[str], list[str]]  # command prefixes: (our side, the SIPp peers)
+UNPINNED: Pinning = ([], [])
+
+
+def pinning() -> Pinning:
+    """The peers on the last core, our side on the rest."""
     count = os.cpu_count() or 1
-    if not pin:
-        return [], []
     if count < 2:
         sys.exit("--pin needs two cores or more")
     return ["taskset", "-c", f"0-{count - 2}"], ["taskset", "-c", str(count - 1)]
 
 
-def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int = 0,
-         pinned: list[str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([*(pinned or []), "nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+def sipp(scenario: Path, port: int, media_port: int, extra: list[str], nice: int,
+         pinned: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*pinned, "nice", "-n", str(nice), "sipp", "-sf", str(scenario), "-i", "127.0.0.1",
+                             "-p", str(port),
                              "-mi", "127.0.0.1", "-mp", str(media_port), "-bg", "-nostdin", "-max_socket", "4096",
                              *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -217,8 +220,8 @@ def start_rtpengine(folder: Path, pinned: list[str]) -> tuple[subprocess.Popen[b
 
 
 def run_level(calls: int, cps: float, steady_s: float, scratch: Path, media: str = "here", peers_nice: int = 0,
-              pin: bool = False) -> dict:
-    ours, peers = cores(pin)
+              pinned: Pinning = UNPINNED) -> dict:
+    ours, peers = pinned
     agents_port, trunk_port = free_port(), free_port()
     talk_ms = int(1000 * (calls / cps + steady_s + 2))
     debtors = scratch / f"debtors-{calls}.xml"
@@ -271,12 +274,13 @@ def main() -> None:
         return
     if shutil.which("sipp") is None or not (PCAPS / "g711a.pcap").exists():
         sys.exit("bench/telephony.py needs SIPp (Debian package sip-tester): run `make install` as root")
+    pinned = pinning() if args.pin else UNPINNED
     with tempfile.TemporaryDirectory(prefix="dunline-telephony-") as scratch:
         if not args.json:
             print(f"{'calls':>5} {'cpu % core':>10} {'failed':>6} {'lost audio s':>12} {'bridge p50 ms':>13} "
                   f"{'bridge p99 ms':>13} {'setup cps':>9}  goals: 0 failed, 0 lost, <=50% to 200, p99<=50, >=50 cps")
         for calls in (int(level) for level in args.levels.split(",")):
-            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media, args.peers_nice, args.pin)
+            row = run_level(calls, args.cps, args.steady, Path(scratch), args.media, args.peers_nice, pinned)
             if args.json:
                 print(json.dumps({**{key: row[key] for key in ("calls", "cpu_pct", "failed", "lost_audio_s",
                                                                "bridge_ms_p50", "bridge_ms_p99", "setup_cps", "media",

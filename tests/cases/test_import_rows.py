@@ -43,7 +43,7 @@ def start(request: pytest.FixtureRequest) -> Iterator[str]:
 def sheet(tmp_path: Path, rows: int = 600) -> Path:
     """Generated cases with a bad amount, a bad date and a duplicate account far apart (other batches)."""
     path = tmp_path / "cases.csv"
-    write_csv(path, generate_cases(rows, seed=5))
+    write_csv(path, generate_cases(rows, seed=5, today=TODAY))
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
     balance, due = header.index("balance"), header.index("due_date")
@@ -146,7 +146,7 @@ def who_parsed(path: Path) -> tuple[WhoParsed, Table]:
 def test_both_processes_parse_and_every_row_comes_once_in_file_order(tmp_path: Path, start: str,
                                                                        probe: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cases.csv"
-    write_csv(path, generate_cases(2000, seed=3))
+    write_csv(path, generate_cases(2000, seed=3, today=TODAY))
     parser, table = who_parsed(path)
 
     parsed = [errors[0] for errors in parsed_rows(parser, table, batch_size=20, helper_from=1)]
@@ -159,7 +159,7 @@ def test_both_processes_parse_and_every_row_comes_once_in_file_order(tmp_path: P
 
 def test_a_small_file_is_parsed_without_a_helper(tmp_path: Path, probe: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cases.csv"
-    write_csv(path, generate_cases(50, seed=3))
+    write_csv(path, generate_cases(50, seed=3, today=TODAY))
     parser, table = who_parsed(path)
     assert {errors[0].value for errors in parsed_rows(parser, table, batch_size=5, helper_from=51)} == \
         {str(os.getpid())}
@@ -168,7 +168,7 @@ def test_a_small_file_is_parsed_without_a_helper(tmp_path: Path, probe: pytest.M
 def helped_import(tmp_path: Path, probe: pytest.MonkeyPatch) -> tuple[Path, Store, CaseImporter]:
     """1,000 generated cases, an empty store, and an importer whose helper surely parses (HelperProbe)."""
     path = tmp_path / "cases.csv"
-    write_csv(path, generate_cases(1000, seed=3))
+    write_csv(path, generate_cases(1000, seed=3, today=TODAY))
     store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
     migrate.upgrade(store.engine)
     probe.setattr("cases.importer.load.RowParser", HelperProbe)
