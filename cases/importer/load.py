@@ -34,6 +34,7 @@ from cases.importer.lookup import among
 from cases.importer.reader import open_table
 from cases.importer.record import NATIONAL_ID_REF, CaseRecord, FieldError
 from cases.importer.rows import HELPER_FROM_ROWS, RowParser, parsed_rows
+from cases.importer.seen import SeenAccounts
 from cases.importer.writer import TableWriter
 from cases.masking import mask_phone
 from cases.models.sealed import cipher_of
@@ -119,9 +120,7 @@ class CaseImporter:
         def column(name: str) -> str:
             return table.headers[index[name]] if name in index else f"{name} (default)"
 
-        # Each account's first row, to name it beside a duplicate; by creditor, then account reference: ~115 bytes a
-        # row, where a (creditor, account) key held a tuple and a copy of the creditor a row (~270).
-        first_row_of: dict[str, dict[str, int]] = {}
+        seen = SeenAccounts()  # each account's first row, to name it beside a duplicate
         parser = RowParser(path, index, table.headers, mapping, self.default_region, self.today,
                            table.encoding or "text")
         parsing = closing(parsed_rows(parser, table, self.batch_size, self.helper_from))  # and its helper with it
@@ -133,23 +132,19 @@ class CaseImporter:
             batch: list[CaseRecord] = []
             for parsed in rows:
                 report.rows += 1
-                if isinstance(parsed, CaseRecord):
-                    creditor_rows = first_row_of.setdefault(parsed.creditor, {})
-                    first = creditor_rows.setdefault(parsed.account_ref, parsed.row)
-                    if first != parsed.row:
-                        parsed = [FieldError(parsed.row, column("account_ref"), parsed.account_ref,
-                                             f"duplicate account in this file (first at row {first})")]
                 if isinstance(parsed, list):
                     report.reject(parsed)
                     continue
                 batch.append(parsed)
                 if len(batch) >= self.batch_size:
-                    self._flush(session, batch, run.id, report, column, write=skip_invalid or not report.invalid_rows)
+                    self._flush(session, batch, run.id, report, column, seen,
+                                write=skip_invalid or not report.invalid_rows)
                     batch = []
                     if progress:
                         progress(report.rows, table.total)
             if batch:
-                self._flush(session, batch, run.id, report, column, write=skip_invalid or not report.invalid_rows)
+                self._flush(session, batch, run.id, report, column, seen,
+                            write=skip_invalid or not report.invalid_rows)
             if progress:
                 progress(report.rows, table.total)
             if dry_run or (report.invalid_rows and not skip_invalid):
@@ -166,11 +161,18 @@ class CaseImporter:
         return report
 
     def _flush(self, session: Any, batch: list[CaseRecord], import_id: int, report: ImportReport,
-               column: Callable[[str], str], *, write: bool) -> None:
-        """Match a batch to the accounts on file, reject rows naming another debtor, write the rest if `write`.
+               column: Callable[[str], str], seen: SeenAccounts, *, write: bool) -> None:
+        """Reject rows naming an account an earlier row of the file named, match the rest to the accounts on
+        file, reject rows naming another debtor, write the rest if `write`.
 
         The matching runs even when nothing will be written (an earlier row was invalid), so the report
         names every such row."""
+        firsts = seen.first_rows([(r.creditor, r.account_ref) for r in batch], [r.row for r in batch])
+        for record, first in zip(batch, firsts):
+            if first is not None:
+                report.reject([FieldError(record.row, column("account_ref"), record.account_ref,
+                                          f"duplicate account in this file (first at row {first})")])
+        batch = [record for record, first in zip(batch, firsts) if first is None]
         conn = session.connection()
         filed_by_id = [r for r in batch if r.debtor_ref.startswith(NATIONAL_ID_REF) and r.national_id]
         sealed, tokens = cipher_of(conn.dialect).seal_with_tokens([r.national_id for r in filed_by_id])
