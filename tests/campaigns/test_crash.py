@@ -150,7 +150,8 @@ def test_probe_4_recovery_leaves_another_campaigns_live_calls_alone(tmp_path: Pa
     first_id = _campaign(store, "first")
     _campaign(store, "second")
     common = ["--agents", "2", "--rude-agents", "0", "--no-transcribe", "--at", AT]
-    first = dunline(tmp_path, "campaign", "run", "first", *common, "--seconds", "60")
+    # Longer than the test can take on a slow machine: it must still be calling when the second run has recovered.
+    first = dunline(tmp_path, "campaign", "run", "first", *common, "--seconds", "600")
     try:
         _wait_for(lambda: any(a.outcome is AttemptOutcome.IN_FLIGHT and a.campaign_id == first_id
                               for a in attempts(store)), 60, "the first campaign's live calls", first)
