@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,7 +90,9 @@ async def test_a_mandarin_caller_says_or_types_the_amount_and_the_served_ivr_sav
         else:
             caller.media.send_digits("1000#")
         await asyncio.wait_for(ear.prompt_starts(), WAIT_S)  # the date's prompt: the amount was taken
-        caller.media.send_digits("20261210#1")  # the date, then "1" to confirm the readback
+        # The served floor runs on the real clock, so the promise date is days after its today, not a fixed date
+        promised_on = date.today() + timedelta(days=5)
+        caller.media.send_digits(f"{promised_on:%Y%m%d}#1")  # the date, then "1" to confirm the readback
         await asyncio.wait_for(caller.ended.wait(), WAIT_S)
         await asyncio.sleep(0.5)
         with floor.store.session() as session:
