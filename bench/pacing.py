@@ -9,7 +9,10 @@ falling to 10% during the second hour); talk_doubling (mean talk 120 s, 240 s fr
 Policies: progressive, VICIdial ADAPT_HARD_LIMIT and ADAPT_TAPERED (re-implemented), and Dunline's.
 Writes a PNG (occupancy and abandon rate per team size) next to the table.
 
-    python bench/pacing.py [--json] [--quick] [--seeds N] [--policies P ...] [--scenarios S ...] [--plot FILE]
+    python bench/pacing.py [--json] [--quick] [--seeds N] [--first-seed S] [--policies P ...] [--scenarios S ...]
+                           [--teams N ...] [--plot FILE]
+
+--first-seed checks a pacer on seeds it was not tuned on (the default seeds are 1..N).
 """
 
 from __future__ import annotations
@@ -68,13 +71,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per cell and policy")
     parser.add_argument("--quick", action="store_true", help="one seed")
     parser.add_argument("--seeds", type=int, default=10, help="seeds per cell (mean and worst are reported)")
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--plot", type=Path, default=Path("bench/out/pacing.png"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--policies", nargs="+", choices=POLICIES, default=POLICIES)
     parser.add_argument("--scenarios", nargs="+", choices=tuple(SCENARIOS), default=tuple(SCENARIOS))
     parser.add_argument("--teams", nargs="+", type=int, help="only these team sizes")
     args = parser.parse_args()
-    seeds = (1,) if args.quick else tuple(range(1, args.seeds + 1))
+    seeds = (args.first_seed,) if args.quick else tuple(range(args.first_seed, args.first_seed + args.seeds))
     jobs = [(name, p, n, r, s) for name in args.scenarios for n in SCENARIOS[name][0] for r in SCENARIOS[name][1]
             for p in args.policies for s in seeds if not args.teams or n in args.teams]
     jobs.sort(key=lambda j: -j[2])  # big teams first: better packing over the workers
