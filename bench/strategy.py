@@ -143,6 +143,20 @@ def build_store(path: Path, debtors: list[Debtor], rnd: random.Random) -> tuple[
         return store, campaign.id
 
 
+@dataclass(frozen=True)
+class Chance:
+    """The draws of chance, each keyed by what it decides (whether a debtor answers on a local day and hour;
+    whether their k-th conversation brings a payment), not taken from one stream in the order of the dials. So
+    every strategy meets the same luck for the same call: a willing debtor with a large balance pays at their
+    first conversation whichever strategy reaches them, and the strategies differ by whom and when they call,
+    not by which of them drew the lucky numbers."""
+
+    seed: int
+
+    def draw(self, *key: object) -> float:
+        return random.Random(":".join(map(str, (self.seed, *key)))).random()  # str seeds hash by SHA-512
+
+
 class Exploration:
     """The warm-up's ranking: the cases in a fresh random order every hour, as an exploration campaign dials,
     so the history the model learns from is not one strategy's choice of whom to call."""
@@ -174,7 +188,7 @@ class Oracle:
 
 
 def work(store: Store, campaign_id: int, ranking: Ranking, truth: dict[str, Debtor], first: date, days: int,
-         dials: int, rnd: random.Random) -> None:
+         dials: int, chance: Chance) -> None:
     """Dial `days` days from `first`: each floor hour the hopper's leads, up to the hour's budget, claimed,
     their outcomes drawn from the truth, closed, and any payment applied."""
     gate = ComplianceGate(store)
@@ -194,24 +208,30 @@ def work(store: Store, campaign_id: int, ranking: Ranking, truth: dict[str, Debt
             with store.session() as session:
                 for lead, at, attempt_id in claimed:
                     if attempt_id is not None:
-                        close(session, attempt_id, lead.account_id, at, truth[refs[lead.account_id]], rnd)
+                        close(session, attempt_id, lead.account_id, at, truth[refs[lead.account_id]], chance)
 
 
-def close(session: Session, attempt_id: int, account_id: int, at: datetime, d: Debtor, rnd: random.Random) -> None:
+def close(session: Session, attempt_id: int, account_id: int, at: datetime, d: Debtor, chance: Chance) -> None:
     """The call's outcome drawn from the debtor's truth at their local hour; a payment applied if they pay."""
-    reached = rnd.random() < d.rpc[local(at, ZONE).hour]
+    hour = local(at, ZONE)
+    reached = chance.draw("answer", d.ref, f"{hour:%Y-%m-%d %H}") < d.rpc[hour.hour]
     if reached:
         attempts.mark_conversation(session, attempt_id)
     attempts.close(session, attempt_id, attempts.CallEnd(
         AttemptOutcome.ANSWERED if reached else AttemptOutcome.NO_ANSWER,
         at + timedelta(seconds=CALL_SECONDS if reached else 30),
         answered_at=at + timedelta(seconds=10) if reached else None))
-    if reached and rnd.random() < d.willingness:
+    if reached and chance.draw("pay", d.ref, conversations(session, account_id)) < d.willingness:
         account = session.get(Account, account_id)
         amount = min(Decimal(f"{d.balance * d.pay_fraction:.2f}"), account.balance)
         if amount > 0:
             apply_payment(session, account, amount, local(at, ZONE).date(), PaymentChannel.ALIPAY, f"sim-{attempt_id}",
                           "bench")
+
+
+def conversations(session: Session, account_id: int) -> int:
+    """The account's conversations so far, this one included."""
+    return session.scalar(select(func.count()).where(Attempt.account_id == account_id, Attempt.conversation))
 
 
 def pacing(dials: int) -> list[int]:
@@ -276,7 +296,7 @@ def run_strategy(base: Path, name: str, campaign_id: int, truth: dict[str, Debto
             ranking: Ranking = Oracle({i: truth[ref] for i, ref in refs.items()})
         else:
             ranking = service.ranking_for(store, base, campaign_id, Plan(name).to_json())
-        work(store, campaign_id, ranking, truth, first, days, dials, random.Random(seed * 1000 + 7))
+        work(store, campaign_id, ranking, truth, first, days, dials, Chance(seed))
         return {**figures(store, at_local(first, time(0), ZONE), first), "violations": violations(store)}
     finally:
         store.dispose()
@@ -305,7 +325,7 @@ def main() -> None:
     try:
         store, campaign_id = build_store(base / "warm.db", debtors, rnd)
         work(store, campaign_id, Exploration(random.Random(args.seed + 2)), truth, START, args.warmup, args.dials,
-             random.Random(args.seed + 1))
+             Chance(args.seed))
         as_of = START + timedelta(days=args.warmup - 30)
         _, evaluation = service.train(store, base, as_of)
         store.dispose()

@@ -73,3 +73,16 @@ def test_violations_are_recounted_from_the_rows(tmp_path: Path) -> None:
         call(a3, d3, 9, 30)  # 3: under the hold
     assert b.violations(store) == 3
     store.dispose()
+
+
+def test_every_strategy_meets_the_same_luck_for_the_same_call() -> None:
+    """A draw is keyed by what it decides, not by how many draws came before it: the same debtor's first
+    conversation pays or not whichever strategy reaches them, and whenever."""
+    first, again = bench().Chance(3), bench().Chance(3)
+    before = [first.draw("answer", f"S{i:06d}", "2026-04-07 09") for i in range(500)]  # another strategy's dials
+    assert [again.draw("pay", f"S{i:06d}", 1) for i in range(500)] == [first.draw("pay", f"S{i:06d}", 1)
+                                                                       for i in range(500)]
+    assert before == [again.draw("answer", f"S{i:06d}", "2026-04-07 09") for i in range(500)]
+    pays = [first.draw("pay", "S000007", k) for k in range(1, 2001)]
+    assert len(set(pays)) == 2000 and 0.45 < sum(pays) / len(pays) < 0.55  # each conversation its own draw
+    assert sum(p < 0.2 for p in pays) in range(340, 461)  # uniform: ~400 under 0.2
