@@ -213,8 +213,8 @@ def work(store: Store, campaign_id: int, ranking: Ranking, truth: dict[str, Debt
 
 def close(session: Session, attempt_id: int, account_id: int, at: datetime, d: Debtor, chance: Chance) -> None:
     """The call's outcome drawn from the debtor's truth at their local hour; a payment applied if they pay."""
-    hour = local(at, ZONE)
-    reached = chance.draw("answer", d.ref, f"{hour:%Y-%m-%d %H}") < d.rpc[hour.hour]
+    there = local(at, ZONE)
+    reached = chance.draw("answer", d.ref, f"{there:%Y-%m-%d %H}") < d.rpc[there.hour]
     if reached:
         attempts.mark_conversation(session, attempt_id)
     attempts.close(session, attempt_id, attempts.CallEnd(

@@ -78,8 +78,9 @@ def test_violations_are_recounted_from_the_rows(tmp_path: Path) -> None:
 def test_every_strategy_meets_the_same_luck_for_the_same_call() -> None:
     """A draw is keyed by what it decides, not by how many draws came before it: the same debtor's first
     conversation pays or not whichever strategy reaches them, and whenever."""
-    first, again = bench().Chance(3), bench().Chance(3)
-    before = [first.draw("answer", f"S{i:06d}", "2026-04-07 09") for i in range(500)]  # another strategy's dials
+    chance = bench().Chance
+    first, again = chance(3), chance(3)
+    before = [first.draw("answer", f"S{i:06d}", "2026-04-07 09") for i in range(500)]  # drawn before the pays
     assert [again.draw("pay", f"S{i:06d}", 1) for i in range(500)] == [first.draw("pay", f"S{i:06d}", 1)
                                                                        for i in range(500)]
     assert before == [again.draw("answer", f"S{i:06d}", "2026-04-07 09") for i in range(500)]
