@@ -9,6 +9,7 @@ import base64
 import pytest
 
 from crypto import ColumnCipher, SealedValueError
+from crypto.batch_siv import SMALL_GROUP
 
 KEY = bytes(range(64))
 # (plain, stored text, token), made by the first release of the format (s1, commit 5ba6b34).
@@ -62,10 +63,13 @@ def test_another_key_opens_nothing() -> None:
 
 def test_a_column_sealed_at_once_is_sealed_as_each_value_alone() -> None:
     """seal_all (a bulk import's path) writes the very text seal does, in order, for every padding case and the
-    known answers; None stays None in its place."""
+    known answers, alone and many of a length (BatchSiv's two paths); None stays None in its place."""
     cipher = ColumnCipher(KEY)
     values = [plain for plain, _, _ in KNOWN] + ["x" * length for length in range(40)]
     assert cipher.seal_all(values) == [cipher.seal(value) for value in values]
+    assert cipher.seal_all(values * SMALL_GROUP) == [cipher.seal(value) for value in values] * SMALL_GROUP
+    assert cipher.seal_with_tokens([KNOWN[2][0]] * SMALL_GROUP) == ([KNOWN[2][1]] * SMALL_GROUP,
+                                                                     [KNOWN[2][2]] * SMALL_GROUP)
     assert cipher.seal_all([KNOWN[3][0], None, KNOWN[2][0]]) == [KNOWN[3][1], None, KNOWN[2][1]]
     assert cipher.seal_all([]) == [] and cipher.seal_all([None]) == [None]
     assert cipher.seal_with_tokens([]) == ([], [])
