@@ -9,7 +9,8 @@ length, and each group is sealed with a few calls over all its values:
   dbl(D) xor pad(P) for a value shorter than a block, else P with D xored into its last 16 bytes; V = CMAC(K1, T).
   The CMAC chains of a group run in lockstep: one ECB call over the group for each block of T.
 - CTR (section 2.5) from Q = V with bits 63 and 31 cleared: the counter blocks of a whole group in one ECB call.
-  Clearing those bits is what lets each counter be its low 32-bit word plus the block's index (no carry).
+  Clearing those bits is what lets each counter be its low 32-bit word plus the block's index (no carry
+  before 2^31 blocks, 32 GiB, in one value).
 
 Only sealing is done here; opening (which must check the SIV) stays with AESSIV. The tests hold this to
 AESSIV's output for every length a column can hold.

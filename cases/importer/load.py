@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from cases.audit import AuditDraft, append
 from cases.db import Store
+from cases.importer.deferred import DeferredIndexes
 from cases.importer.fields import STORED_IN, ColumnMapping
 from cases.importer.lookup import among
 from cases.importer.reader import open_table
@@ -129,6 +130,8 @@ class CaseImporter:
             session.add(run)
             session.flush()
             report.import_id = run.id
+            deferred = DeferredIndexes.drop_for(session.connection(), (ACCOUNTS, DEBTORS, PHONES, ADDRESSES),
+                                                table.total, ACCOUNTS)
             batch: list[CaseRecord] = []
             for parsed in rows:
                 report.rows += 1
@@ -150,6 +153,7 @@ class CaseImporter:
             if dry_run or (report.invalid_rows and not skip_invalid):
                 session.rollback()
                 return report
+            deferred.build(session.connection())
             run.finished_at = utcnow()
             run.inserted, run.updated, run.skipped = report.inserted, report.updated, report.invalid_rows
             append(session, [AuditDraft(self.actor, "cases.imported", "import", run.id, {

@@ -170,7 +170,7 @@ def test_matching_a_batch_to_accounts_on_file_uses_the_account_key_index(sqlite_
         assert importer(sqlite_store).run(path).inserted == 6
     finally:
         event.remove(sqlite_store.engine, "before_cursor_execute", seen)
-    assert len(lookups) == 3  # one per batch of two
+    assert len(lookups) == 4  # one per batch of two, and the highest id (cases.importer.deferred)
     with sqlite_store.engine.connect() as conn:
         for statement, parameters in lookups:
             plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
