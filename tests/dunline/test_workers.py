@@ -32,9 +32,8 @@ from recordings.jobs import JobQueue
 from recordings.transcripts import TranscriptStore, transcript_file
 from speech.models import find_model
 from tests.campaigns.test_aftercall import seed_call
-from tests.compliance.test_screening_recorded_call import record_call
+from tests.compliance.test_screening_recorded_call import record_call, speak
 from tests.conftest import REDIS_URL, require, server_missing, share_keys
-from tests.recordings.test_worker import long_call
 
 pytestmark = pytest.mark.redis_server
 
@@ -59,15 +58,37 @@ def queue_for(prefixes: dict[str, str]) -> JobQueue:
                     transcripts=TranscriptStore(client, prefixes["transcript_prefix"]))
 
 
-def threatening_call(path: Path, padding_turns: int = 0) -> Path:
-    """The agent threatens arrest, the debtor says stop calling (tests/compliance's recorded call), then
-    `padding_turns` of ordinary talk so that a worker can be killed while it is still at work."""
+# Ordinary talk after the threat, every sentence its own: Whisper re-decodes a window whose text repeats (the
+# compression-ratio guard) by sampling, so a repetitive padding made the threat's own words vary from one
+# transcription of the call to the next (the killed worker's replacement heard "please will come", once no threat).
+TALK = [
+    (1, "Let me check the details of your account before we go on."),
+    (0, "I changed jobs last spring and my hours were cut."),
+    (1, "I understand. We can look at a plan that fits your budget."),
+    (0, "My wife handles the bills, she is travelling this week."),
+    (1, "The balance shown here includes the fees from October."),
+    (0, "Can you send me a letter with the figures by post?"),
+    (1, "Yes, the statement will go to the address we have on file."),
+    (0, "I moved house in August, the new street is near the river."),
+    (1, "Thank you. I will note the new address and the best time to reach you."),
+    (0, "Mornings are better, before nine, when the children are at school."),
+]
+
+
+def threatening_call(path: Path, padded: bool = False) -> Path:
+    """The agent threatens arrest, the debtor says stop calling (tests/compliance's recorded call), then, if
+    `padded`, about 50 s of ordinary talk (TALK) so that a worker can be killed while it is still at work."""
     record_call(path)
-    if padding_turns:
+    if padded:
         with wave.open(str(path)) as call:
             head = np.frombuffer(call.readframes(call.getnframes()), np.int16).reshape(-1, 2)
-        with wave.open(str(long_call(path.with_name("talk.wav"), padding_turns))) as talk:
-            tail = np.frombuffer(talk.readframes(talk.getnframes()), np.int16).reshape(-1, 2)
+        turns = []
+        for channel, text in TALK:
+            said = speak(text, "en-us" if channel else "en-us+f3", path.parent)
+            turn = np.zeros((len(said) + RATE, 2), np.float32)
+            turn[:len(said), channel] = said
+            turns.append(turn)
+        tail = np.clip(np.concatenate(turns), -32768, 32767).astype(np.int16)
         write_pcm(path, np.concatenate([head, tail]), RATE)
     return path
 
@@ -93,9 +114,7 @@ def assert_screened_once(store: Store, attempt_id: int, agent_id: int) -> None:
         findings = session.scalars(select(ScreeningFinding).where(ScreeningFinding.attempt_id == attempt_id)).all()
         by_category = {f.category: f for f in findings}
         threat = by_category[Category.FALSE_LEGAL_THREAT]
-        # the excerpt quotes the threat; Whisper's temperature fallback (sampling) may hear "the police" otherwise
-        assert (threat.speaker, threat.agent_id) == ("agent", agent_id)
-        assert {"police", "arrest"} & set(threat.excerpt.lower().replace(".", " ").replace(",", " ").split())
+        assert (threat.speaker, threat.agent_id) == ("agent", agent_id) and "police" in threat.excerpt.lower()
         cease = by_category[Category.CEASE_REQUEST]
         assert cease.speaker == "debtor" and cease.agent_id == agent_id and cease.hold_id is not None
         hold = session.get(Hold, cease.hold_id)
@@ -132,7 +151,7 @@ def test_item_4_a_worker_killed_mid_job_is_replaced_and_the_call_screened_once(
     """The server died after closing the call, before queueing its job (the row says queued, the stream has
     nothing): the supervisor's start queues it; the worker taking it is killed mid-job; its replacement
     takes the job over when the lease runs out and the call is screened once."""
-    recording = threatening_call(tmp_path / "call.wav", padding_turns=6)
+    recording = threatening_call(tmp_path / "call.wav", padded=True)
     attempt_id, agent_id = seed_call(sqlite_store, recording=recording)
     queue = queue_for(prefixes)
     job_id = aftercall_job_id(attempt_id)
