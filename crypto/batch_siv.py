@@ -85,7 +85,8 @@ class BatchSiv:
     def _group(self, plain: np.ndarray) -> bytes:
         """The sealed values of one length (rows of `plain`), concatenated."""
         count, length = plain.shape
-        blocks = max(1, -(-length // BLOCK))
+        stream_blocks = -(-length // BLOCK)  # of the CTR keystream: the value's blocks
+        blocks = max(1, stream_blocks)  # of T: an empty value's T is still one block
         t = np.zeros((count, blocks * BLOCK), np.uint8)
         t[:, :length] = plain
         if length < BLOCK:
@@ -104,7 +105,6 @@ class BatchSiv:
         v = np.zeros((count, BLOCK), np.uint8)
         for j in range(blocks):
             v = _encrypted(mac, v ^ t[:, j * BLOCK:(j + 1) * BLOCK])
-        stream_blocks = -(-length // BLOCK)
         counters = np.repeat((v & _COUNTER_BITS)[:, None, :], stream_blocks, axis=1)
         low = counters[:, :, 12:].copy().view(">u4")
         low += np.arange(stream_blocks, dtype=">u4")[None, :, None]

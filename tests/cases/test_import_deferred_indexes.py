@@ -40,9 +40,9 @@ def dropped(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     return seen
 
 
-def sheet(tmp_path: Path, rows: int, name: str = "cases.csv", seed: int = 11) -> Path:
+def sheet(tmp_path: Path, rows: int, name: str = "cases.csv") -> Path:
     path = tmp_path / name
-    write_csv(path, generate_cases(rows, seed=seed))
+    write_csv(path, generate_cases(rows, seed=11, today=TODAY))
     return path
 
 
@@ -74,7 +74,7 @@ def test_a_failed_or_dry_import_leaves_the_indexes_as_they_were(
         sqlite_store: Store, tmp_path: Path, dropped: list[set[str]]) -> None:
     before = index_sql(sqlite_store)
     assert not importer(sqlite_store).run(sheet(tmp_path, 40), dry_run=True).committed
-    cases = list(generate_cases(40, seed=11))
+    cases = list(generate_cases(40, seed=11, today=TODAY))
     cases[20]["balance"] = "lots"
     write_csv(bad := tmp_path / "bad.csv", cases)
     report = importer(sqlite_store).run(bad)
