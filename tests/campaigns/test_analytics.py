@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -43,6 +44,44 @@ def test_trained_model_ranks_payers_and_is_evaluated_and_explained():
     assert sum(c["n"] for c in report["calibration"]) == 400
     top = [name for name, _ in model.explain(rows[0])[:3]]
     assert {"promises_kept", "promises_broken", "days_past_due"} & set(top)
+
+
+def test_a_model_without_skill_out_of_fold_scores_near_the_base_rate():
+    """Labels unrelated to the features: the fit still spreads its scores over its noise, the recalibration
+    out of fold takes that spread away, and on rows it never saw the recalibrated model is the better forecast."""
+    rows, _ = portfolio(1200, seed=11)
+    rnd = random.Random(5)
+    labels = [int(rnd.random() < 0.15) for _ in rows]
+    model = propensity.train(rows[:600], labels[:600])
+    raw = [1 / (1 + math.exp(-model.logit(r))) for r in rows[600:]]
+    scores = [model.score(r) for r in rows[600:]]
+    assert model.slope < 0.5
+    assert max(scores) - min(scores) < 0.5 * (max(raw) - min(raw))
+    assert sum(scores) / len(scores) == pytest.approx(sum(labels[:600]) / 600, abs=0.03)
+
+    def brier(p: list[float]) -> float:
+        return sum((q - y) ** 2 for q, y in zip(p, labels[600:])) / len(p)
+    assert brier(scores) < brier(raw)
+
+
+def test_a_model_with_skill_keeps_its_slope_and_explains_the_recalibrated_log_odds():
+    rows, labels = portfolio(1200)
+    model = propensity.train(rows, labels)
+    assert 0.6 < model.slope < 1.5
+    row = rows[3]
+    parts = sum(value for _, value in model.explain(row))
+    log_odds = model.shift + model.slope * model.intercept + parts
+    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(model.score(row))
+
+
+def test_a_model_saved_before_recalibration_scores_as_it_did(tmp_path):
+    rows, labels = portfolio(200)
+    path = registry.save(tmp_path, propensity.train(rows, labels), {}, date(2026, 11, 1))
+    saved = json.loads((path / "model.json").read_text())
+    del saved["slope"], saved["shift"]  # an older version's file
+    (path / "model.json").write_text(json.dumps(saved))
+    model, _ = registry.load(path)
+    assert model.score(rows[0]) == pytest.approx(1 / (1 + math.exp(-model.logit(rows[0]))))
 
 
 def test_a_model_trained_on_other_features_is_not_used_until_retrained(tmp_path):
