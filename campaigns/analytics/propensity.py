@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,12 +58,17 @@ class Model:
 
     def score(self, row: Mapping[str, object]) -> float:
         z = self.logit(row)
-        return float(1 / (1 + np.exp(-(self.shift + self.slope * z))))
+        return float(_sigmoid(self.shift + self.slope * z))
 
     def explain(self, row: Mapping[str, object]) -> list[tuple[str, float]]:
         """Each encoded column's contribution to the (recalibrated) log-odds, largest magnitude first."""
         parts = self._encode(row) * np.array(self.coef) * self.slope
         return sorted(zip(self.columns, parts.tolist()), key=lambda p: -abs(p[1]))
+
+
+def _sigmoid(z: Any) -> Any:
+    """Probability from log-odds (a number or an array)."""
+    return 1 / (1 + np.exp(-z))
 
 
 def _value(row: Mapping[str, object], column: str) -> float:
@@ -102,7 +108,7 @@ def platt(z: np.ndarray, y: np.ndarray, steps: int = 50) -> tuple[float, float]:
     x = np.column_stack([z, np.ones_like(z)])
     w = np.array([1.0, 0.0])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w)))
+        p = _sigmoid(x @ w)
         gradient = x.T @ (p - y) + 1e-3 * w
         hessian = (x.T * (p * (1 - p))) @ x + 1e-3 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
@@ -129,7 +135,7 @@ def _fit(rows: Sequence[Mapping[str, object]], labels: Sequence[int], l2: float,
     xs = (x - mean) / scale
     w, b = np.zeros(len(columns)), float(np.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3)))
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(xs @ w + b)))
+        p = _sigmoid(xs @ w + b)
         w -= rate * (xs.T @ (p - y) / len(y) + l2 * w / len(y))
         b -= rate * float((p - y).mean())
     return Model(columns, mean.tolist(), scale.tolist(), w.tolist(), b, features=list(names),
