@@ -85,7 +85,7 @@
   }
 
   function force(agent, action, input) {
-    var reason = input.value.trim();
+    var reason = (reasons[agent] || "").trim();
     var note = root.querySelector("#agent-message");
     if (!reason) {
       note.className = "error";
@@ -108,7 +108,6 @@
     var body = root.querySelector("#board-agents tbody");
     var focused = document.activeElement && document.activeElement.dataset
       ? document.activeElement.dataset.reasonFor : undefined;
-    body.querySelectorAll("input[data-reason-for]").forEach(function (input) { reasons[input.dataset.reasonFor] = input.value; });
     body.replaceChildren();
     agentSince = {};
     agents.forEach(function (agent) {
@@ -127,6 +126,9 @@
         input.maxLength = 64;
         input.dataset.reasonFor = agent.agent;
         input.value = reasons[agent.agent] || "";
+        // The typed reason lives in `reasons`, not in the input: every refresh redraws the rows, and a reason
+        // typed into a row just replaced would otherwise be lost between typing and the click.
+        input.addEventListener("input", function () { reasons[agent.agent] = input.value; });
         input.setAttribute("aria-label", t.reason + " — " + agent.agent);
         tools.appendChild(input);
         [["pause", t.pause, "quiet"], ["logout", t.logout, "danger"]].forEach(function (spec) {
