@@ -5,8 +5,8 @@ the writing stays in the importer's process (one transaction). The helper parses
 importer writes. Batches are claimed from a shared counter, so the importer parses a batch itself whenever the
 helper has not taken it (and files too small to start a helper, `HELPER_FROM_ROWS`, alone). Both processes read
 the same file and skip the rows of the batches the other claimed. The importer yields the batches in file order:
-a batch the helper claimed comes over a pipe, on which the helper sends in the order it claimed; the pipe holds
-about one batch, so memory stays flat.
+a batch the helper claimed comes over a pipe, on which the helper sends in the order it claimed; a thread here
+receives them as they come, holding at most two (and the pipe about one more), so memory stays flat.
 
 The helper is the importer's child (its CPU counts among the importer's): forked from a process with one thread
 (it starts at once, with the modules loaded, and uses nothing it inherits beyond the parser), else spawned (a
@@ -18,6 +18,7 @@ send finds the pipe closed). If it dies, the import fails with a clear error and
 from __future__ import annotations
 
 import pickle
+import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from cases.models import Language, PhoneKind, PhoneOwner, Product
 ParsedRow = CaseRecord | list[FieldError]
 HELPER_FROM_ROWS = 10_000  # smaller files are parsed in the importer's process alone
 _END = -1  # a batch number: the helper found the end of the file (or failed, with the error as the payload)
+_GONE = -2  # ...: the helper's end of the pipe closed without a word
 
 
 class ParserFailed(RuntimeError):
@@ -77,6 +79,7 @@ def parsed_rows(parser: RowParser, table: Table, batch_size: int,
                              name="dunline-import-parser")
     helper.start()
     sender.close()  # the helper's end only: its sends then fail when this process is gone
+    inbox = _Inbox(receiver)  # after the fork: the helper is forked from a process with one thread
     at = 0  # the batch number of this process's next row in `table`
     ahead: tuple[int, list[ParsedRow]] | None = None  # one batch parsed here while the helper parsed an earlier one
     try:
@@ -94,11 +97,15 @@ def parsed_rows(parser: RowParser, table: Table, batch_size: int,
                     return
                 yield from batch
                 continue
-            # The helper has this batch: parse the next free one meanwhile, unless it is ready.
-            if ahead is None and not receiver.poll() and (free := _claim(claimed)) is not None:
+            # The helper has this batch: parse the next free one meanwhile, unless one has come over.
+            if ahead is None and inbox.empty() and (free := _claim(claimed)) is not None:
                 ahead = (free, list(map(parser.parse, _batch(table, at, free, batch_size))))
                 at = free + 1
-            sent, payload = _receive(receiver, helper)
+            sent, payload = inbox.get()
+            if sent == _GONE:
+                helper.join()
+                raise ParserFailed(f"the import's parser process ended unexpectedly (exit code {helper.exitcode}); "
+                                   "nothing was imported")
             if sent == _END:
                 if payload is not None:
                     raise ParserFailed(f"the import's parser process failed: {payload}")
@@ -106,11 +113,56 @@ def parsed_rows(parser: RowParser, table: Table, batch_size: int,
             assert sent == number, (sent, number)
             yield from map(_unpacked, pickle.loads(payload))
     finally:
-        receiver.close()
         if helper.is_alive():
             helper.kill()
         helper.join()
+        inbox.close()
+        receiver.close()
         helper.close()
+
+
+class _Inbox:
+    """The helper's batches received by a thread while this process writes, a few held here.
+
+    Received only when this process asked for the next one, a batch waited in the helper, which could not
+    parse on while its send was blocked: the helper idled through every write, and this process parsed about
+    half the rows itself. The thread's read releases the interpreter lock; `HELD` batches bound the memory.
+    """
+
+    HELD = 2
+
+    def __init__(self, receiver: Connection) -> None:
+        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(self.HELD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, args=(receiver,), daemon=True,
+                                        name="dunline-import-inbox")
+        self._thread.start()
+
+    def _receive(self, receiver: Connection) -> None:
+        while True:
+            try:
+                item = receiver.recv()
+            except (EOFError, OSError):  # the helper is gone (it ended, failed or was killed)
+                item = (_GONE, None)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item[0] in (_END, _GONE) or self._stop.is_set():
+                return
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def get(self) -> tuple[int, Any]:
+        return self._queue.get()
+
+    def close(self) -> None:
+        """After the helper has ended (its end of the pipe closed): the thread returns within 0.1 s."""
+        self._stop.set()
+        self._thread.join()
 
 
 def _claim(claimed: Synchronized, number: int | None = None) -> int | None:  # type: ignore[type-arg]
@@ -128,15 +180,6 @@ def _batch(table: Table, at: int, number: int, batch_size: int) -> list[Row]:
     skipped = (number - at) * batch_size
     next(islice(table.rows, skipped, skipped), None)  # reads the skipped rows, keeps none
     return list(islice(table.rows, batch_size))
-
-
-def _receive(receiver: Connection, helper: Any) -> tuple[int, Any]:
-    try:
-        return receiver.recv()  # type: ignore[no-any-return]
-    except EOFError:
-        helper.join()
-        raise ParserFailed(f"the import's parser process ended unexpectedly (exit code {helper.exitcode}); "
-                           "nothing was imported") from None
 
 
 def _help(parser: RowParser, batch_size: int, claimed: Synchronized, sender: Connection) -> None:  # type: ignore[type-arg]

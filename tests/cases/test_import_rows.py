@@ -130,6 +130,14 @@ class WhoParsed(HelperProbe):
         return [FieldError(row[0], "pid", str(os.getpid()), "")]
 
 
+class WhenParsed(HelperProbe):
+    """Each row as an 'error' naming the process that parsed it and when, padded to make a batch of 500 rows
+    larger than a pipe's buffer (64 KiB): a send of one completes only as the importer's process reads it."""
+
+    def parsed(self, row: Row) -> ParsedRow:
+        return [FieldError(row[0], "pid", f"{os.getpid()} {time.monotonic()} {'x' * 200}", "")]  # a new string each
+
+
 @pytest.fixture
 def probe(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("PROBE_IMPORTER", str(os.getpid()))
@@ -155,6 +163,29 @@ def test_both_processes_parse_and_every_row_comes_once_in_file_order(tmp_path: P
     by = {error.value for error in parsed}
     assert str(os.getpid()) in by and len(by) == 2  # this process and one helper
     assert not multiprocessing.active_children()  # the helper is gone once the file is read
+
+
+def test_the_helper_parses_on_while_the_importer_is_busy_with_a_batch(tmp_path: Path, start: str,
+                                                                    probe: pytest.MonkeyPatch) -> None:
+    # The importer's process takes its first row and is then busy (as with writing a batch) for 3 s. The
+    # helper's batches are received meanwhile, so it parses on: not one batch and then a send that waits.
+    path = tmp_path / "cases.csv"
+    write_csv(path, generate_cases(3000, seed=3, today=TODAY))
+    table = open_table(path)
+    parser = WhenParsed(path, ColumnMapping().resolve(table.headers), table.headers, ColumnMapping(), "CN", TODAY,
+                        "utf-8")
+    rows = parsed_rows(parser, table, batch_size=500, helper_from=1)
+
+    first = next(rows)
+    time.sleep(3)
+    resumed = time.monotonic()
+    parsed = [first, *rows]
+
+    assert [errors[0].row for errors in parsed] == list(range(2, 3002))
+    stamps = [errors[0].value.split()[:2] for errors in parsed]
+    helper_before = [float(at) for pid, at in stamps if pid != str(os.getpid()) and float(at) < resumed]
+    assert len(helper_before) >= 3 * 500, len(helper_before)
+    assert threading.active_count() == (2 if start == "threads" else 1)  # the receiving thread is gone
 
 
 def test_a_small_file_is_parsed_without_a_helper(tmp_path: Path, probe: pytest.MonkeyPatch) -> None:
