@@ -6,6 +6,7 @@ delay. Answering machines, when the scenario has them, answer like people and ar
 machine detection of the given accuracy: a person judged a machine is hung up on (an abandon), a machine
 judged a person costs an agent a few seconds. An answered call is put through to the longest-idle agent,
 or waits up to the no-agent timeout and is then abandoned. Talk times are exponential, wrap-up is timed.
+Occupancy is talk and wrap-up inside the shift, a call still running when the shift ends included.
 A scenario can send a share of the team on a break at once: ready agents pause there and then, agents on a
 call after it ("pause after this call"), and all of them come back together.
 """
@@ -204,6 +205,8 @@ class CampaignSimulation:
         self.pool.connect(agent.agent_id, now)
         self.ledger.record(call.answered_at, False, call.call_id)
         self._connected += 1
+        end = self.scenario.shift_s  # talk counts when put through, so a call still running at the end counts
+        self._busy_s += max(0.0, min(now + call.talk_s, end) - now)
         self._at(now + call.talk_s, "hangup", (agent.agent_id, call))
         return True
 
@@ -214,8 +217,7 @@ class CampaignSimulation:
 
     def _on_hangup(self, now: float, payload: tuple[str, _Call]) -> None:
         agent_id, call = payload
-        end = self.scenario.shift_s
-        self._busy_s += min(now, end) - min(now - call.talk_s, end) + max(0.0, min(self.scenario.wrap_s, end - now))
+        self._busy_s += max(0.0, min(self.scenario.wrap_s, self.scenario.shift_s - now))
         self.pool.hang_up(agent_id, now)
         if agent_id in self._break_after_call:
             self._break_after_call.discard(agent_id)

@@ -21,6 +21,15 @@ def test_progressive_never_abandons_and_predictive_keeps_agents_busier_within_ta
     assert ours.occupancy > progressive.occupancy + 0.05
 
 
+def test_talk_still_running_when_the_shift_ends_counts_as_busy() -> None:
+    # One agent, every call answered, talk far longer than the shift: the first call is put through 4-20 s in
+    # and runs past the end; the agent was busy from then on, though the call never hangs up inside the shift.
+    scenario = Scenario(agents=1, answer_rate=1.0, shift_s=600.0, talk_mean_s=1e9, seed=2)
+    result = simulate(scenario, ProgressivePacer())
+    assert result.connected == 1
+    assert 1 - 20 / 600 <= result.occupancy <= 1 - 4 / 600
+
+
 def test_answering_machine_detection_errors_cost_abandons() -> None:
     scenario = Scenario(**{**SHORT, "machine_share": 0.3, "amd_accuracy": 0.9})
     result = simulate(scenario, ProgressivePacer())
