@@ -5,9 +5,10 @@ agent, the fraction rounded at random (a ratio of 1.5 with one idle agent rings 
 VICIdial's RATIO, which rounds down, would ring 1). Its ratio is chosen knowing the outcome on every seed, under
 two criteria: the highest ratio, to a step of `--step`, whose worst seed keeps the abandon rate at or under 3%
 (the bar Dunline's pacer is held to), and the highest whose mean over the seeds does (a laxer bar). For each it
-reports that ratio's mean and worst-seed occupancy. Abandons grow with the ratio, so each ratio is found by
-bisection between one line per idle agent and 2.5 / answer rate; a few steps above the bisection's answer are
-tried too, because seeds make the boundary ragged. The same simulator and seeds as bench/pacing.py, so both
+reports that ratio's mean and worst-seed occupancy (of all the ratios measured for the cell that meet the bar,
+the one with the highest mean occupancy). Abandons grow with the ratio, so each ratio is found by bisection
+between one line per idle agent and 2.5 / answer rate; the two steps above the bisection's answer are measured
+too (the first is its failing upper end), because seeds make the boundary ragged. The same simulator and seeds as bench/pacing.py, so both
 count occupancy the same way.
 
     python bench/pacing_oracle.py [--json] [--seeds N] [--first-seed S] [--teams N ...] [--step R] [--workers W]

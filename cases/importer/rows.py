@@ -6,7 +6,7 @@ importer writes. Batches are claimed from a shared counter, so the importer pars
 helper has not taken it (and files too small to start a helper, `HELPER_FROM_ROWS`, alone). Both processes read
 the same file and skip the rows of the batches the other claimed. The importer yields the batches in file order:
 a batch the helper claimed comes over a pipe, on which the helper sends in the order it claimed; a thread here
-receives them as they come, holding at most two (and the pipe about one more), so memory stays flat.
+receives them as they come, holding two and one in hand (and the pipe about one more), so memory stays flat.
 
 The helper is the importer's child (its CPU counts among the importer's): forked from a process with one thread
 (it starts at once, with the modules loaded, and uses nothing it inherits beyond the parser), else spawned (a
@@ -79,10 +79,11 @@ def parsed_rows(parser: RowParser, table: Table, batch_size: int,
                              name="dunline-import-parser")
     helper.start()
     sender.close()  # the helper's end only: its sends then fail when this process is gone
-    inbox = _Inbox(receiver)  # after the fork: the helper is forked from a process with one thread
+    inbox: _Inbox | None = None
     at = 0  # the batch number of this process's next row in `table`
     ahead: tuple[int, list[ParsedRow]] | None = None  # one batch parsed here while the helper parsed an earlier one
     try:
+        inbox = _Inbox(receiver)  # after the fork: the helper is forked from a process with one thread
         for number in count():
             if ahead is not None and ahead[0] == number:
                 if not ahead[1]:
@@ -116,7 +117,8 @@ def parsed_rows(parser: RowParser, table: Table, batch_size: int,
         if helper.is_alive():
             helper.kill()
         helper.join()
-        inbox.close()
+        if inbox is not None:
+            inbox.close()
         receiver.close()
         helper.close()
 
@@ -126,7 +128,7 @@ class _Inbox:
 
     Received only when this process asked for the next one, a batch waited in the helper, which could not
     parse on while its send was blocked: the helper idled through every write, and this process parsed about
-    half the rows itself. The thread's read releases the interpreter lock; `HELD` batches bound the memory.
+    30% of the rows itself. The thread's read releases the interpreter lock; `HELD` batches bound the memory.
     """
 
     HELD = 2
@@ -142,8 +144,8 @@ class _Inbox:
         while True:
             try:
                 item = receiver.recv()
-            except (EOFError, OSError):  # the helper is gone (it ended, failed or was killed)
-                item = (_GONE, None)
+            except Exception:  # noqa: BLE001 - the helper is gone (EOFError, OSError), or its batch unreadable:
+                item = (_GONE, None)  # either way the importer must hear of it, not wait for ever
             while not self._stop.is_set():
                 try:
                     self._queue.put(item, timeout=0.1)
